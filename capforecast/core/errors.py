@@ -1,0 +1,89 @@
+"""Errors raised by capforecast.
+
+Every problem found in user input is a :class:`Problem` naming the file, the row and the
+column. Loaders collect all problems before raising, so one :class:`InputError` lists every
+fix a user must make, not only the first.
+
+Row numbers count as a spreadsheet or an editor does: the header is row 1, so the first
+data row of a CSV file is row 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+#: How many problems ``str(InputError)`` prints before summarising the rest.
+MAX_PROBLEMS_SHOWN = 50
+
+
+class CapforecastError(Exception):
+    """Base class of every error capforecast raises on purpose."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one place of the input.
+
+    Examples
+    --------
+    >>> str(Problem("catalog.csv", 4, "lot_size", "expected an integer >= 1, got '0.5'"))
+    "catalog.csv, row 4, column 'lot_size': expected an integer >= 1, got '0.5'"
+    >>> str(Problem("options.yaml", None, None, "not valid YAML"))
+    'options.yaml: not valid YAML'
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            noun = "key" if self.file.endswith((".yaml", ".yml")) else "column"
+            where.append(f"{noun} '{self.column}'")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class InputError(CapforecastError, ValueError):
+    """Invalid input: carries every :class:`Problem` found, in file and row order.
+
+    Examples
+    --------
+    >>> err = InputError([Problem("budget.csv", 3, "capex_budget", "must be >= 0, got -5")])
+    >>> len(err.problems)
+    1
+    >>> print(err)
+    1 problem in the input:
+      budget.csv, row 3, column 'capex_budget': must be >= 0, got -5
+    """
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the input:"
+        lines = [f"  {problem}" for problem in self.problems[:MAX_PROBLEMS_SHOWN]]
+        if count > MAX_PROBLEMS_SHOWN:
+            lines.append(f"  ... and {count - MAX_PROBLEMS_SHOWN} more")
+        return "\n".join([head, *lines])
+
+    def __str__(self) -> str:
+        return self._render()
+
+
+class NotFittedError(CapforecastError, AttributeError):
+    """A forecaster was asked to predict before ``fit`` was called."""
+
+
+class SolverError(CapforecastError, RuntimeError):
+    """A solve did not produce a usable plan (raised by ``Plan.raise_for_status``)."""
+
+
+class SolverUnavailableError(CapforecastError, ImportError):
+    """The requested solver back end is not installed."""

@@ -1,0 +1,115 @@
+"""Demand history: the long table ``unique_id, ds, y`` (DESIGN §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from capforecast.core.errors import InputError, Problem
+from capforecast.core.io import read_raw_table
+from capforecast.core.schemas import HISTORY
+
+
+def read_history(path: str | Path, *, freq: str | None = None) -> pd.DataFrame:
+    """Read and validate a demand history from CSV or Parquet.
+
+    Parameters
+    ----------
+    path
+        A ``.csv`` or ``.parquet`` file with columns ``unique_id, ds, y`` and optionally
+        ``org, team, workload, sku, region``.
+    freq
+        The pandas frequency of ``ds`` (``"D"``, ``"W-SUN"``, ...). Inferred when not
+        given; every series must then be on that regular grid without gaps.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by ``unique_id, ds`` with a fresh index; the frequency is stored in
+        ``attrs["freq"]``.
+
+    Raises
+    ------
+    InputError
+        Listing every problem with file, row and column.
+
+    Examples
+    --------
+    >>> from capforecast.examples import sample_history_path
+    >>> history = read_history(sample_history_path())
+    >>> history.attrs["freq"], history["unique_id"].nunique() >= 40
+    ('D', True)
+    """
+    path = Path(path)
+    raw, problems = read_raw_table(path)
+    if raw is None:
+        raise InputError(problems)
+    table, problems = HISTORY.validate(raw, file=path.name)
+    if problems:
+        raise InputError(problems)
+    return validate_history(table, file=path.name, freq=freq)
+
+
+def validate_history(
+    table: pd.DataFrame, *, file: str = "history", freq: str | None = None
+) -> pd.DataFrame:
+    """Check the regular grid of a typed history table and return it sorted.
+
+    Rows are named by the table's index, which :func:`read_history` sets to file rows.
+    """
+    ordered = table.sort_values(["unique_id", "ds"], kind="stable")
+    if freq is None:
+        freq = infer_freq(ordered)
+        if freq is None:
+            raise InputError(
+                [
+                    Problem(
+                        file,
+                        None,
+                        "ds",
+                        "cannot infer the frequency of 'ds' (no series has 3 regular "
+                        "timestamps); pass freq=, e.g. 'D' or 'W-SUN'",
+                    )
+                ]
+            )
+    offset = pd.tseries.frequencies.to_offset(freq)
+    problems = []
+    for uid, series in ordered.groupby("unique_id", sort=False):
+        stamps = pd.DatetimeIndex(series["ds"])
+        expected = pd.date_range(stamps[0], stamps[-1], freq=offset)
+        if len(expected) == len(stamps) and expected.equals(stamps):
+            continue
+        on_grid = stamps.isin(expected)
+        if not on_grid.all():
+            row = series.index[~on_grid][0]
+            problems.append(
+                Problem(file, int(row), "ds", f"series '{uid}': timestamp is off the {freq} grid")
+            )
+            continue
+        absent = expected.difference(stamps)
+        after = series.index[stamps.searchsorted(absent[0])]
+        problems.append(
+            Problem(
+                file,
+                int(after),
+                "ds",
+                f"series '{uid}' has {len(absent)} missing {freq} period(s), the first "
+                f"{absent[0].date()}; fill them (0 when there was no demand)",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    result = ordered.reset_index(drop=True)
+    result.attrs["freq"] = freq
+    return result
+
+
+def infer_freq(history: pd.DataFrame) -> str | None:
+    """The frequency of the longest series' timestamps, or ``None`` when irregular."""
+    lengths = history.groupby("unique_id", sort=True)["ds"].size()
+    longest = lengths.idxmax()
+    stamps = pd.DatetimeIndex(history.loc[history["unique_id"] == longest, "ds"].sort_values())
+    if len(stamps) < 3:
+        return None
+    return pd.infer_freq(stamps)

@@ -1,0 +1,92 @@
+"""Reading raw tables and writing outputs atomically.
+
+Readers never raise on bad content: they return the raw table, or ``None`` with the
+problems that stopped them (missing file, empty file, malformed CSV). Writers write to a
+temporary file in the target folder and rename it into place, so a reader never sees a
+half-written output and an interrupted run leaves the previous output intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from capforecast.core.errors import Problem
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def read_raw_table(path: Path, label: str | None = None) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a CSV (all cells as text) or Parquet file without interpreting values.
+
+    Examples
+    --------
+    >>> table, problems = read_raw_table(Path("does-not-exist.csv"))
+    >>> table is None, str(problems[0])
+    (True, 'does-not-exist.csv: file not found')
+    """
+    name = label or path.name
+    if not path.is_file():
+        return None, [Problem(name, None, None, "file not found")]
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        return None, [
+            Problem(name, None, None, f"unsupported file type '{suffix}'; use .csv or .parquet")
+        ]
+    try:
+        if suffix == ".csv":
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        else:
+            table = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        return None, [Problem(name, None, None, "file is empty; expected a header row")]
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        return None, [Problem(name, None, None, f"cannot be read: {_first_line(exc)}")]
+    table.columns = [str(c).strip() for c in table.columns]
+    if table.empty:
+        return None, [Problem(name, None, None, "file has a header but no data rows")]
+    return table, []
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(table: pd.DataFrame, path: Path) -> None:
+    """Write a table as CSV or Parquet (by suffix), atomically and reproducibly."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        data = table.to_csv(index=False, lineterminator="\n", float_format="%.10g").encode()
+    elif suffix in (".parquet", ".pq"):
+        import io
+
+        buffer = io.BytesIO()
+        table.to_parquet(buffer, index=False)
+        data = buffer.getvalue()
+    else:
+        raise ValueError(f"unsupported output type '{suffix}' for {path}; use .csv or .parquet")
+    write_bytes_atomic(path, data)
+
+
+def write_json(document: Any, path: Path) -> None:
+    """Write a JSON document atomically with sorted keys (stable bytes across runs)."""
+    text = json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    write_bytes_atomic(path, text.encode())

@@ -1,0 +1,149 @@
+"""The data contracts of DESIGN §3: fixed column names, types and ranges.
+
+Every table that enters or leaves capforecast is described here once; loaders validate
+against these schemas and the docs are generated from them.
+"""
+
+from __future__ import annotations
+
+from capforecast.core.tables import Column, TableSchema
+
+#: Optional attribute columns of a history table, used for hierarchy and requirement.
+HISTORY_ATTRIBUTES = ("org", "team", "workload", "sku", "region")
+
+HISTORY = TableSchema(
+    "history",
+    (
+        Column("unique_id", "str", "series identifier"),
+        Column("ds", "timestamp", "period start"),
+        Column("y", "float", "demand in accelerators of the series' SKU", minimum=0),
+        *(
+            Column(name, "str", f"{name} of the series", required=False, nullable=True)
+            for name in HISTORY_ATTRIBUTES
+        ),
+    ),
+    key=("unique_id", "ds"),
+)
+
+CATALOG = TableSchema(
+    "catalog.csv",
+    (
+        Column("sku", "str", "accelerator SKU"),
+        Column("unit_price", "float", "USD per accelerator", minimum=0),
+        Column("lot_size", "int", "accelerators per order lot", minimum=1),
+        Column("power_kw", "float", "kW per accelerator at the wall, before PUE", minimum=0),
+        Column("lead_time", "int", "periods from order to service", minimum=0),
+        Column("lifetime", "int", "periods in service", minimum=1),
+    ),
+    key=("sku",),
+)
+
+PERF = TableSchema(
+    "perf.csv",
+    (
+        Column("sku", "str"),
+        Column("workload", "str"),
+        Column("factor", "float", "reference units per accelerator", minimum=0),
+    ),
+    key=("sku", "workload"),
+)
+
+SITES = TableSchema(
+    "sites.csv",
+    (
+        Column("site", "str"),
+        Column("pue", "float", "power usage effectiveness", minimum=1),
+        Column("energy_price", "float", "USD per kWh", minimum=0),
+        Column("power_cap_kw", "float", "facility kW available", minimum=0),
+        Column("slots", "int", "max accelerators", required=False, nullable=True, minimum=0),
+    ),
+    key=("site",),
+)
+
+SITE_POWER = TableSchema(
+    "site_power.csv",
+    (
+        Column("site", "str"),
+        Column("period", "period"),
+        Column("power_cap_kw", "float", minimum=0),
+    ),
+    key=("site", "period"),
+)
+
+FLEET = TableSchema(
+    "fleet.csv",
+    (
+        Column("sku", "str"),
+        Column("site", "str"),
+        Column("units", "int", minimum=0),
+        Column("available_from", "period", nullable=True),
+        Column("retire_period", "period", nullable=True),
+    ),
+)
+
+BUDGET = TableSchema(
+    "budget.csv",
+    (Column("period", "period"), Column("capex_budget", "float", minimum=0)),
+    key=("period",),
+)
+
+DEMAND = TableSchema(
+    "demand.csv",
+    (
+        Column("workload", "str"),
+        Column("period", "period"),
+        Column("demand", "float", "reference units", minimum=0),
+        Column("scenario", "str", required=False),
+    ),
+    key=("workload", "period", "scenario"),
+)
+
+SCENARIOS = TableSchema(
+    "scenarios.csv",
+    (
+        Column("scenario", "str"),
+        Column("probability", "float", minimum=0, maximum=1),
+    ),
+    key=("scenario",),
+)
+
+PRICES = TableSchema(
+    "prices.csv",
+    (Column("sku", "str"), Column("period", "period"), Column("unit_price", "float", minimum=0)),
+    key=("sku", "period"),
+)
+
+SUPPLY = TableSchema(
+    "supply.csv",
+    (Column("sku", "str"), Column("period", "period"), Column("max_units", "float", minimum=0)),
+    key=("sku", "period"),
+)
+
+RENT = TableSchema(
+    "rent.csv",
+    (
+        Column("workload", "str"),
+        Column("period", "period"),
+        Column("price", "float", "USD per reference unit-period", minimum=0),
+        Column("max_units", "float", "reference units", minimum=0),
+    ),
+    key=("workload", "period"),
+)
+
+#: Planning input files: schema and whether the file must exist.
+PLANNING_FILES: dict[str, tuple[TableSchema, bool]] = {
+    "catalog": (CATALOG, True),
+    "perf": (PERF, True),
+    "sites": (SITES, True),
+    "site_power": (SITE_POWER, False),
+    "fleet": (FLEET, True),
+    "budget": (BUDGET, True),
+    "demand": (DEMAND, True),
+    "scenarios": (SCENARIOS, False),
+    "prices": (PRICES, False),
+    "supply": (SUPPLY, False),
+    "rent": (RENT, False),
+}
+
+FORECAST_COLUMNS = ("unique_id", "ds", "model", "mean")
+PATH_COLUMNS = ("unique_id", "ds", "path", "value")

@@ -1,0 +1,9 @@
+"""Purchase planning: the mixed-integer program of DESIGN §4."""
+
+from capforecast.plan.inputs import PlanningInputs, read_planning_inputs
+from capforecast.plan.options import PlanOptions
+from capforecast.plan.result import Plan
+from capforecast.plan.solve import solve
+from capforecast.plan.status import PlanStatus
+
+__all__ = ["Plan", "PlanOptions", "PlanStatus", "PlanningInputs", "read_planning_inputs", "solve"]

@@ -1,0 +1,139 @@
+"""Named consistency checks on validated planning inputs (run before solving).
+
+Each check is a function ``check_<name>(data) -> list[Finding]``. A finding is either an
+``error`` (no decision can fix it: the inputs are rejected) or a ``warning`` (the plan is
+still meaningful, but the user likely wants to know). :func:`consistency_findings` runs
+them all; :func:`raise_on_errors` turns errors, or with ``strict=True`` warnings too, into
+an :class:`~capforecast.core.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from capforecast.core.errors import InputError, Problem
+from capforecast.plan.data import ModelData
+from capforecast.plan.inputs import PlanningInputs
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome of one consistency check at one place."""
+
+    check: str
+    severity: Literal["error", "warning"]
+    problem: Problem
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.problem}"
+
+
+def check_fleet_power(data: ModelData) -> list[Finding]:
+    """Error: the existing fleet alone draws more than a site's power cap in a period."""
+    draw = np.einsum("skt,sk->kt", data.fleet, data.facility_kw)
+    return [
+        Finding(
+            "fleet_power",
+            "error",
+            Problem(
+                "fleet.csv",
+                None,
+                "units",
+                f"existing fleet at site '{data.sites[k]}' draws {draw[k, t]:,.1f} kW in "
+                f"{data.periods[t]}, over the power cap of {data.power_cap[k, t]:,.1f} kW "
+                "(sites.csv / site_power.csv); no purchase decision can fix this",
+            ),
+        )
+        for k, t in zip(*np.nonzero(draw > data.power_cap + 1e-6), strict=True)
+    ]
+
+
+def check_fleet_slots(data: ModelData) -> list[Finding]:
+    """Error: the existing fleet alone needs more slots than a site has in a period."""
+    units = data.fleet.sum(axis=0)
+    return [
+        Finding(
+            "fleet_slots",
+            "error",
+            Problem(
+                "fleet.csv",
+                None,
+                "units",
+                f"existing fleet at site '{data.sites[k]}' has {units[k, t]:,.0f} units in "
+                f"{data.periods[t]}, over the {data.slots[k]:,.0f} slots of sites.csv",
+            ),
+        )
+        for k, t in zip(*np.nonzero(units > data.slots[:, None] + 1e-6), strict=True)
+    ]
+
+
+def check_unservable_workloads(data: ModelData) -> list[Finding]:
+    """Warning: a workload with demand that no SKU serves and no rent covers."""
+    findings = []
+    for w, workload in enumerate(data.workloads):
+        if data.factor[:, w].max(initial=0.0) > 0 or data.rent_cap[w].max(initial=0.0) > 0:
+            continue
+        if data.demand[w].max(initial=0.0) > 0:
+            findings.append(
+                Finding(
+                    "unservable_workload",
+                    "warning",
+                    Problem(
+                        "perf.csv",
+                        None,
+                        "workload",
+                        f"no SKU has a perf factor > 0 for workload '{workload}' and no rent "
+                        "row covers it: all of its demand will be reported as shortfall",
+                    ),
+                )
+            )
+    return findings
+
+
+def check_unorderable_skus(data: ModelData) -> list[Finding]:
+    """Warning: a SKU whose lead time reaches past the horizon can never be ordered."""
+    return [
+        Finding(
+            "unorderable_sku",
+            "warning",
+            Problem(
+                "catalog.csv",
+                None,
+                "lead_time",
+                f"SKU '{sku}' has a lead time of {lead} periods, not shorter than the "
+                f"{data.horizon}-period horizon: no order of it can arrive in time",
+            ),
+        )
+        for sku, lead in zip(data.skus, data.lead_time, strict=True)
+        if lead >= data.horizon
+    ]
+
+
+CHECKS: tuple[Callable[[ModelData], list[Finding]], ...] = (
+    check_fleet_power,
+    check_fleet_slots,
+    check_unservable_workloads,
+    check_unorderable_skus,
+)
+
+
+def consistency_findings(inputs: PlanningInputs) -> list[Finding]:
+    """Run every named check on ``inputs``."""
+    data = ModelData.from_inputs(inputs)
+    return [finding for check in CHECKS for finding in check(data)]
+
+
+def raise_on_errors(inputs: PlanningInputs, *, strict: bool = False) -> list[Finding]:
+    """Raise :class:`InputError` on error findings (and warnings when ``strict``).
+
+    Returns the findings that did not raise, for the caller to show.
+    """
+    findings = consistency_findings(inputs)
+    fatal = [f for f in findings if f.severity == "error" or strict]
+    if fatal:
+        raise InputError(f.problem for f in fatal)
+    return findings

@@ -1,0 +1,185 @@
+"""The numbers of the planning model (DESIGN §4.1) as dense arrays over its index sets.
+
+:class:`ModelData` is derived once from validated :class:`PlanningInputs`; the model
+builder, the consistency checks and the read-back all index the same arrays, so the
+notation of the docs maps one-to-one onto code: ``price[s, t]`` is ``c_{s,t}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from capforecast.plan.inputs import PlanningInputs, fleet_in_service
+
+#: Default shortfall penalty: this many times the dearest price per reference unit.
+PENALTY_MULTIPLIER = 10.0
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Dense arrays of the model; axis names follow DESIGN §4.1 (s, k, w, t, ω)."""
+
+    periods: pd.PeriodIndex
+    skus: list[str]
+    sites: list[str]
+    workloads: list[str]
+    scenarios: list[str]
+    probability: np.ndarray  # [ω]
+    lot_size: np.ndarray  # [s]
+    power_kw: np.ndarray  # [s]
+    lead_time: np.ndarray  # [s]
+    lifetime: np.ndarray  # [s]
+    price: np.ndarray  # [s, t]
+    factor: np.ndarray  # [s, w]
+    pue: np.ndarray  # [k]
+    energy_price: np.ndarray  # [k]
+    power_cap: np.ndarray  # [k, t]
+    slots: np.ndarray  # [k], inf when not given
+    fleet: np.ndarray  # [s, k, t]
+    budget: np.ndarray  # [t]
+    demand: np.ndarray  # [w, t, ω]
+    supply: np.ndarray  # [s, t], inf when not given
+    rent_price: np.ndarray  # [w, t]
+    rent_cap: np.ndarray  # [w, t], 0 when not given
+    penalty: np.ndarray  # [w]
+    discount: np.ndarray  # [t], δ^t
+    hours: float
+    load_factor: float
+    carryover: bool
+
+    @property
+    def horizon(self) -> int:
+        """``T``, the number of periods."""
+        return len(self.periods)
+
+    @property
+    def energy_per_unit(self) -> np.ndarray:
+        """USD of energy per installed unit and period, ``e_k pue_k p_s H ρ``, as ``[s, k]``."""
+        site_rate = self.energy_price * self.pue * self.hours * self.load_factor
+        return self.power_kw[:, None] * site_rate[None, :]
+
+    @property
+    def facility_kw(self) -> np.ndarray:
+        """Facility kW drawn per installed unit, ``p_s pue_k``, as ``[s, k]``."""
+        return self.power_kw[:, None] * self.pue[None, :]
+
+    @classmethod
+    def from_inputs(cls, inputs: PlanningInputs) -> ModelData:
+        """Arrays for ``inputs``; optional files override or bound as DESIGN §3 says."""
+        periods = inputs.periods
+        skus, sites, workloads = inputs.skus, inputs.sites_list, inputs.workloads
+        scenarios = inputs.scenario_names
+        catalog = inputs.catalog.set_index("sku")
+        site_table = inputs.sites.set_index("site")
+        options = inputs.options
+
+        price = _grid(inputs.prices, "sku", skus, periods, "unit_price", catalog["unit_price"])
+        power_cap = _grid(
+            inputs.site_power, "site", sites, periods, "power_cap_kw", site_table["power_cap_kw"]
+        )
+        no_limit = pd.Series(np.inf, index=skus)
+        supply = _grid(inputs.supply, "sku", skus, periods, "max_units", no_limit)
+        no_rent = pd.Series(0.0, index=workloads)
+        rent_price = _grid(inputs.rent, "workload", workloads, periods, "price", no_rent)
+        rent_cap = _grid(inputs.rent, "workload", workloads, periods, "max_units", no_rent)
+
+        factor = (
+            inputs.perf.pivot_table(index="sku", columns="workload", values="factor", aggfunc="sum")
+            .reindex(index=skus, columns=workloads)
+            .fillna(0.0)
+            .to_numpy(dtype=float)
+        )
+        demand_table = inputs.demand.set_index(["workload", "period", "scenario"])["demand"]
+        demand = (
+            demand_table.reindex(
+                pd.MultiIndex.from_product([workloads, periods, scenarios]), fill_value=0.0
+            )
+            .to_numpy(dtype=float)
+            .reshape(len(workloads), len(periods), len(scenarios))
+        )
+        probability = (
+            inputs.scenarios.set_index("scenario")["probability"]
+            .reindex(scenarios)
+            .to_numpy(dtype=float)
+        )
+        budget = (
+            inputs.budget.set_index("period")["capex_budget"].reindex(periods).to_numpy(dtype=float)
+        )
+        slots = site_table["slots"].reindex(sites).astype("float64").fillna(np.inf).to_numpy()
+        unit_price = catalog["unit_price"].reindex(skus).to_numpy(dtype=float)
+        penalty = _penalty(options.shortfall_penalty, workloads, unit_price, factor)
+        return cls(
+            periods=periods,
+            skus=skus,
+            sites=sites,
+            workloads=workloads,
+            scenarios=scenarios,
+            probability=probability,
+            lot_size=catalog["lot_size"].reindex(skus).to_numpy(dtype=float),
+            power_kw=catalog["power_kw"].reindex(skus).to_numpy(dtype=float),
+            lead_time=catalog["lead_time"].reindex(skus).to_numpy(dtype=int),
+            lifetime=catalog["lifetime"].reindex(skus).to_numpy(dtype=int),
+            price=price,
+            factor=factor,
+            pue=site_table["pue"].reindex(sites).to_numpy(dtype=float),
+            energy_price=site_table["energy_price"].reindex(sites).to_numpy(dtype=float),
+            power_cap=power_cap,
+            slots=slots,
+            fleet=fleet_in_service(inputs),
+            budget=budget,
+            demand=demand,
+            supply=supply,
+            rent_price=rent_price,
+            rent_cap=rent_cap,
+            penalty=penalty,
+            discount=options.discount_factor ** np.arange(len(periods), dtype=float),
+            hours=options.hours_per_period,
+            load_factor=options.load_factor,
+            carryover=options.budget_carryover,
+        )
+
+
+def _grid(
+    overrides: pd.DataFrame,
+    key: str,
+    labels: list[str],
+    periods: pd.PeriodIndex,
+    value: str,
+    default: pd.Series,
+) -> np.ndarray:
+    """A ``[label, period]`` array: ``default[label]`` unless a row of ``overrides`` says else."""
+    base = np.repeat(default.reindex(labels).to_numpy(dtype=float)[:, None], len(periods), axis=1)
+    if overrides.empty:
+        return base
+    table = overrides.pivot_table(index=key, columns="period", values=value, aggfunc="first")
+    table = table.reindex(index=labels, columns=periods)
+    given = table.to_numpy(dtype=float)
+    return np.where(np.isnan(given), base, given)
+
+
+def _penalty(
+    option: float | dict[str, float] | None,
+    workloads: list[str],
+    unit_price: np.ndarray,
+    factor: np.ndarray,
+) -> np.ndarray:
+    """``φ_w``: the option, else ``10 · max_{s: f_{s,w}>0} unit_price_s / f_{s,w}``.
+
+    A workload that no SKU can serve gets ``10 · max_s unit_price_s``: the same rule
+    with a factor of 1, so unmet demand stays dearer than any purchase.
+    """
+    given = option if isinstance(option, dict) else {}
+    penalty = np.empty(len(workloads))
+    for w, workload in enumerate(workloads):
+        if isinstance(option, int | float):
+            penalty[w] = float(option)
+        elif workload in given:
+            penalty[w] = float(given[workload])
+        else:
+            serves = factor[:, w] > 0
+            per_unit = unit_price[serves] / factor[serves, w] if serves.any() else unit_price
+            penalty[w] = PENALTY_MULTIPLIER * float(per_unit.max())
+    return penalty

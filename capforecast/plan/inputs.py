@@ -1,0 +1,330 @@
+"""Planning inputs: a directory of CSV files (DESIGN §3), validated into one immutable object.
+
+:func:`read_planning_inputs` reads every file, checks every cell and every cross-file
+reference, runs the named consistency checks, and raises one
+:class:`~capforecast.core.errors.InputError` listing all problems. What it returns is
+trusted by the model builder and never re-checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capforecast.core.errors import InputError, Problem
+from capforecast.core.io import read_raw_table
+from capforecast.core.schemas import PLANNING_FILES
+from capforecast.core.tables import check_known
+from capforecast.plan.options import FILE as OPTIONS_FILE
+from capforecast.plan.options import PlanOptions, read_options
+
+#: The scenario label used when ``demand.csv`` has no ``scenario`` column.
+BASE_SCENARIO = "base"
+PROBABILITY_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class PlanningInputs:
+    """Every planning input, validated. Tables keep their source row numbers as index.
+
+    Build one with :func:`read_planning_inputs`; derive variants with
+    :meth:`with_options`. Instances are never mutated by the library.
+    """
+
+    periods: pd.PeriodIndex
+    catalog: pd.DataFrame
+    perf: pd.DataFrame
+    sites: pd.DataFrame
+    fleet: pd.DataFrame
+    budget: pd.DataFrame
+    demand: pd.DataFrame
+    scenarios: pd.DataFrame
+    site_power: pd.DataFrame
+    prices: pd.DataFrame
+    supply: pd.DataFrame
+    rent: pd.DataFrame
+    options: PlanOptions = field(default_factory=PlanOptions)
+    source: str = ""
+
+    @property
+    def skus(self) -> list[str]:
+        """SKUs in catalog order."""
+        return [str(s) for s in self.catalog["sku"]]
+
+    @property
+    def sites_list(self) -> list[str]:
+        """Sites in ``sites.csv`` order."""
+        return [str(s) for s in self.sites["site"]]
+
+    @property
+    def workloads(self) -> list[str]:
+        """Workloads in order of first appearance in ``demand.csv``."""
+        return [str(w) for w in pd.unique(self.demand["workload"])]
+
+    @property
+    def scenario_names(self) -> list[str]:
+        """Scenarios in ``scenarios.csv`` order (``['base']`` when none are given)."""
+        return [str(s) for s in self.scenarios["scenario"]]
+
+    def with_options(self, **changes: object) -> PlanningInputs:
+        """A copy with some options changed (validated like ``options.yaml``).
+
+        Examples
+        --------
+        >>> from capforecast.examples import sample_planning_inputs
+        >>> inputs = sample_planning_inputs()
+        >>> inputs.with_options(mip_gap=0.01).options.mip_gap
+        0.01
+        >>> inputs.options.mip_gap
+        0.001
+        """
+        merged = {**self.options.model_dump(), **changes}
+        return replace(self, options=PlanOptions(**merged))
+
+
+def read_planning_inputs(directory: str | Path) -> PlanningInputs:
+    """Read and validate a planning-input directory.
+
+    Parameters
+    ----------
+    directory
+        A folder with ``catalog.csv, perf.csv, sites.csv, fleet.csv, budget.csv,
+        demand.csv`` and optionally ``site_power.csv, scenarios.csv, prices.csv,
+        supply.csv, rent.csv, options.yaml`` (DESIGN §3).
+
+    Raises
+    ------
+    InputError
+        With every problem found, each naming file, row and column.
+
+    Examples
+    --------
+    >>> from capforecast.examples import sample_planning_dir
+    >>> inputs = read_planning_inputs(sample_planning_dir())
+    >>> len(inputs.periods), inputs.periods[0], inputs.skus[:3]
+    (12, Period('2027Q1', 'Q-DEC'), ['H100', 'H200', 'B200'])
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError([Problem(str(directory), None, None, "planning-input folder not found")])
+    options, problems = read_options(directory / OPTIONS_FILE)
+    freq = options.period_freq
+    tables: dict[str, pd.DataFrame] = {}
+    for name, (schema, required) in PLANNING_FILES.items():
+        path = directory / schema.file
+        if not required and not path.exists():
+            tables[name] = _empty_table(schema.names)
+            continue
+        raw, read_problems = read_raw_table(path)
+        problems.extend(read_problems)
+        if raw is None:
+            tables[name] = _empty_table(schema.names)
+            continue
+        table, cell_problems = schema.validate(raw, freq=freq)
+        problems.extend(cell_problems)
+        tables[name] = table
+    if problems:
+        raise InputError(problems)
+
+    problems.extend(_check_references(tables))
+    periods, horizon_problems = _horizon(tables["demand"])
+    problems.extend(horizon_problems)
+    if problems:
+        raise InputError(problems)
+    problems.extend(_check_demand_grid(tables["demand"], periods))
+    problems.extend(_check_scenarios(tables, directory))
+    problems.extend(_check_budget(tables["budget"], periods))
+    problems.extend(_check_fleet_dates(tables["fleet"]))
+    if problems:
+        raise InputError(problems)
+
+    if "scenario" not in tables["demand"] or tables["demand"]["scenario"].isna().all():
+        tables["demand"] = tables["demand"].assign(scenario=BASE_SCENARIO)
+        tables["scenarios"] = pd.DataFrame({"scenario": [BASE_SCENARIO], "probability": [1.0]})
+    inputs = PlanningInputs(
+        periods=periods,
+        options=options,
+        source=str(directory),
+        **{name: _within(table, periods) for name, table in tables.items()},
+    )
+    # Imported here: checks build on the validated object defined in this module.
+    from capforecast.plan.checks import raise_on_errors
+
+    raise_on_errors(inputs)
+    return inputs
+
+
+def _empty_table(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
+
+
+def _within(table: pd.DataFrame, periods: pd.PeriodIndex) -> pd.DataFrame:
+    """Drop rows of period-indexed optional files that fall outside the horizon."""
+    if "period" not in table or table.empty:
+        return table
+    return table[table["period"].isin(periods)]
+
+
+def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    skus = set(tables["catalog"]["sku"])
+    sites = set(tables["sites"]["site"])
+    workloads = set(tables["demand"]["workload"])
+    problems = []
+    for name in ("perf", "fleet", "prices", "supply"):
+        problems += check_known(
+            tables[name], "sku", skus, f"{name}.csv", what="SKU", source="catalog.csv"
+        )
+    for name in ("fleet", "site_power"):
+        problems += check_known(
+            tables[name], "site", sites, f"{name}.csv", what="site", source="sites.csv"
+        )
+    problems += check_known(
+        tables["rent"], "workload", workloads, "rent.csv", what="workload", source="demand.csv"
+    )
+    return problems
+
+
+def _horizon(demand: pd.DataFrame) -> tuple[pd.PeriodIndex, list[Problem]]:
+    """The horizon is the sorted periods of ``demand.csv``; they must be consecutive."""
+    present = pd.PeriodIndex(pd.unique(demand["period"])).sort_values()
+    full = pd.period_range(present[0], present[-1], freq=present.freq)
+    absent = full.difference(present)
+    if len(absent):
+        shown = ", ".join(str(p) for p in absent[:6])
+        return full, [
+            Problem(
+                "demand.csv",
+                None,
+                "period",
+                f"periods must be consecutive from {present[0]} to {present[-1]}; "
+                f"missing: {shown}{' ...' if len(absent) > 6 else ''}",
+            )
+        ]
+    return full, []
+
+
+def _check_demand_grid(demand: pd.DataFrame, periods: pd.PeriodIndex) -> list[Problem]:
+    """One row per workload, period (and scenario): report every missing combination."""
+    scenarios = (
+        list(pd.unique(demand["scenario"])) if demand["scenario"].notna().any() else [None]
+    )
+    expected = pd.MultiIndex.from_product(
+        [pd.unique(demand["workload"]), periods, scenarios],
+        names=["workload", "period", "scenario"],
+    )
+    present = pd.MultiIndex.from_frame(demand[["workload", "period", "scenario"]])
+    problems = []
+    for workload, period, scenario in expected.difference(present):
+        where = f"workload '{workload}', period {period}"
+        if scenario is not None:
+            where += f", scenario '{scenario}'"
+        problems.append(Problem("demand.csv", None, "demand", f"no row for {where}"))
+    return problems
+
+
+def _check_scenarios(tables: dict[str, pd.DataFrame], directory: Path) -> list[Problem]:
+    demand, scenarios = tables["demand"], tables["scenarios"]
+    has_column = demand["scenario"].notna().any()
+    if not has_column:
+        if not scenarios.empty:
+            return [
+                Problem(
+                    "scenarios.csv",
+                    None,
+                    None,
+                    "scenarios are given but demand.csv has no 'scenario' column",
+                )
+            ]
+        return []
+    if scenarios.empty:
+        state = "is empty" if (directory / "scenarios.csv").exists() else "is missing"
+        return [
+            Problem(
+                "scenarios.csv",
+                None,
+                None,
+                f"demand.csv has a 'scenario' column, so scenarios.csv with 'scenario, "
+                f"probability' is required, but it {state}",
+            )
+        ]
+    problems = check_known(
+        demand,
+        "scenario",
+        set(scenarios["scenario"]),
+        "demand.csv",
+        what="scenario",
+        source="scenarios.csv",
+    )
+    unused = sorted(set(scenarios["scenario"]) - set(demand["scenario"]))
+    for row, name in scenarios["scenario"].items():
+        if name in unused:
+            problems.append(
+                Problem("scenarios.csv", int(row), "scenario", f"scenario '{name}' has no demand")
+            )
+    total = float(scenarios["probability"].sum())
+    if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+        problems.append(
+            Problem(
+                "scenarios.csv",
+                None,
+                "probability",
+                f"probabilities must sum to 1 (within {PROBABILITY_TOLERANCE:g}), "
+                f"got {total:.9g}",
+            )
+        )
+    return problems
+
+
+def _check_budget(budget: pd.DataFrame, periods: pd.PeriodIndex) -> list[Problem]:
+    absent = periods.difference(pd.PeriodIndex(budget["period"]))
+    return [
+        Problem(
+            "budget.csv",
+            None,
+            "period",
+            f"no budget row for {period}; every horizon period needs one (0 for no orders)",
+        )
+        for period in absent
+    ]
+
+
+def _check_fleet_dates(fleet: pd.DataFrame) -> list[Problem]:
+    both = fleet["available_from"].notna() & fleet["retire_period"].notna()
+    inverted = both & (
+        fleet["retire_period"].where(both).astype("object")
+        <= fleet["available_from"].where(both).astype("object")
+    )
+    return [
+        Problem(
+            "fleet.csv",
+            int(row),
+            "retire_period",
+            f"retires ({fleet.at[row, 'retire_period']}) before it is available "
+            f"({fleet.at[row, 'available_from']})",
+        )
+        for row in fleet.index[inverted.to_numpy(dtype=bool)]
+    ]
+
+
+def fleet_in_service(inputs: PlanningInputs) -> np.ndarray:
+    """Units of existing fleet in service, as an array ``[sku, site, period]``.
+
+    A row serves in period ``t`` when ``available_from <= t < retire_period``; an empty
+    ``available_from`` means from the start, an empty ``retire_period`` beyond the horizon.
+    """
+    skus, sites = inputs.skus, inputs.sites_list
+    units = np.zeros((len(skus), len(sites), len(inputs.periods)))
+    ordinal = np.asarray([p.ordinal for p in inputs.periods])
+    for sku, site, count, start, end in inputs.fleet[
+        ["sku", "site", "units", "available_from", "retire_period"]
+    ].itertuples(index=False):
+        live = np.ones(len(ordinal), dtype=bool)
+        if pd.notna(start):
+            live &= ordinal >= start.ordinal
+        if pd.notna(end):
+            live &= ordinal < end.ordinal
+        units[skus.index(sku), sites.index(site)] += float(count) * live
+    return units

@@ -1,0 +1,422 @@
+"""The planning MILP of DESIGN §4, built family by family with PuLP.
+
+One ``define_<family>`` function per variable or constraint family. Each works on whole
+arrays: terms are tables of (group keys, variable index, coefficient) that are summed and
+split with NumPy, then handed to PuLP as ready :class:`pulp.LpAffineExpression` objects, so
+no Python ``sum()`` over variables and no per-term ``+=`` ever runs. Names follow
+``family_label_label...`` (e.g. ``power_texas_2027Q3``), with labels made PuLP-safe.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+from capforecast.plan.data import ModelData
+
+#: A hook that adds user constraints to a built model before it is solved.
+ConstraintHook = Callable[["PlanModel"], None]
+
+# Creation order of variables: a stable sort key (object ids change from run to run, and
+# the order of terms inside a row must not, or the solve would not be reproducible).
+_CREATION = itertools.count()
+
+
+@dataclass
+class VariableFamily:
+    """Variables of one family and the integer index of each along the model axes."""
+
+    name: str
+    index: dict[str, np.ndarray]
+    variables: np.ndarray  # object array of pulp.LpVariable
+    ids: np.ndarray  # creation order of each variable
+
+    def __len__(self) -> int:
+        return len(self.variables)
+
+    def values(self) -> np.ndarray:
+        """Solution values (0 where the solver gave none)."""
+        return np.array([v.varValue or 0.0 for v in self.variables], dtype=float)
+
+
+@dataclass
+class Terms:
+    """Linear terms ``coef · variable`` tagged with the constraint group they belong to."""
+
+    keys: dict[str, np.ndarray]
+    variables: np.ndarray
+    coef: np.ndarray
+    ids: np.ndarray
+
+    @classmethod
+    def of(cls, keys: dict[str, np.ndarray], family: VariableFamily, coef: np.ndarray) -> Terms:
+        """Terms over all variables of ``family``."""
+        return cls(keys, family.variables, np.asarray(coef, dtype=float), family.ids)
+
+    @classmethod
+    def concat(cls, keys: dict[str, np.ndarray], parts: list[Terms]) -> Terms:
+        """Terms of ``parts`` one after another, regrouped by ``keys``."""
+        return cls(
+            keys,
+            np.concatenate([p.variables for p in parts]),
+            np.concatenate([p.coef for p in parts]),
+            np.concatenate([p.ids for p in parts]),
+        )
+
+    def take(self, rows: np.ndarray, keys: dict[str, np.ndarray]) -> Terms:
+        """The terms at ``rows`` (repeats allowed) under new ``keys``."""
+        return Terms(keys, self.variables[rows], self.coef[rows], self.ids[rows])
+
+    def scaled(self, coef: np.ndarray) -> Terms:
+        """The same terms with new coefficients."""
+        return Terms(self.keys, self.variables, coef, self.ids)
+
+    def grouped(self, *keys: str) -> Iterator[tuple[tuple[int, ...], pulp.LpAffineExpression]]:
+        """One expression per distinct value of ``keys``, duplicate variables summed."""
+        if len(self.variables) == 0:
+            return
+        ids = self.ids
+        columns = [self.keys[k] for k in keys]
+        order = np.lexsort([ids, *columns[::-1]])
+        sorted_keys = np.stack([c[order] for c in columns], axis=1)
+        sorted_ids = ids[order]
+        new_term = np.r_[True, np.any(np.diff(sorted_keys, axis=0) != 0, axis=1)]
+        new_term |= np.r_[True, np.diff(sorted_ids) != 0]
+        term_starts = np.flatnonzero(new_term)
+        coef = np.add.reduceat(self.coef[order], term_starts)
+        variables = self.variables[order][term_starts]
+        term_keys = sorted_keys[term_starts]
+        group_starts = np.flatnonzero(
+            np.r_[True, np.any(np.diff(term_keys, axis=0) != 0, axis=1)]
+        )
+        group_ends = np.r_[group_starts[1:], len(term_keys)]
+        for start, end in zip(group_starts, group_ends, strict=True):
+            expression = pulp.LpAffineExpression(
+                zip(variables[start:end], coef[start:end], strict=True)
+            )
+            yield tuple(int(x) for x in term_keys[start]), expression
+
+
+@dataclass
+class PlanModel:
+    """A built model: the PuLP problem, its data and its variable families."""
+
+    data: ModelData
+    problem: pulp.LpProblem
+    buy: VariableFamily
+    serve: VariableFamily
+    rent: VariableFamily
+    unmet: VariableFamily
+    installed: Terms
+    objective_constant: float = 0.0
+    constraint_families: dict[str, int] = field(default_factory=dict)
+
+
+def safe(label: object) -> str:
+    """A label PuLP can use in a name.
+
+    Examples
+    --------
+    >>> safe("GB200 NVL72/rack-1")
+    'GB200_NVL72_rack_1'
+    """
+    return re.sub(r"[^0-9A-Za-z.]+", "_", str(label)).strip("_") or "x"
+
+
+def _variables(
+    name: str,
+    labels: list[list[str]],
+    index: dict[str, np.ndarray],
+    *,
+    category: str = pulp.LpContinuous,
+    upper: np.ndarray | None = None,
+) -> VariableFamily:
+    axes = list(index.values())
+    uppers = upper if upper is not None else np.full(len(axes[0]) if axes else 0, None)
+    variables = np.empty(len(axes[0]) if axes else 0, dtype=object)
+    for i, position in enumerate(zip(*axes, strict=True)):
+        parts = "_".join(safe(labels[a][p]) for a, p in enumerate(position))
+        bound = uppers[i]
+        variables[i] = pulp.LpVariable(
+            f"{name}_{parts}",
+            lowBound=0,
+            upBound=None if bound is None else float(bound),
+            cat=category,
+        )
+    ids = np.fromiter((next(_CREATION) for _ in range(len(variables))), np.int64, len(variables))
+    return VariableFamily(name, index, variables, ids)
+
+
+def _labels(data: ModelData, axes: str) -> list[list[str]]:
+    by_axis = {
+        "s": data.skus,
+        "k": data.sites,
+        "w": data.workloads,
+        "t": [str(p) for p in data.periods],
+        "o": data.scenarios,
+    }
+    return [by_axis[a] for a in axes]
+
+
+def _grid(*sizes: int) -> list[np.ndarray]:
+    return [g.ravel() for g in np.indices(sizes)]
+
+
+def define_buy(data: ModelData) -> VariableFamily:
+    """``n_{s,k,t}``: integer lots ordered; only orders that arrive by ``T-1`` exist."""
+    s, k, t = _grid(len(data.skus), len(data.sites), data.horizon)
+    arrives = t + data.lead_time[s] <= data.horizon - 1
+    index = {"s": s[arrives], "k": k[arrives], "t": t[arrives]}
+    return _variables("buy", _labels(data, "skt"), index, category=pulp.LpInteger)
+
+
+def define_installed(data: ModelData, buy: VariableFamily) -> Terms:
+    """Terms of ``I_{s,k,t}`` beyond the fleet: ``L_s n_{s,k,τ}`` for each period served."""
+    s, k, order_t = buy.index["s"], buy.index["k"], buy.index["t"]
+    first = order_t + data.lead_time[s]
+    last = np.minimum(first + data.lifetime[s] - 1, data.horizon - 1)
+    counts = last - first + 1
+    owner = np.repeat(np.arange(len(buy)), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    keys = {"s": s[owner], "k": k[owner], "t": first[owner] + offset}
+    units = Terms.of({}, buy, data.lot_size[s])
+    return units.take(owner, keys)
+
+
+def define_serve(data: ModelData, installed: Terms) -> VariableFamily:
+    """``x_{s,k,w,t,ω}``: only where SKU ``s`` can serve ``w`` and units may be installed."""
+    S, K, W, T, O = (
+        len(data.skus),
+        len(data.sites),
+        len(data.workloads),
+        data.horizon,
+        len(data.scenarios),
+    )
+    possible = data.fleet > 0
+    possible[installed.keys["s"], installed.keys["k"], installed.keys["t"]] = True
+    s, k, w, t, o = _grid(S, K, W, T, O)
+    keep = (data.factor[s, w] > 0) & possible[s, k, t]
+    index = {"s": s[keep], "k": k[keep], "w": w[keep], "t": t[keep], "o": o[keep]}
+    return _variables("serve", _labels(data, "skwto"), index)
+
+
+def define_rent(data: ModelData) -> VariableFamily:
+    """``r_{w,t,ω}`` with ``r <= rcap_{w,t}`` as its bound; none where no rent is offered."""
+    w, t, o = _grid(len(data.workloads), data.horizon, len(data.scenarios))
+    keep = data.rent_cap[w, t] > 0
+    index = {"w": w[keep], "t": t[keep], "o": o[keep]}
+    upper = data.rent_cap[index["w"], index["t"]]
+    return _variables("rent", _labels(data, "wto"), index, upper=upper)
+
+
+def define_unmet(data: ModelData) -> VariableFamily:
+    """``u_{w,t,ω}``: demand left unserved (priced at the shortfall penalty)."""
+    w, t, o = _grid(len(data.workloads), data.horizon, len(data.scenarios))
+    return _variables("unmet", _labels(data, "wto"), {"w": w, "t": t, "o": o})
+
+
+def _add(
+    model: PlanModel,
+    family: str,
+    groups: Iterator[tuple[tuple[int, ...], pulp.LpAffineExpression]],
+    axes: str,
+    build: Callable[[tuple[int, ...], pulp.LpAffineExpression], pulp.LpConstraint | None],
+) -> None:
+    labels = _labels(model.data, axes)
+    count = 0
+    for key, expression in groups:
+        constraint = build(key, expression)
+        if constraint is None:
+            continue
+        name = "_".join([family, *(safe(labels[a][i]) for a, i in enumerate(key))])
+        model.problem.addConstraint(constraint, name)
+        count += 1
+    model.constraint_families[family] = count
+
+
+def _tile(terms: Terms, times: int, keys: dict[str, np.ndarray]) -> Terms:
+    rows = np.tile(np.arange(len(terms.variables)), times)
+    return terms.take(rows, keys)
+
+
+def define_split(model: PlanModel) -> None:
+    """``Σ_w x_{s,k,w,t,ω} <= I_{s,k,t}`` for every scenario."""
+    data, serve, installed = model.data, model.serve, model.installed
+    scenarios = len(data.scenarios)
+    # Installed terms enter every scenario's split with coefficient -1.
+    tiled = _tile(
+        installed.scaled(-installed.coef),
+        scenarios,
+        {
+            **{axis: np.tile(installed.keys[axis], scenarios) for axis in ("s", "k", "t")},
+            "o": np.repeat(np.arange(scenarios), len(installed.variables)),
+        },
+    )
+    served = Terms.of(serve.index, serve, np.ones(len(serve)))
+    keys = {axis: np.r_[serve.index[axis], tiled.keys[axis]] for axis in ("s", "k", "t", "o")}
+    terms = Terms.concat(keys, [served, tiled])
+    serving = set(zip(serve.index["s"], serve.index["k"], serve.index["t"], strict=True))
+
+    def build(key: tuple[int, ...], lhs: pulp.LpAffineExpression) -> pulp.LpConstraint | None:
+        s, k, t, _ = key
+        if (s, k, t) not in serving:
+            return None  # nothing serves from these units: the bound is vacuous
+        return lhs <= float(data.fleet[s, k, t])
+
+    _add(model, "split", terms.grouped("s", "k", "t", "o"), "skto", build)
+
+
+def define_demand(model: PlanModel) -> None:
+    """``Σ_{s,k} f_{s,w} x + r + u >= D_{w,t,ω}``."""
+    data, serve, rent, unmet = model.data, model.serve, model.rent, model.unmet
+    parts = [
+        Terms.of({}, serve, data.factor[serve.index["s"], serve.index["w"]]),
+        Terms.of({}, rent, np.ones(len(rent))),
+        Terms.of({}, unmet, np.ones(len(unmet))),
+    ]
+    keys = {
+        axis: np.r_[serve.index[axis], rent.index[axis], unmet.index[axis]]
+        for axis in ("w", "t", "o")
+    }
+    _add(
+        model,
+        "demand",
+        Terms.concat(keys, parts).grouped("w", "t", "o"),
+        "wto",
+        lambda key, lhs: lhs >= float(data.demand[key]),
+    )
+
+
+def define_power(model: PlanModel) -> None:
+    """``Σ_s p_s pue_k I_{s,k,t} <= Pcap_{k,t}`` (the fleet's draw moves to the right)."""
+    data, installed = model.data, model.installed
+    kw = data.facility_kw
+    fleet_draw = np.einsum("skt,sk->kt", data.fleet, kw)
+    terms = installed.scaled(installed.coef * kw[installed.keys["s"], installed.keys["k"]])
+    _add(
+        model,
+        "power",
+        terms.grouped("k", "t"),
+        "kt",
+        lambda key, lhs: lhs <= float(data.power_cap[key] - fleet_draw[key]),
+    )
+
+
+def define_slots(model: PlanModel) -> None:
+    """``Σ_s I_{s,k,t} <= slots_k`` where ``slots`` is given."""
+    data, installed = model.data, model.installed
+    fleet_units = data.fleet.sum(axis=0)
+
+    def build(key: tuple[int, ...], lhs: pulp.LpAffineExpression) -> pulp.LpConstraint | None:
+        k, t = key
+        if not np.isfinite(data.slots[k]):
+            return None
+        return lhs <= float(data.slots[k] - fleet_units[k, t])
+
+    _add(model, "slots", installed.grouped("k", "t"), "kt", build)
+
+
+def _capex_terms(data: ModelData, buy: VariableFamily) -> Terms:
+    """``c_{s,t} L_s n_{s,k,t}`` keyed by order period (undiscounted)."""
+    s, t = buy.index["s"], buy.index["t"]
+    return Terms.of({"t": t}, buy, data.price[s, t] * data.lot_size[s])
+
+
+def define_budget(model: PlanModel) -> None:
+    """``Σ c L n <= B_t``; with carryover, cumulative spend <= cumulative budget."""
+    data = model.data
+    capex = _capex_terms(data, model.buy)
+    if data.carryover:
+        # Each order counts in its own period and every later one.
+        counts = data.horizon - capex.keys["t"]
+        owner = np.repeat(np.arange(len(capex.variables)), counts)
+        offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        capex = capex.take(owner, {"t": capex.keys["t"][owner] + offset})
+        limit = np.cumsum(data.budget)
+    else:
+        limit = data.budget
+    _add(
+        model, "budget", capex.grouped("t"), "t", lambda key, lhs: lhs <= float(limit[key[0]])
+    )
+
+
+def define_supply(model: PlanModel) -> None:
+    """``Σ_k L_s n_{s,k,t} <= max_units_{s,t}`` where a vendor allocation is given."""
+    data, buy = model.data, model.buy
+    s, t = buy.index["s"], buy.index["t"]
+    terms = Terms.of({"s": s, "t": t}, buy, data.lot_size[s])
+
+    def build(key: tuple[int, ...], lhs: pulp.LpAffineExpression) -> pulp.LpConstraint | None:
+        if not np.isfinite(data.supply[key]):
+            return None
+        return lhs <= float(data.supply[key])
+
+    _add(model, "supply", terms.grouped("s", "t"), "st", build)
+
+
+def define_objective(model: PlanModel) -> None:
+    """Discounted capex + energy on installed units + expected rent and shortfall."""
+    data = model.data
+    buy, rent, unmet, installed = model.buy, model.rent, model.unmet, model.installed
+    energy = data.energy_per_unit
+    capex = _capex_terms(data, buy)
+    probability = data.probability
+    parts = [
+        capex.scaled(data.discount[capex.keys["t"]] * capex.coef),
+        installed.scaled(
+            data.discount[installed.keys["t"]]
+            * installed.coef
+            * energy[installed.keys["s"], installed.keys["k"]]
+        ),
+        Terms.of(
+            {},
+            rent,
+            data.discount[rent.index["t"]]
+            * probability[rent.index["o"]]
+            * data.rent_price[rent.index["w"], rent.index["t"]],
+        ),
+        Terms.of(
+            {},
+            unmet,
+            data.discount[unmet.index["t"]]
+            * probability[unmet.index["o"]]
+            * data.penalty[unmet.index["w"]],
+        ),
+    ]
+    size = sum(len(p.variables) for p in parts)
+    terms = Terms.concat({"all": np.zeros(size, dtype=int)}, parts)
+    objective = next(terms.grouped("all"), ((0,), pulp.LpAffineExpression()))[1]
+    model.problem.setObjective(objective)
+    # The existing fleet's energy is fixed; it is added to objective and bound on read-back.
+    model.objective_constant = float(np.einsum("skt,sk,t->", data.fleet, energy, data.discount))
+
+
+def build_model(data: ModelData, extra_constraints: ConstraintHook | None = None) -> PlanModel:
+    """Build the complete core model of DESIGN §4 for ``data``."""
+    problem = pulp.LpProblem("capforecast_plan", pulp.LpMinimize)
+    buy = define_buy(data)
+    installed = define_installed(data, buy)
+    model = PlanModel(
+        data=data,
+        problem=problem,
+        buy=buy,
+        serve=define_serve(data, installed),
+        rent=define_rent(data),
+        unmet=define_unmet(data),
+        installed=installed,
+    )
+    define_split(model)
+    define_demand(model)
+    define_power(model)
+    define_slots(model)
+    define_budget(model)
+    define_supply(model)
+    define_objective(model)
+    if extra_constraints is not None:
+        extra_constraints(model)
+    return model

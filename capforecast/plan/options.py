@@ -1,0 +1,117 @@
+"""``options.yaml``: the knobs of the planning model (DESIGN §4.4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from capforecast.core.errors import InputError, Problem
+
+FILE = "options.yaml"
+
+
+class PlanOptions(BaseModel):
+    """Options of the planning model; defaults give exactly the core model of DESIGN §4.
+
+    Examples
+    --------
+    >>> PlanOptions().discount_factor
+    1.0
+    >>> PlanOptions(discount_rate=0.25).discount_factor
+    0.8
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    discount_rate: float = Field(0.0, ge=0.0, description="per period, not per year")
+    hours_per_period: float = Field(2190.0, gt=0.0, description="H")
+    load_factor: float = Field(0.7, ge=0.0, le=1.0, description="rho")
+    shortfall_penalty: float | dict[str, float] | None = Field(
+        None, description="USD per reference unit-period unmet; a number or a map by workload"
+    )
+    budget_carryover: bool = False
+    terminal_value: Literal["none"] | None = Field(
+        None, description="'straight_line' arrives with the optimiser extensions"
+    )
+    risk: Literal["none"] | None = Field(
+        None, description="'cvar' arrives with the optimiser extensions"
+    )
+    mip_gap: float = Field(0.001, ge=0.0, le=1.0)
+    time_limit_s: float = Field(60.0, gt=0.0)
+    solver: Literal["highs", "cbc"] = "highs"
+    period_freq: str = Field("Q", description="pandas period frequency of the period labels")
+
+    @field_validator("shortfall_penalty")
+    @classmethod
+    def _non_negative_penalty(
+        cls, value: float | dict[str, float] | None
+    ) -> float | dict[str, float] | None:
+        values = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if any(v < 0 for v in values):
+            raise ValueError("must be >= 0")
+        return value
+
+    @field_validator("period_freq")
+    @classmethod
+    def _known_freq(cls, value: str) -> str:
+        import pandas as pd
+
+        try:
+            pd.Period("2027-01-01", freq=value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"not a pandas period frequency ('Q', 'M', ...): {value!r}") from exc
+        return value
+
+    @property
+    def discount_factor(self) -> float:
+        """``δ = 1 / (1 + discount_rate)``."""
+        return 1.0 / (1.0 + self.discount_rate)
+
+
+def read_options(path: Path) -> tuple[PlanOptions, list[Problem]]:
+    """Read ``options.yaml`` (defaults when the file does not exist); never raises."""
+    if not path.is_file():
+        return PlanOptions(), []
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        return PlanOptions(), [Problem(FILE, row, None, f"not valid YAML: {str(exc).splitlines()[0]}")]
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        return PlanOptions(), [
+            Problem(FILE, None, None, f"expected a mapping of option: value, got {document!r}")
+        ]
+    try:
+        return PlanOptions(**{str(k): v for k, v in document.items()}), []
+    except ValidationError as exc:
+        return PlanOptions(), [_problem(error) for error in exc.errors()]
+
+
+def _problem(error: object) -> Problem:
+    details = dict(error)  # type: ignore[call-overload]
+    key = ".".join(str(part) for part in details["loc"])
+    received = details.get("input")
+    message = str(details["msg"])
+    if details["type"] == "extra_forbidden":
+        allowed = ", ".join(PlanOptions.model_fields)
+        message = f"unknown option; allowed: {allowed}"
+    elif key in ("terminal_value", "risk"):
+        message = (
+            f"'{received}' is not available yet; this version solves the core model "
+            "(terminal_value and risk come with the optimiser extensions)"
+        )
+    return Problem(FILE, None, key, f"{message} (got {received!r})")
+
+
+def load_options(path: Path) -> PlanOptions:
+    """Read ``options.yaml`` or raise :class:`InputError` with every problem."""
+    options, problems = read_options(path)
+    if problems:
+        raise InputError(problems)
+    return options

@@ -1,0 +1,113 @@
+"""The typed result of a solve (DESIGN §4.5) and how it is written to disk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from capforecast.core.errors import SolverError
+from capforecast.core.io import write_json, write_table
+from capforecast.plan.status import PlanStatus
+
+#: Cost components of the objective, in the order reports show them.
+COST_COMPONENTS = ("capex", "energy_existing", "energy_new", "rent", "shortfall")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A purchase plan and everything needed to read it.
+
+    All money is USD. ``objective`` and ``costs`` are discounted (DESIGN §4.4), expected
+    over scenarios, and include the energy of the existing fleet; ``spend`` is the
+    undiscounted capex per order period. Tables are empty when there is no solution.
+    """
+
+    status: PlanStatus
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    build_seconds: float
+    solve_seconds: float
+    solver: str
+    message: str
+    purchases: pd.DataFrame
+    capacity: pd.DataFrame
+    allocation: pd.DataFrame
+    rent: pd.DataFrame
+    shortfall: pd.DataFrame
+    spend: pd.DataFrame
+    power: pd.DataFrame
+    costs: dict[str, float]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def has_solution(self) -> bool:
+        """True when the plan satisfies every constraint (optimal or feasible)."""
+        return self.status.has_solution
+
+    def raise_for_status(self) -> Plan:
+        """Return ``self`` when a solution exists, else raise :class:`SolverError`."""
+        if not self.has_solution:
+            raise SolverError(f"no plan: the solve ended '{self.status}' ({self.message})")
+        return self
+
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers of ``plan.json`` (DESIGN §4.5)."""
+        units = self.purchases["units"].sum() if not self.purchases.empty else 0
+        capex = self.purchases["capex"].sum() if not self.purchases.empty else 0.0
+        unmet = self.shortfall["unmet"].sum() if not self.shortfall.empty else 0.0
+        return {
+            "status": str(self.status),
+            "objective": _number(self.objective),
+            "bound": _number(self.bound),
+            "gap": _number(self.gap),
+            "build_seconds": round(self.build_seconds, 3),
+            "solve_seconds": round(self.solve_seconds, 3),
+            "solver": self.solver,
+            "message": self.message,
+            "costs": {k: _number(v) for k, v in self.costs.items()},
+            "totals": {
+                "units_ordered": int(units),
+                "capex": _number(float(capex)),
+                "expected_unmet_unit_periods": _number(float(unmet)),
+            },
+            "warnings": list(self.warnings),
+        }
+
+    def write(self, directory: str | Path) -> list[Path]:
+        """Write ``plan.json`` and the CSV tables into ``directory`` (each file atomically)."""
+        directory = Path(directory)
+        written = []
+        tables = {
+            "purchases": self.purchases,
+            "capacity": self.capacity,
+            "allocation": self.allocation,
+            "rent": self.rent,
+            "shortfall": self.shortfall,
+            "spend": self.spend,
+            "power": self.power,
+        }
+        for name, table in tables.items():
+            path = directory / f"{name}.csv"
+            write_table(_labels_as_text(table), path)
+            written.append(path)
+        path = directory / "plan.json"
+        write_json(self.summary(), path)
+        written.append(path)
+        return written
+
+
+def _number(value: float | None, digits: int = 6) -> float | None:
+    """Rounded for stable text output; ``None`` stays ``None``."""
+    return None if value is None else round(float(value), digits)
+
+
+def _labels_as_text(table: pd.DataFrame) -> pd.DataFrame:
+    converted = table.copy()
+    for column in converted.columns:
+        if isinstance(converted[column].dtype, pd.PeriodDtype):
+            converted[column] = converted[column].astype(str)
+    return converted

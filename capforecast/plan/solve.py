@@ -1,0 +1,269 @@
+"""Build, solve, read back: from validated inputs to a new :class:`Plan`."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from capforecast.plan.checks import consistency_findings
+from capforecast.plan.data import ModelData
+from capforecast.plan.inputs import PlanningInputs
+from capforecast.plan.model import ConstraintHook, PlanModel, build_model
+from capforecast.plan.result import Plan
+from capforecast.plan.solvers import SolverOutcome, get_solver
+from capforecast.plan.status import PlanStatus
+
+#: Continuous values below this are solver noise and read back as 0.
+ZERO = 1e-7
+
+
+def solve(inputs: PlanningInputs, *, extra_constraints: ConstraintHook | None = None) -> Plan:
+    """Solve the planning model of DESIGN §4 for ``inputs``.
+
+    Parameters
+    ----------
+    inputs
+        Validated inputs from :func:`~capforecast.plan.inputs.read_planning_inputs`;
+        they are not modified.
+    extra_constraints
+        Optional hook called with the built :class:`~capforecast.plan.model.PlanModel`
+        to add user constraints to ``model.problem`` before solving.
+
+    Returns
+    -------
+    Plan
+        Always a plan: check ``plan.status`` or call ``plan.raise_for_status()``.
+
+    Examples
+    --------
+    >>> from capforecast.examples import sample_planning_inputs
+    >>> plan = solve(sample_planning_inputs())
+    >>> plan.status
+    <PlanStatus.OPTIMAL: 'optimal'>
+    >>> bool((plan.spend["capex"] <= plan.spend["budget"] + 1e-6).all())
+    True
+    """
+    options = inputs.options
+    backend = get_solver(options.solver)
+    started = time.perf_counter()
+    data = ModelData.from_inputs(inputs)
+    model = build_model(data, extra_constraints)
+    built = time.perf_counter()
+    outcome = backend.solve(model.problem, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s)
+    solved = time.perf_counter()
+    warnings = tuple(
+        str(f) for f in consistency_findings(inputs) if f.severity == "warning"
+    )
+    return read_back(
+        model,
+        outcome,
+        solver=backend.name,
+        build_seconds=built - started,
+        solve_seconds=solved - built,
+        warnings=warnings,
+    )
+
+
+def read_back(
+    model: PlanModel,
+    outcome: SolverOutcome,
+    *,
+    solver: str,
+    build_seconds: float,
+    solve_seconds: float,
+    warnings: tuple[str, ...] = (),
+) -> Plan:
+    """Turn solver values into a new :class:`Plan` (nothing of the model is kept)."""
+    data = model.data
+    if not outcome.status.has_solution:
+        return _empty_plan(data, outcome, solver, build_seconds, solve_seconds, warnings)
+    periods = data.periods
+    lots = np.rint(model.buy.values())
+    buy = model.buy.index
+    s, k, t = buy["s"], buy["k"], buy["t"]
+    units = lots * data.lot_size[s]
+    capex_by_order = units * data.price[s, t]
+    bought = lots > 0
+    purchases = pd.DataFrame(
+        {
+            "sku": np.asarray(data.skus, dtype=object)[s[bought]],
+            "site": np.asarray(data.sites, dtype=object)[k[bought]],
+            "order_period": periods[t[bought]],
+            "arrival_period": periods[t[bought] + data.lead_time[s[bought]]],
+            "lots": lots[bought].astype(int),
+            "units": units[bought].astype(int),
+            "capex": capex_by_order[bought],
+        }
+    )
+
+    installed = model.installed
+    new_units = np.zeros_like(data.fleet)
+    position = installed.ids - model.buy.ids[0] if len(model.buy) else installed.ids
+    np.add.at(
+        new_units,
+        (installed.keys["s"], installed.keys["k"], installed.keys["t"]),
+        installed.coef * lots[position],
+    )
+    total_units = data.fleet + new_units
+    S, K, T = new_units.shape
+    si, ki, ti = (g.ravel() for g in np.indices((S, K, T)))
+    capacity = pd.DataFrame(
+        {
+            "sku": np.asarray(data.skus, dtype=object)[si],
+            "site": np.asarray(data.sites, dtype=object)[ki],
+            "period": periods[ti],
+            "existing_units": data.fleet.ravel(),
+            "new_units": new_units.ravel(),
+            "units": total_units.ravel(),
+        }
+    )
+    capacity = capacity[capacity["units"] > 0].reset_index(drop=True)
+
+    serve_values = _clean(model.serve.values())
+    sv = model.serve.index
+    reference = serve_values * data.factor[sv["s"], sv["w"]]
+    used = serve_values > 0
+    allocation = pd.DataFrame(
+        {
+            "sku": np.asarray(data.skus, dtype=object)[sv["s"][used]],
+            "site": np.asarray(data.sites, dtype=object)[sv["k"][used]],
+            "workload": np.asarray(data.workloads, dtype=object)[sv["w"][used]],
+            "period": periods[sv["t"][used]],
+            "scenario": np.asarray(data.scenarios, dtype=object)[sv["o"][used]],
+            "units": serve_values[used],
+            "reference_units": reference[used],
+        }
+    )
+
+    W, O = len(data.workloads), len(data.scenarios)
+    rented = np.zeros((W, T, O))
+    rv = model.rent.index
+    np.add.at(rented, (rv["w"], rv["t"], rv["o"]), _clean(model.rent.values()))
+    unmet = np.zeros((W, T, O))
+    uv = model.unmet.index
+    np.add.at(unmet, (uv["w"], uv["t"], uv["o"]), _clean(model.unmet.values()))
+    served = np.zeros((W, T, O))
+    np.add.at(served, (sv["w"], sv["t"], sv["o"]), reference)
+    wi, ti2, oi = (g.ravel() for g in np.indices((W, T, O)))
+    labels = {
+        "workload": np.asarray(data.workloads, dtype=object)[wi],
+        "period": periods[ti2],
+        "scenario": np.asarray(data.scenarios, dtype=object)[oi],
+    }
+    shortfall = pd.DataFrame(
+        {
+            **labels,
+            "demand": data.demand.ravel(),
+            "served": served.ravel(),
+            "rented": rented.ravel(),
+            "unmet": unmet.ravel(),
+        }
+    )
+    rent = pd.DataFrame(
+        {**labels, "units": rented.ravel(), "cost": (rented * data.rent_price[:, :, None]).ravel()}
+    )
+    rent = rent[rent["units"] > 0].reset_index(drop=True)
+
+    capex_by_period = np.bincount(t, weights=capex_by_order, minlength=T)
+    spend = pd.DataFrame(
+        {
+            "period": periods,
+            "capex": capex_by_period,
+            "budget": data.budget,
+            "cumulative_capex": np.cumsum(capex_by_period),
+            "cumulative_budget": np.cumsum(data.budget),
+        }
+    )
+    draw = np.einsum("skt,sk->kt", total_units, data.facility_kw)
+    ks, ts = (g.ravel() for g in np.indices((K, T)))
+    power = pd.DataFrame(
+        {
+            "site": np.asarray(data.sites, dtype=object)[ks],
+            "period": periods[ts],
+            "draw_kw": draw.ravel(),
+            "cap_kw": data.power_cap.ravel(),
+            "units": total_units.sum(axis=0).ravel(),
+            "slots": np.repeat(data.slots, T),
+        }
+    )
+    power["slots"] = power["slots"].where(np.isfinite(power["slots"]))
+
+    weight = data.discount[None, :, None] * data.probability[None, None, :]
+    energy = data.energy_per_unit[:, :, None] * data.discount[None, None, :]
+    costs = {
+        "capex": float(capex_by_period @ data.discount),
+        "energy_existing": model.objective_constant,
+        "energy_new": float((new_units * energy).sum()),
+        "rent": float((rented * data.rent_price[:, :, None] * weight).sum()),
+        "shortfall": float((unmet * data.penalty[:, None, None] * weight).sum()),
+    }
+    objective = sum(costs.values())
+    bound = None if outcome.bound is None else outcome.bound + model.objective_constant
+    return Plan(
+        status=outcome.status,
+        objective=objective,
+        bound=bound,
+        gap=_gap(objective, bound),
+        build_seconds=build_seconds,
+        solve_seconds=solve_seconds,
+        solver=solver,
+        message=outcome.message,
+        purchases=purchases,
+        capacity=capacity,
+        allocation=allocation,
+        rent=rent,
+        shortfall=shortfall,
+        spend=spend,
+        power=power,
+        costs=costs,
+        warnings=warnings,
+    )
+
+
+def _clean(values: np.ndarray) -> np.ndarray:
+    return np.where(values > ZERO, values, 0.0)
+
+
+def _gap(objective: float, bound: float | None) -> float | None:
+    """Relative gap ``(objective - bound) / |objective|``, 0 for a zero objective."""
+    if bound is None:
+        return None
+    if abs(objective) < 1e-9:
+        return 0.0
+    return max(0.0, (objective - bound) / abs(objective))
+
+
+def _empty_plan(
+    data: ModelData,
+    outcome: SolverOutcome,
+    solver: str,
+    build_seconds: float,
+    solve_seconds: float,
+    warnings: tuple[str, ...],
+) -> Plan:
+    def empty(*columns: str) -> pd.DataFrame:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+    return Plan(
+        status=outcome.status,
+        objective=None,
+        bound=None,
+        gap=None,
+        build_seconds=build_seconds,
+        solve_seconds=solve_seconds,
+        solver=solver,
+        message=outcome.message,
+        purchases=empty("sku", "site", "order_period", "arrival_period", "lots", "units", "capex"),
+        capacity=empty("sku", "site", "period", "existing_units", "new_units", "units"),
+        allocation=empty(
+            "sku", "site", "workload", "period", "scenario", "units", "reference_units"
+        ),
+        rent=empty("workload", "period", "scenario", "units", "cost"),
+        shortfall=empty("workload", "period", "scenario", "demand", "served", "rented", "unmet"),
+        spend=empty("period", "capex", "budget", "cumulative_capex", "cumulative_budget"),
+        power=empty("site", "period", "draw_kw", "cap_kw", "units", "slots"),
+        costs={},
+        warnings=warnings,
+    )

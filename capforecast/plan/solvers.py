@@ -1,0 +1,163 @@
+"""Solver back ends behind a registry, each with an availability probe and lazy imports.
+
+A back end takes a built PuLP problem and returns a :class:`SolverOutcome`: the status, the
+best bound in the solver's objective space, and a message. HiGHS (through ``highspy``) is
+the default; CBC (bundled with PuLP) is optional.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import math
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import pulp
+
+from capforecast.core.errors import SolverUnavailableError
+from capforecast.plan.status import PlanStatus
+
+
+@dataclass(frozen=True)
+class SolverOutcome:
+    """What a back end reports after solving (objective space excludes constants)."""
+
+    status: PlanStatus
+    objective: float | None
+    bound: float | None
+    message: str
+
+
+class Backend(Protocol):
+    """A MILP back end."""
+
+    name: str
+    install_hint: str
+
+    def available(self) -> bool:
+        """Whether the back end can run here."""
+        ...
+
+    def solve(self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
+        """Solve ``problem`` in place (PuLP variables receive their values)."""
+        ...
+
+
+class HighsBackend:
+    """HiGHS through its Python API (single-threaded, so runs are reproducible)."""
+
+    name = "highs"
+    install_hint = "pip install highspy"
+
+    def available(self) -> bool:
+        """True when ``highspy`` is importable."""
+        return importlib.util.find_spec("highspy") is not None
+
+    def solve(self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
+        """Solve with HiGHS and read status, objective and dual bound from its info."""
+        import highspy
+
+        solver = pulp.HiGHS(
+            msg=False, gapRel=mip_gap, timeLimit=time_limit_s, threads=1, random_seed=0
+        )
+        with _quiet_stdout():
+            # HiGHS prints a banner from C++ when constructed, whatever its options say.
+            problem.solve(solver)
+        highs = problem.solverModel
+        model_status = highs.getModelStatus()
+        info = highs.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        objective = float(info.objective_function_value) if has_solution else None
+        statuses = highspy.HighsModelStatus
+        if model_status == statuses.kOptimal:
+            status = PlanStatus.OPTIMAL
+        elif model_status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
+            status = PlanStatus.INFEASIBLE
+        elif model_status in (
+            statuses.kTimeLimit,
+            statuses.kIterationLimit,
+            statuses.kInterrupt,
+            statuses.kSolutionLimit,
+        ):
+            status = PlanStatus.FEASIBLE if has_solution else PlanStatus.NO_SOLUTION
+        else:
+            status = PlanStatus.ERROR
+        bound = float(info.mip_dual_bound) if problem.isMIP() else None
+        if bound is None or not math.isfinite(bound):
+            bound = objective if status is PlanStatus.OPTIMAL else None
+        return SolverOutcome(status, objective, bound, highs.modelStatusToString(model_status))
+
+
+class CbcBackend:
+    """CBC, the solver bundled with PuLP. It reports no bound unless it proves optimality."""
+
+    name = "cbc"
+    install_hint = "pip install pulp (CBC ships inside PuLP's wheel)"
+
+    def available(self) -> bool:
+        """True when PuLP finds its CBC binary."""
+        return bool(pulp.PULP_CBC_CMD(msg=False).available())
+
+    def solve(self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
+        """Solve with CBC through PuLP's command-line interface."""
+        solver = pulp.PULP_CBC_CMD(msg=False, gapRel=mip_gap, timeLimit=time_limit_s, threads=1)
+        problem.solve(solver)
+        objective = pulp.value(problem.objective)
+        has_solution = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+        if problem.sol_status == pulp.LpSolutionOptimal:
+            status = PlanStatus.OPTIMAL
+        elif problem.status == pulp.LpStatusInfeasible:
+            status = PlanStatus.INFEASIBLE
+        elif has_solution:
+            status = PlanStatus.FEASIBLE
+        elif problem.status == pulp.LpStatusNotSolved:
+            status = PlanStatus.NO_SOLUTION
+        else:
+            status = PlanStatus.ERROR
+        value = float(objective) if has_solution and objective is not None else None
+        bound = value if status is PlanStatus.OPTIMAL else None
+        return SolverOutcome(status, value, bound, pulp.LpStatus[problem.status])
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence the process-level standard output (C++ writes bypass ``sys.stdout``)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield  # no real file descriptor (e.g. captured): nothing to silence
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+SOLVERS: dict[str, Backend] = {"highs": HighsBackend(), "cbc": CbcBackend()}
+
+
+def get_solver(name: str) -> Backend:
+    """The back end called ``name``; raises with an install hint when it cannot run.
+
+    Examples
+    --------
+    >>> get_solver("highs").name
+    'highs'
+    """
+    if name not in SOLVERS:
+        raise SolverUnavailableError(f"unknown solver '{name}'; choose one of {sorted(SOLVERS)}")
+    backend = SOLVERS[name]
+    if not backend.available():
+        raise SolverUnavailableError(
+            f"solver '{name}' is not available here; install it with: {backend.install_hint}"
+        )
+    return backend

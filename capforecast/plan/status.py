@@ -1,0 +1,28 @@
+"""The status of a solve, as an enum (never a bare string)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PlanStatus(StrEnum):
+    """How a solve ended.
+
+    Examples
+    --------
+    >>> PlanStatus("feasible").has_solution
+    True
+    >>> PlanStatus.INFEASIBLE.has_solution
+    False
+    """
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"  # stopped (time limit) with a solution and a gap
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no_solution"  # stopped before finding any solution
+    ERROR = "error"
+
+    @property
+    def has_solution(self) -> bool:
+        """True when the plan carries purchases that satisfy every constraint."""
+        return self in (PlanStatus.OPTIMAL, PlanStatus.FEASIBLE)
