@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -112,4 +113,44 @@ def infer_freq(history: pd.DataFrame) -> str | None:
     stamps = pd.DatetimeIndex(history.loc[history["unique_id"] == longest, "ds"].sort_values())
     if len(stamps) < 3:
         return None
-    return pd.infer_freq(stamps)
+    with warnings.catch_warnings():
+        # pandas 3 warns that infer_freq will return an offset; both forms are handled.
+        warnings.simplefilter("ignore")
+        inferred = pd.infer_freq(stamps)
+    if inferred is None:
+        return None
+    return inferred if isinstance(inferred, str) else str(inferred.freqstr)
+
+
+def resample_history(history: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Average each series over periods of ``freq`` (e.g. ``"W-MON"``); drop partial ones.
+
+    ``y`` is an average number of accelerators, so coarser periods take the mean. A period
+    is kept only when every step of the original frequency inside it is present, so a
+    half-observed first or last week does not bias the level.
+
+    Examples
+    --------
+    >>> days = pd.date_range("2026-01-05", periods=15, freq="D")  # Monday .. Monday
+    >>> daily = pd.DataFrame({"unique_id": "a", "ds": days, "y": range(15)})
+    >>> daily.attrs["freq"] = "D"
+    >>> weekly = resample_history(daily, "W-MON")
+    >>> weekly[["ds", "y"]].to_dict("list")
+    {'ds': [Timestamp('2026-01-05 00:00:00'), Timestamp('2026-01-12 00:00:00')], 'y': [3.0, 10.0]}
+    """
+    source = history.attrs.get("freq")
+    if source is None:
+        raise ValueError("resample_history needs history.attrs['freq']; use read_history().")
+    attributes = [c for c in history.columns if c not in ("unique_id", "ds", "y")]
+    bins = pd.Grouper(key="ds", freq=freq, closed="left", label="left")
+    grouped = history.groupby(["unique_id", bins], sort=True)
+    aggregations = {c: (c, "first") for c in attributes}
+    table = grouped.agg(y=("y", "mean"), steps=("y", "size"), **aggregations).reset_index()
+    step = pd.tseries.frequencies.to_offset(freq)
+    expected = table["ds"].map(
+        lambda start: len(pd.date_range(start, start + step, freq=source, inclusive="left"))
+    )
+    table = table[table["steps"] == expected]
+    result = table[["unique_id", "ds", "y", *attributes]].reset_index(drop=True)
+    result.attrs["freq"] = freq
+    return result

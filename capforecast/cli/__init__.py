@@ -1,0 +1,1 @@
+"""Shells: the command line (and later the REST API) over the library."""

@@ -1,0 +1,93 @@
+"""Readable terminal summaries of a plan (rich tables)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from capforecast.plan.inputs import PlanningInputs
+from capforecast.plan.result import Plan
+
+
+_COST_LABELS = {
+    "capex": "capex (new orders)",
+    "energy_existing": "energy, existing fleet",
+    "energy_new": "energy, new units",
+    "rent": "cloud rent",
+    "shortfall": "shortfall penalty",
+}
+
+
+def _money(value: float) -> str:
+    return f"${value / 1e6:,.1f}M"
+
+
+def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
+    """Status, orders by SKU/site/quarter, spend vs budget, power vs cap, shortfall, costs."""
+    gap = "n/a" if plan.gap is None else f"{plan.gap:.4%}"
+    console.print(
+        f"[bold]Status:[/bold] {plan.status}  solver {plan.solver} ({plan.message}), "
+        f"gap {gap}, build {plan.build_seconds:.2f}s, solve {plan.solve_seconds:.2f}s"
+    )
+    for warning in plan.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", markup=True, highlight=False)
+    if not plan.has_solution:
+        console.print("[red]No plan: see the status above.[/red]")
+        return
+
+    orders = Table(title="Orders by SKU, site and quarter")
+    for column in ("ordered", "arrives", "SKU", "site", "lots", "units", "capex"):
+        orders.add_column(column, justify="right" if column in ("lots", "units", "capex") else "left")
+    for row in plan.purchases.itertuples(index=False):
+        orders.add_row(
+            str(row.order_period),
+            str(row.arrival_period),
+            str(row.sku),
+            str(row.site),
+            f"{row.lots:,}",
+            f"{row.units:,}",
+            _money(row.capex),
+        )
+    if plan.purchases.empty:
+        orders.add_row("-", "-", "no orders", "", "", "", "")
+    console.print(orders)
+
+    money = Table(title="Spend vs budget and shortfall by period")
+    for column in ("period", "capex", "budget", "used", "rented (ref. units)", "unmet"):
+        money.add_column(column, justify="right")
+    short = plan.shortfall.groupby("period", sort=True)[["rented", "unmet"]].sum()
+    for row in plan.spend.itertuples(index=False):
+        used = row.capex / row.budget if row.budget else 0.0
+        money.add_row(
+            str(row.period),
+            _money(row.capex),
+            _money(row.budget),
+            f"{used:.0%}",
+            f"{short.loc[row.period, 'rented']:,.0f}",
+            f"{short.loc[row.period, 'unmet']:,.0f}",
+        )
+    console.print(money)
+
+    power = Table(title="Power vs cap per site (peak over the horizon)")
+    for column in ("site", "peak draw kW", "cap kW in that period", "peak use", "when"):
+        power.add_column(column, justify="right")
+    ratio = plan.power.assign(use=plan.power["draw_kw"] / plan.power["cap_kw"].where(lambda c: c > 0))
+    for site, group in ratio.groupby("site", sort=False):
+        peak = group.loc[group["use"].fillna(0).idxmax()]
+        power.add_row(
+            str(site),
+            f"{peak['draw_kw']:,.0f}",
+            f"{peak['cap_kw']:,.0f}",
+            "n/a" if pd.isna(peak["use"]) else f"{peak['use']:.0%}",
+            str(peak["period"]),
+        )
+    console.print(power)
+
+    costs = Table(title="Total cost of ownership over the horizon (discounted, expected)")
+    costs.add_column("component")
+    costs.add_column("USD", justify="right")
+    for name, value in plan.costs.items():
+        costs.add_row(_COST_LABELS.get(name, name), _money(value))
+    costs.add_row("[bold]total (objective)[/bold]", f"[bold]{_money(plan.objective or 0)}[/bold]")
+    console.print(costs)

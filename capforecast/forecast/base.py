@@ -1,0 +1,145 @@
+"""The forecaster contract: scikit-learn style, one series at a time.
+
+``__init__`` only stores parameters; ``fit(y)`` learns from a 1-d array and returns
+``self``; learned state ends in ``_``; ``predict`` or ``sample_paths`` before ``fit`` raise
+:class:`~capforecast.core.errors.NotFittedError`. Every output is non-negative: demand for
+accelerators cannot be below zero.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from capforecast.core.errors import NotFittedError
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Point forecast and intervals for one series: ``intervals[level] = (lo, hi)``."""
+
+    mean: np.ndarray
+    intervals: dict[int, tuple[np.ndarray, np.ndarray]]
+
+
+def check_levels(levels: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """Validate interval levels (integers in (0, 100)).
+
+    Examples
+    --------
+    >>> check_levels([95, 80])
+    (80, 95)
+    >>> check_levels([120])
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'level' parameter must be integers in (0, 100). Got [120] instead.
+    """
+    values = list(levels)
+    if not all(isinstance(v, int | np.integer) and 0 < v < 100 for v in values):
+        raise ValueError(
+            f"The 'level' parameter must be integers in (0, 100). Got {values} instead."
+        )
+    return tuple(sorted({int(v) for v in values}))
+
+
+def z_score(level: int) -> float:
+    """Two-sided normal quantile for a central interval of ``level`` percent."""
+    return float(stats.norm.ppf(0.5 + level / 200.0))
+
+
+class Forecaster:
+    """Base class of every forecaster.
+
+    Subclasses implement ``_fit``, ``_predict`` and ``_paths``; the base class checks the
+    input, tracks the fitted state and clips outputs at zero.
+    """
+
+    #: Fewest observations ``fit`` accepts.
+    min_length = 1
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters, as scikit-learn's ``get_params``."""
+        names = [
+            name
+            for name in inspect.signature(type(self).__init__).parameters
+            if name != "self"
+        ]
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params: Any) -> Forecaster:
+        """Set constructor parameters; unknown names raise ``ValueError``."""
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"Invalid parameter '{name}' for {type(self).__name__}; "
+                    f"valid: {sorted(valid)}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def clone(self) -> Forecaster:
+        """A new, unfitted forecaster with the same parameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    @property
+    def name(self) -> str:
+        """The model label used in forecast tables."""
+        return type(self).__name__
+
+    def fit(self, y: np.ndarray) -> Forecaster:
+        """Learn from one series of non-negative observations; returns ``self``."""
+        values = np.asarray(y, dtype=float)
+        if values.ndim != 1:
+            raise ValueError(f"{self.name}.fit expects a 1-d series, got shape {values.shape}")
+        if len(values) < self.min_length:
+            raise ValueError(
+                f"{self.name} needs at least {self.min_length} observations, got {len(values)}"
+            )
+        if not np.isfinite(values).all():
+            raise ValueError(f"{self.name}.fit got non-finite values")
+        self._fit(values)
+        self.n_obs_ = len(values)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_obs_"):
+            raise NotFittedError(
+                f"This {self.name} instance is not fitted yet; call fit(y) before predicting."
+            )
+
+    def predict(self, horizon: int, levels: tuple[int, ...] = ()) -> Prediction:
+        """Mean and central intervals for the next ``horizon`` steps, clipped at 0."""
+        self._check_fitted()
+        levels = check_levels(levels)
+        raw = self._predict(horizon, levels)
+        return Prediction(
+            np.clip(raw.mean, 0.0, None),
+            {
+                level: (np.clip(lo, 0.0, None), np.clip(hi, 0.0, None))
+                for level, (lo, hi) in raw.intervals.items()
+            },
+        )
+
+    def sample_paths(self, horizon: int, n_paths: int, seed: int) -> np.ndarray:
+        """``n_paths`` simulated futures as an array ``[path, step]``, clipped at 0."""
+        self._check_fitted()
+        rng = np.random.default_rng(seed)
+        return np.clip(self._paths(horizon, n_paths, rng), 0.0, None)
+
+    def _fit(self, y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
+        raise NotImplementedError
+
+    def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError

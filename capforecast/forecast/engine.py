@@ -1,0 +1,199 @@
+"""The panel engine: many models over many series, with a fallback per failing series.
+
+Outputs follow the contracts of DESIGN §3: forecasts are long tables ``unique_id, ds,
+model, mean, lo-80, hi-80, ...``; sample paths are ``unique_id, ds, path, value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from capforecast.forecast.base import Forecaster, check_levels
+from capforecast.forecast.models import SeasonalNaive, make_model
+
+#: Season length by the base of a pandas frequency, when none is given.
+DEFAULT_SEASON = {"D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "h": 24}
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A series whose model failed and was replaced by the fallback model."""
+
+    unique_id: str
+    model: str
+    reason: str
+
+
+def default_season_length(freq: str) -> int:
+    """A sensible season length for ``freq`` (1 when unknown).
+
+    Examples
+    --------
+    >>> default_season_length("D"), default_season_length("W-SUN"), default_season_length("5min")
+    (7, 52, 1)
+    """
+    base = freq.split("-")[0].lstrip("0123456789")
+    return DEFAULT_SEASON.get(base, 1)
+
+
+def _series(history: pd.DataFrame) -> Iterator[tuple[str, pd.Timestamp, np.ndarray]]:
+    for uid, group in history.groupby("unique_id", sort=True):
+        yield str(uid), pd.Timestamp(group["ds"].iloc[-1]), group["y"].to_numpy(dtype=float)
+
+
+def _future(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
+    return pd.date_range(last, periods=horizon + 1, freq=freq)[1:]
+
+
+def _fit(
+    model: Forecaster, y: np.ndarray, season_length: int, uid: str, fallbacks: list[Fallback]
+) -> Forecaster:
+    """Fit ``model``; on failure fit the seasonal naive fallback and record why."""
+    try:
+        return model.clone().fit(y)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        fallbacks.append(Fallback(uid, model.name, str(exc).splitlines()[0][:200]))
+        season = season_length if len(y) >= season_length else 1
+        return SeasonalNaive(season_length=season).fit(y)
+
+
+def _resolve(
+    history: pd.DataFrame, freq: str | None, season_length: int | None
+) -> tuple[str, int]:
+    freq = freq or history.attrs.get("freq")
+    if freq is None:
+        raise ValueError(
+            "The frequency of the history is unknown; read it with read_history() or pass "
+            "freq=, e.g. 'D'."
+        )
+    return freq, season_length if season_length is not None else default_season_length(freq)
+
+
+def forecast(
+    history: pd.DataFrame,
+    horizon: int,
+    *,
+    models: Sequence[str | Forecaster] = ("ets",),
+    levels: Sequence[int] = (80, 95),
+    freq: str | None = None,
+    season_length: int | None = None,
+) -> pd.DataFrame:
+    """Forecast every series of ``history`` with every model.
+
+    Parameters
+    ----------
+    history
+        A validated history (``unique_id, ds, y``), e.g. from ``read_history``.
+    horizon
+        Steps ahead, in the history's frequency (must be >= 1).
+    models
+        Registry names (``"ets"``, ``"seasonal_naive"``) or forecaster instances.
+    levels
+        Central interval levels in percent.
+    freq, season_length
+        The history's frequency (default ``history.attrs["freq"]``) and the season length
+        (default by frequency: 7 for daily data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unique_id, ds, model, mean, lo-80, hi-80, ...``, non-negative, sorted. Series
+        whose model failed carry the seasonal naive forecast and are listed in
+        ``attrs["fallbacks"]``.
+
+    Examples
+    --------
+    >>> from capforecast.examples import sample_history
+    >>> history = sample_history()
+    >>> one = history[history["unique_id"] == history["unique_id"].iloc[0]]
+    >>> table = forecast(one, 14, models=["seasonal_naive"], levels=[80])
+    >>> list(table.columns)
+    ['unique_id', 'ds', 'model', 'mean', 'lo-80', 'hi-80']
+    >>> bool((table["lo-80"] <= table["mean"]).all() and (table["mean"] <= table["hi-80"]).all())
+    True
+    """
+    if horizon < 1:
+        raise ValueError(f"The 'horizon' parameter must be an integer >= 1. Got {horizon}.")
+    levels = check_levels(list(levels))
+    freq, season = _resolve(history, freq, season_length)
+    estimators = [make_model(m, season) if isinstance(m, str) else m for m in models]
+    fallbacks: list[Fallback] = []
+    frames = []
+    for uid, last, y in _series(history):
+        future = _future(last, horizon, freq)
+        for estimator in estimators:
+            fitted = _fit(estimator, y, season, uid, fallbacks)
+            prediction = fitted.predict(horizon, levels)
+            columns: dict[str, object] = {
+                "unique_id": uid,
+                "ds": future,
+                "model": estimator.name,
+                "mean": prediction.mean,
+            }
+            for level in levels:
+                lo, hi = prediction.intervals[level]
+                columns[f"lo-{level}"] = lo
+                columns[f"hi-{level}"] = hi
+            frames.append(pd.DataFrame(columns))
+    table = pd.concat(frames, ignore_index=True)
+    table.attrs["fallbacks"] = fallbacks
+    table.attrs["freq"] = freq
+    return table
+
+
+def sample_paths(
+    history: pd.DataFrame,
+    horizon: int,
+    *,
+    model: str | Forecaster = "ets",
+    n_paths: int = 200,
+    seed: int = 0,
+    freq: str | None = None,
+    season_length: int | None = None,
+) -> pd.DataFrame:
+    """Simulated futures of every series: ``unique_id, ds, path, value`` (non-negative).
+
+    Each series draws from its own random stream, derived from ``seed`` and the series'
+    position in sorted order: the same history and seed give identical paths. Series are
+    simulated independently (no cross-series correlation).
+
+    Examples
+    --------
+    >>> from capforecast.examples import sample_history
+    >>> history = sample_history()
+    >>> two = history[history["unique_id"].isin(history["unique_id"].unique()[:2])]
+    >>> paths = sample_paths(two, 10, model="seasonal_naive", n_paths=5, seed=1)
+    >>> paths.shape, list(paths.columns)
+    ((100, 4), ['unique_id', 'ds', 'path', 'value'])
+    """
+    if horizon < 1 or n_paths < 1:
+        raise ValueError(
+            f"'horizon' and 'n_paths' must be integers >= 1. Got {horizon} and {n_paths}."
+        )
+    freq, season = _resolve(history, freq, season_length)
+    estimator = make_model(model, season) if isinstance(model, str) else model
+    fallbacks: list[Fallback] = []
+    frames = []
+    for position, (uid, last, y) in enumerate(_series(history)):
+        fitted = _fit(estimator, y, season, uid, fallbacks)
+        stream = int(np.random.SeedSequence([seed, position]).generate_state(1)[0])
+        paths = fitted.sample_paths(horizon, n_paths, seed=stream)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "ds": np.tile(_future(last, horizon, freq).to_numpy(), n_paths),
+                    "path": np.repeat(np.arange(n_paths, dtype=np.int32), horizon),
+                    "value": paths.ravel(),
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    table["unique_id"] = table["unique_id"].astype("category")
+    table.attrs["fallbacks"] = fallbacks
+    table.attrs["freq"] = freq
+    return table

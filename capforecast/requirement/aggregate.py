@@ -1,0 +1,210 @@
+"""Aggregate per-series forecast paths into required capacity per workload and period.
+
+Demand of a series is in accelerators of its own SKU; multiplied by that SKU's perf
+factor for the series' workload it becomes *reference units* (H100-equivalents). Quantiles
+do not add across series, so the requirement is computed path by path: sum the series of a
+workload on each path and day, reduce each period to one number per path (its mean or its
+peak), and only then take the quantile at the service level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from capforecast.core.errors import InputError, Problem
+
+PeriodStat = Literal["mean", "max"]
+
+
+def _series_factors(
+    uids: list[str], attributes: pd.DataFrame, perf: pd.DataFrame
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Workload names, and per series its workload index and perf factor."""
+    series = attributes.drop_duplicates("unique_id").set_index("unique_id")
+    missing_columns = [c for c in ("workload", "sku") if c not in series.columns]
+    if missing_columns:
+        raise InputError(
+            [
+                Problem("history", None, c, "needed to convert demand to reference units")
+                for c in missing_columns
+            ]
+        )
+    factors = perf.set_index(["sku", "workload"])["factor"]
+    problems = []
+    workloads: list[str] = []
+    workload_index = np.zeros(len(uids), dtype=np.int64)
+    factor = np.zeros(len(uids))
+    for i, uid in enumerate(uids):
+        if uid not in series.index:
+            problems.append(Problem("paths", None, "unique_id", f"no attributes for '{uid}'"))
+            continue
+        workload, sku = series.at[uid, "workload"], series.at[uid, "sku"]
+        value = None if pd.isna(workload) or pd.isna(sku) else factors.get((sku, workload))
+        if value is None:
+            problems.append(
+                Problem(
+                    "perf.csv",
+                    None,
+                    "factor",
+                    f"series '{uid}' runs workload '{workload}' on SKU '{sku}', but perf.csv "
+                    "has no factor for that pair",
+                )
+            )
+            continue
+        if workload not in workloads:
+            workloads.append(str(workload))
+        workload_index[i] = workloads.index(str(workload))
+        factor[i] = float(value)
+    if problems:
+        raise InputError(problems)
+    return workloads, workload_index, factor
+
+
+def requirement(
+    paths: pd.DataFrame,
+    attributes: pd.DataFrame,
+    perf: pd.DataFrame,
+    periods: pd.PeriodIndex,
+    *,
+    service_level: float = 0.9,
+    period_stat: PeriodStat = "mean",
+    utilization_target: float | Mapping[str, float] = 1.0,
+) -> pd.DataFrame:
+    """Required capacity per workload and period, in reference units, at a service level.
+
+    Parameters
+    ----------
+    paths
+        Sample paths ``unique_id, ds, path, value`` (e.g. from ``sample_paths``), in each
+        series' own SKU units; every period must be fully covered by the paths.
+    attributes
+        ``unique_id, workload, sku`` of every series (the history table works).
+    perf
+        ``sku, workload, factor`` (``perf.csv``).
+    periods
+        The planning periods to report, e.g. ``inputs.periods``.
+    service_level
+        Quantile of the per-path requirement, in (0, 1); 0.9 is P90.
+    period_stat
+        How a period is reduced on each path: its ``mean`` daily demand, or its ``max``
+        (the peak day).
+    utilization_target
+        Fraction of capacity that can be used in practice (one number or one per
+        workload); the requirement is divided by it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``workload, period, demand``: the ``demand.csv`` of the planning inputs.
+
+    Examples
+    --------
+    >>> ds = pd.date_range("2027-01-01", "2027-06-30", freq="D")
+    >>> paths = pd.DataFrame({"unique_id": "a", "ds": np.tile(ds, 2),
+    ...                       "path": np.repeat([0, 1], len(ds)),
+    ...                       "value": np.repeat([10.0, 20.0], len(ds))})
+    >>> attributes = pd.DataFrame({"unique_id": ["a"], "workload": ["training"], "sku": ["B200"]})
+    >>> perf = pd.DataFrame({"sku": ["B200"], "workload": ["training"], "factor": [2.0]})
+    >>> requirement(paths, attributes, perf, pd.period_range("2027Q1", periods=2, freq="Q"),
+    ...             service_level=0.5)
+       workload  period  demand
+    0  training  2027Q1    30.0
+    1  training  2027Q2    30.0
+    """
+    if not 0 < service_level < 1:
+        raise ValueError(
+            f"The 'service_level' parameter must be in (0, 1). Got {service_level} instead."
+        )
+    if period_stat not in ("mean", "max"):
+        raise ValueError(f"The 'period_stat' parameter must be 'mean' or 'max'. Got {period_stat!r}.")
+    uid_codes, uids = pd.factorize(paths["unique_id"].astype(str), sort=True)
+    day_codes, days = pd.factorize(paths["ds"], sort=True)
+    path_codes, path_labels = pd.factorize(paths["path"], sort=True)
+    names, workload_index, factor = _series_factors(list(uids), attributes, perf)
+    W, P, D = len(names), len(path_labels), len(days)
+    # Sum the series of each workload on every path and day, in reference units.
+    flat = (workload_index[uid_codes] * P + path_codes) * D + day_codes
+    weights = paths["value"].to_numpy(dtype=float) * factor[uid_codes]
+    daily = np.bincount(flat, weights=weights, minlength=W * P * D).reshape(W, P, D)
+    day_periods = pd.DatetimeIndex(days).to_period(periods.freq)
+    _check_coverage(pd.DatetimeIndex(days), periods)
+    reduce = np.mean if period_stat == "mean" else np.max
+    per_path = np.stack(
+        [reduce(daily[:, :, np.asarray(day_periods == p)], axis=2) for p in periods], axis=2
+    )  # [workload, path, period]
+    quantile = np.quantile(per_path, service_level, axis=1)  # [workload, period]
+    order = np.argsort(names)
+    result = pd.DataFrame(
+        {
+            "workload": np.repeat(np.asarray(names, dtype=object)[order], len(periods)),
+            "period": np.tile(periods, W),
+            "demand": quantile[order].ravel(),
+        }
+    )
+    targets = result["workload"].map(
+        lambda w: utilization_target.get(w, 1.0)
+        if isinstance(utilization_target, Mapping)
+        else utilization_target
+    )
+    if not ((targets > 0) & (targets <= 1)).all():
+        raise ValueError(
+            f"The 'utilization_target' parameter must be in (0, 1]. Got {utilization_target}."
+        )
+    result["demand"] = result["demand"] / targets
+    return result[["workload", "period", "demand"]]
+
+
+def _check_coverage(days: pd.DatetimeIndex, periods: pd.PeriodIndex) -> None:
+    """Every requested period must be fully inside the simulated days."""
+    first, last = days.min(), days.max()
+    covered = [p for p in periods if p.start_time >= first and p.end_time.normalize() <= last]
+    if len(covered) != len(periods):
+        missing = [str(p) for p in periods if p not in covered]
+        raise ValueError(
+            f"The paths run from {first.date()} to {last.date()} and do not cover the "
+            f"periods {missing}; forecast further ahead."
+        )
+
+
+def requirement_scenarios(
+    paths: pd.DataFrame,
+    attributes: pd.DataFrame,
+    perf: pd.DataFrame,
+    periods: pd.PeriodIndex,
+    *,
+    n_scenarios: int = 5,
+    seed: int = 0,
+    period_stat: PeriodStat = "mean",
+    utilization_target: float = 1.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Demand scenarios drawn from the sample paths, each of equal probability.
+
+    Returns ``demand`` (``workload, period, scenario, demand``) and ``scenarios``
+    (``scenario, probability``), ready for the planning inputs.
+    """
+    chosen = np.sort(
+        np.random.default_rng(seed).choice(
+            np.asarray(pd.unique(paths["path"])), size=n_scenarios, replace=False
+        )
+    )
+    frames = []
+    for number, path in enumerate(chosen):
+        one = paths[paths["path"] == path]
+        table = requirement(
+            one,
+            attributes,
+            perf,
+            periods,
+            service_level=0.5,
+            period_stat=period_stat,
+            utilization_target=utilization_target,
+        )
+        frames.append(table.assign(scenario=f"path{number:03d}"))
+    demand = pd.concat(frames, ignore_index=True)[["workload", "period", "scenario", "demand"]]
+    names: Sequence[str] = [f"path{n:03d}" for n in range(n_scenarios)]
+    scenarios = pd.DataFrame({"scenario": names, "probability": 1.0 / n_scenarios})
+    return demand, scenarios

@@ -1,0 +1,51 @@
+"""Shared fixtures: copies of the bundled sample data and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from capforecast.cli.main import run
+from capforecast.examples import sample_history_path, sample_planning_dir
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one CLI invocation returned and printed."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def planning_dir(tmp_path: Path) -> Path:
+    """A writable copy of the sample planning inputs."""
+    target = tmp_path / "planning"
+    shutil.copytree(sample_planning_dir(), target)
+    return target
+
+
+@pytest.fixture
+def history_file(tmp_path: Path) -> Path:
+    """A writable copy of the sample history."""
+    target = tmp_path / "history.csv"
+    shutil.copyfile(sample_history_path(), target)
+    return target
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``capforecast ARGS...`` in process and capture its exit code and output."""
+
+    def invoke(*args: object) -> CliResult:
+        capsys.readouterr()
+        code = run([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke

@@ -1,0 +1,311 @@
+"""Small random planning-input directories (DESIGN §3) for cross-checking the planner.
+
+Every instance is valid: the existing fleet fits every site's power cap and slots in every
+period, budgets are >= 0, demand and budget cover every period (and scenario), lifetimes are
+>= 1. Demand grows above what the fleet serves, so purchases matter, and budgets are drawn
+around the cost of closing that gap, so they bind in some instances.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+SKU_NAMES = ("h100", "b200", "mi300")
+SITE_NAMES = ("east", "west")
+WORKLOAD_NAMES = ("training", "inference")
+SCENARIO_NAMES = ("low", "mid", "high")
+SCENARIO_SCALE = (0.75, 1.0, 1.35)
+
+
+def _write(directory: Path, name: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """Write ``rows`` as a CSV with the given column order (no file when there are none)."""
+    if not rows:
+        return
+    pd.DataFrame(rows, columns=columns).to_csv(directory / name, index=False)
+
+
+def write_random_instance(directory: Path, seed: int) -> None:
+    """Write a small, always-valid random planning-input directory for ``seed``."""
+    rng = np.random.default_rng(seed)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    T = int(rng.integers(3, 6))
+    labels = [str(p) for p in pd.period_range("2027Q1", periods=T, freq="Q")]
+    skus = list(SKU_NAMES[: int(rng.integers(2, 4))])
+    sites = list(SITE_NAMES[: int(rng.integers(1, 3))])
+    workloads = list(WORKLOAD_NAMES[: int(rng.integers(1, 3))])
+    S, K, W = len(skus), len(sites), len(workloads)
+
+    # catalog.csv
+    price = rng.integers(10, 61, size=S) * 100.0
+    lot = rng.integers(1, 5, size=S)
+    power = np.round(rng.uniform(0.5, 2.0, size=S), 2)
+    lead = rng.integers(0, 3, size=S)
+    life = rng.integers(1, 7, size=S)
+    _write(
+        directory,
+        "catalog.csv",
+        [
+            {
+                "sku": skus[s],
+                "unit_price": price[s],
+                "lot_size": int(lot[s]),
+                "power_kw": power[s],
+                "lead_time": int(lead[s]),
+                "lifetime": int(life[s]),
+            }
+            for s in range(S)
+        ],
+        ["sku", "unit_price", "lot_size", "power_kw", "lead_time", "lifetime"],
+    )
+
+    # perf.csv: missing pairs mean 0; sometimes a workload no SKU serves
+    factor = np.round(rng.uniform(0.5, 3.0, size=(S, W)), 2)
+    factor[rng.random(size=(S, W)) < 0.2] = 0.0
+    if W == 2 and rng.random() < 0.15:
+        factor[:, 1] = 0.0
+    factor[0, 0] = max(factor[0, 0], 1.0)  # perf.csv is never empty
+    _write(
+        directory,
+        "perf.csv",
+        [
+            {"sku": skus[s], "workload": workloads[w], "factor": factor[s, w]}
+            for s in range(S)
+            for w in range(W)
+            if factor[s, w] > 0
+        ],
+        ["sku", "workload", "factor"],
+    )
+
+    # fleet.csv: retirements, in-flight units, rows sharing sku/site
+    fleet_rows: list[dict[str, Any]] = []
+    F = np.zeros((S, K, T))
+    for s in range(S):
+        for k in range(K):
+            count = int(rng.choice([0, 1, 1, 2]))
+            for _ in range(max(count, int(s == k == 0))):  # fleet.csv is never empty
+                units = int(rng.integers(1, 9))
+                start_i = int(rng.choice([-2, -1, -1, -1, 1, 2]))  # -2: before horizon
+                start_i = min(start_i, T - 1)
+                end_i = int(rng.choice([-1, -1, 1, 2, T - 1, T + 1]))  # -1: empty
+                if start_i >= 0 and 0 <= end_i <= start_i:
+                    end_i = start_i + 1
+                start = "" if start_i == -1 else "2026Q3" if start_i == -2 else labels[start_i]
+                end = (
+                    ""
+                    if end_i == -1
+                    else labels[end_i]
+                    if end_i < T
+                    else str(pd.Period(labels[-1], freq="Q") + (end_i - T + 1))
+                )
+                fleet_rows.append(
+                    {
+                        "sku": skus[s],
+                        "site": sites[k],
+                        "units": units,
+                        "available_from": start,
+                        "retire_period": end,
+                    }
+                )
+                live = np.ones(T, dtype=bool)
+                if start_i >= 0:
+                    live[:start_i] = False
+                if end_i >= 0:
+                    live[end_i:] = False
+                F[s, k] += units * live
+    _write(
+        directory,
+        "fleet.csv",
+        fleet_rows,
+        ["sku", "site", "units", "available_from", "retire_period"],
+    )
+
+    # sites.csv and site_power.csv: caps leave room above the fleet's draw
+    pue = np.round(rng.uniform(1.05, 1.6, size=K), 2)
+    energy_price = np.round(rng.uniform(0.05, 0.15, size=K), 3)
+    draw = np.einsum("skt,s,k->kt", F, power, pue)
+    fleet_units = F.sum(axis=0)
+    site_rows = []
+    with_slots = rng.random() < 0.5
+    for k in range(K):
+        row: dict[str, Any] = {
+            "site": sites[k],
+            "pue": pue[k],
+            "energy_price": energy_price[k],
+            "power_cap_kw": float(np.ceil(draw[k].max() + rng.uniform(3.0, 15.0))),
+            "slots": "",
+        }
+        if with_slots and (k == 0 or rng.random() < 0.5):
+            row["slots"] = int(fleet_units[k].max() + rng.integers(0, 16))
+        site_rows.append(row)
+    columns = ["site", "pue", "energy_price", "power_cap_kw"]
+    if with_slots or rng.random() < 0.3:
+        columns.append("slots")
+    _write(directory, "sites.csv", site_rows, columns)
+    if rng.random() < 0.5:
+        _write(
+            directory,
+            "site_power.csv",
+            [
+                {
+                    "site": sites[k],
+                    "period": labels[t],
+                    "power_cap_kw": float(np.ceil(draw[k, t] + rng.uniform(0.0, 20.0))),
+                }
+                for k in range(K)
+                for t in range(T)
+                if rng.random() < 0.5
+            ],
+            ["site", "period", "power_cap_kw"],
+        )
+
+    # demand.csv (and scenarios.csv): above what the fleet serves, growing
+    fleet_ref = np.einsum("skt,s->t", F, factor.max(axis=1, initial=0.0))
+    served = factor.max(axis=0) > 0
+    share = served / max(int(served.sum()), 1)
+    growth = 1.0 + rng.uniform(0.05, 0.4, size=W)
+    base = rng.uniform(2.0, 8.0, size=W)
+    demand = np.array(
+        [
+            [
+                fleet_ref[t] * share[w] * rng.uniform(0.8, 1.1) + base[w] * growth[w] ** t
+                for t in range(T)
+            ]
+            for w in range(W)
+        ]
+    )
+    if rng.random() < 0.4:
+        n_scen = int(rng.integers(2, 4))
+        names = list(SCENARIO_NAMES[:n_scen]) if n_scen == 3 else ["low", "high"]
+        scale = list(SCENARIO_SCALE) if n_scen == 3 else [SCENARIO_SCALE[0], SCENARIO_SCALE[2]]
+        first = round(float(rng.uniform(0.2, 0.6)), 2)
+        probs = [first, round(1.0 - first, 2)] if n_scen == 2 else [first, 0.25, 0.75 - first]
+        _write(
+            directory,
+            "demand.csv",
+            [
+                {
+                    "workload": workloads[w],
+                    "period": labels[t],
+                    "scenario": names[o],
+                    "demand": round(demand[w, t] * scale[o] * rng.uniform(0.9, 1.1), 1),
+                }
+                for o in range(n_scen)
+                for w in range(W)
+                for t in range(T)
+            ],
+            ["workload", "period", "scenario", "demand"],
+        )
+        _write(
+            directory,
+            "scenarios.csv",
+            [{"scenario": names[o], "probability": probs[o]} for o in range(n_scen)],
+            ["scenario", "probability"],
+        )
+    else:
+        _write(
+            directory,
+            "demand.csv",
+            [
+                {"workload": workloads[w], "period": labels[t], "demand": round(demand[w, t], 1)}
+                for w in range(W)
+                for t in range(T)
+            ],
+            ["workload", "period", "demand"],
+        )
+
+    # budget.csv: around the cost of closing the gap, sometimes zero
+    gap = np.maximum(demand.sum(axis=0) - fleet_ref, 0.0).max()
+    need = float(gap / max(float(factor.max()), 0.5) * (price * lot).mean())
+    _write(
+        directory,
+        "budget.csv",
+        [
+            {
+                "period": labels[t],
+                "capex_budget": 0.0
+                if rng.random() < 0.15
+                else round(need * rng.uniform(0.1, 0.6), -2),
+            }
+            for t in range(T)
+        ],
+        ["period", "capex_budget"],
+    )
+
+    # prices.csv, supply.csv, rent.csv (optional)
+    if rng.random() < 0.5:
+        _write(
+            directory,
+            "prices.csv",
+            [
+                {
+                    "sku": skus[s],
+                    "period": labels[t],
+                    "unit_price": round(price[s] * rng.uniform(0.7, 1.2), -2),
+                }
+                for s in range(S)
+                for t in range(T)
+                if rng.random() < 0.5
+            ],
+            ["sku", "period", "unit_price"],
+        )
+    if rng.random() < 0.5:
+        _write(
+            directory,
+            "supply.csv",
+            [
+                {"sku": skus[s], "period": labels[t], "max_units": float(rng.integers(0, 13))}
+                for s in range(S)
+                for t in range(T)
+                if rng.random() < 0.5
+            ],
+            ["sku", "period", "max_units"],
+        )
+    if rng.random() < 0.5:
+        _write(
+            directory,
+            "rent.csv",
+            [
+                {
+                    "workload": workloads[w],
+                    "period": labels[t],
+                    "price": round(float(rng.uniform(200.0, 3000.0)), 0),
+                    "max_units": float(rng.integers(0, 11)),
+                }
+                for w in range(W)
+                for t in range(T)
+                if rng.random() < 0.7
+            ],
+            ["workload", "period", "price", "max_units"],
+        )
+
+    # options.yaml (sometimes absent)
+    options: dict[str, Any] = {}
+    if rng.random() < 0.7:
+        options["discount_rate"] = round(float(rng.uniform(0.005, 0.05)), 3)
+    carry = int(rng.integers(0, 3))  # 0: omitted, 1: false, 2: true
+    if carry:
+        options["budget_carryover"] = carry == 2
+    penalty_mode = int(rng.integers(0, 3))  # 0: absent, 1: number, 2: map
+    if penalty_mode == 1:
+        options["shortfall_penalty"] = float(rng.integers(5, 100) * 100)
+    elif penalty_mode == 2:
+        given = workloads if rng.random() < 0.6 else workloads[:1]
+        options["shortfall_penalty"] = {w: float(rng.integers(5, 100) * 100) for w in given}
+    if rng.random() < 0.25:
+        options["hours_per_period"] = 2184.0
+    if rng.random() < 0.25:
+        options["load_factor"] = round(float(rng.uniform(0.4, 1.0)), 2)
+    if rng.random() < 0.2:
+        options["time_limit_s"] = 30
+        options["solver"] = "highs"
+        options["mip_gap"] = 0.01
+    if rng.random() < 0.15:
+        options = {}  # no options.yaml: every default
+    if options:
+        (directory / "options.yaml").write_text(yaml.safe_dump(options, sort_keys=False))

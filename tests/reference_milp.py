@@ -1,0 +1,324 @@
+"""An independent reference solver for the DESIGN §4 core planning model.
+
+It reads a planning-input directory (DESIGN §3) with pandas and yaml on its own, builds the
+core MILP as sparse matrices and solves it with :func:`scipy.optimize.milp` to optimality.
+Nothing here imports ``capforecast``: it exists to cross-check the library's PuLP model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+DEFAULT_HOURS = 2190.0
+DEFAULT_LOAD_FACTOR = 0.7
+PENALTY_MULTIPLIER = 10.0
+NAME_COLUMNS = {"sku": str, "site": str, "workload": str, "scenario": str}
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """The optimum of the reference model (objective includes existing-fleet energy)."""
+
+    objective: float
+    fleet_energy: float
+    lots: np.ndarray  # [sku, site, period]
+    capex: np.ndarray  # undiscounted capex per order period
+    budget: np.ndarray  # capex budget per period
+
+
+def reference_objective(directory: Path) -> float:
+    """Optimal DESIGN §4 objective of the planning inputs in ``directory``."""
+    return reference_solve(directory).objective
+
+
+def _read(directory: Path, name: str) -> pd.DataFrame | None:
+    """A CSV of the directory, or None when the file is absent."""
+    path = Path(directory) / name
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype=NAME_COLUMNS)  # type: ignore[arg-type]
+
+
+def _blank(value: Any) -> bool:
+    """True for an empty CSV cell."""
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == ""
+
+
+class _Rows:
+    """Accumulates sparse constraint rows ``lb <= A x <= ub``."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.lb: list[float] = []
+        self.ub: list[float] = []
+
+    def add(self, cols: np.ndarray, vals: np.ndarray, lb: float, ub: float) -> None:
+        """Add one row with coefficients ``vals`` on variables ``cols``."""
+        cols = np.asarray(cols, dtype=int).ravel()
+        vals = np.broadcast_to(np.asarray(vals, dtype=float), cols.shape).ravel()
+        row = len(self.lb)
+        self.rows.append(np.full(cols.shape, row))
+        self.cols.append(cols)
+        self.vals.append(vals)
+        self.lb.append(lb)
+        self.ub.append(ub)
+
+    def constraint(self, n_vars: int) -> LinearConstraint:
+        """All rows as one scipy constraint."""
+        matrix = sparse.coo_array(
+            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
+            shape=(len(self.lb), n_vars),
+        ).tocsr()
+        return LinearConstraint(matrix, np.asarray(self.lb), np.asarray(self.ub))
+
+
+def reference_solve(directory: Path) -> ReferenceResult:
+    """Build and solve the DESIGN §4 core model for ``directory`` with scipy/HiGHS."""
+    directory = Path(directory)
+    options_path = directory / "options.yaml"
+    options: dict[str, Any] = {}
+    if options_path.is_file():
+        options = yaml.safe_load(options_path.read_text()) or {}
+    freq = str(options.get("period_freq", "Q"))
+
+    def period(label: Any) -> pd.Period:
+        return pd.Period(str(label), freq=freq)
+
+    catalog = _read(directory, "catalog.csv")
+    perf = _read(directory, "perf.csv")
+    sites = _read(directory, "sites.csv")
+    fleet = _read(directory, "fleet.csv")
+    budget_table = _read(directory, "budget.csv")
+    demand = _read(directory, "demand.csv")
+    assert catalog is not None and perf is not None and sites is not None
+    assert fleet is not None and budget_table is not None and demand is not None
+
+    # Sets.
+    horizon = sorted({period(p) for p in demand["period"]})
+    T = len(horizon)
+    t_of = {p: i for i, p in enumerate(horizon)}
+    skus = list(catalog["sku"])
+    site_names = list(sites["site"])
+    workloads = list(dict.fromkeys(demand["workload"]))
+    has_scenarios = "scenario" in demand.columns and demand["scenario"].notna().any()
+    if has_scenarios:
+        scen_table = _read(directory, "scenarios.csv")
+        assert scen_table is not None
+        scenarios = list(scen_table["scenario"])
+        prob = scen_table["probability"].to_numpy(dtype=float)
+    else:
+        scenarios = ["base"]
+        prob = np.ones(1)
+    S, K, W, Z = len(skus), len(site_names), len(workloads), len(scenarios)
+    s_of = {s: i for i, s in enumerate(skus)}
+    k_of = {k: i for i, k in enumerate(site_names)}
+    w_of = {w: i for i, w in enumerate(workloads)}
+    o_of = {o: i for i, o in enumerate(scenarios)}
+
+    # Data.
+    lot = catalog["lot_size"].to_numpy(dtype=float)
+    power = catalog["power_kw"].to_numpy(dtype=float)
+    lead = catalog["lead_time"].to_numpy(dtype=int)
+    life = catalog["lifetime"].to_numpy(dtype=int)
+    catalog_price = catalog["unit_price"].to_numpy(dtype=float)
+    price = np.repeat(catalog_price[:, None], T, axis=1)
+    prices = _read(directory, "prices.csv")
+    if prices is not None:
+        for sku, p, value in prices[["sku", "period", "unit_price"]].itertuples(index=False):
+            if period(p) in t_of:
+                price[s_of[sku], t_of[period(p)]] = float(value)
+
+    factor = np.zeros((S, W))
+    for sku, w, value in perf[["sku", "workload", "factor"]].itertuples(index=False):
+        if w in w_of:
+            factor[s_of[sku], w_of[w]] = float(value)
+
+    pue = sites["pue"].to_numpy(dtype=float)
+    energy_price = sites["energy_price"].to_numpy(dtype=float)
+    cap = np.repeat(sites["power_cap_kw"].to_numpy(dtype=float)[:, None], T, axis=1)
+    site_power = _read(directory, "site_power.csv")
+    if site_power is not None:
+        for k, p, value in site_power[["site", "period", "power_cap_kw"]].itertuples(index=False):
+            if period(p) in t_of:
+                cap[k_of[k], t_of[period(p)]] = float(value)
+    slots: list[float | None] = [None] * K
+    if "slots" in sites.columns:
+        slots = [None if _blank(v) else float(v) for v in sites["slots"]]
+
+    ordinals = np.array([p.ordinal for p in horizon])
+    F = np.zeros((S, K, T))
+    for sku, k, units, start, end in fleet[
+        ["sku", "site", "units", "available_from", "retire_period"]
+    ].itertuples(index=False):
+        live = np.ones(T, dtype=bool)
+        if not _blank(start):
+            live &= ordinals >= period(start).ordinal
+        if not _blank(end):
+            live &= ordinals < period(end).ordinal
+        F[s_of[sku], k_of[k]] += float(units) * live
+
+    budget = np.zeros(T)
+    for p, value in budget_table[["period", "capex_budget"]].itertuples(index=False):
+        if period(p) in t_of:
+            budget[t_of[period(p)]] = float(value)
+
+    D = np.zeros((W, T, Z))
+    for row in demand.itertuples(index=False):
+        o = o_of[row.scenario] if has_scenarios else 0
+        D[w_of[row.workload], t_of[period(row.period)], o] = float(row.demand)
+
+    rent_price = np.zeros((W, T))
+    rent_cap = np.zeros((W, T))
+    rent = _read(directory, "rent.csv")
+    if rent is not None:
+        for w, p, value, limit in rent[["workload", "period", "price", "max_units"]].itertuples(
+            index=False
+        ):
+            if period(p) in t_of:
+                rent_price[w_of[w], t_of[period(p)]] = float(value)
+                rent_cap[w_of[w], t_of[period(p)]] = float(limit)
+
+    supply = np.full((S, T), np.inf)
+    supply_table = _read(directory, "supply.csv")
+    if supply_table is not None:
+        for sku, p, limit in supply_table[["sku", "period", "max_units"]].itertuples(index=False):
+            if period(p) in t_of:
+                supply[s_of[sku], t_of[period(p)]] = float(limit)
+
+    penalty_option = options.get("shortfall_penalty")
+    penalty = np.zeros(W)
+    for w, name in enumerate(workloads):
+        if isinstance(penalty_option, dict) and name in penalty_option:
+            penalty[w] = float(penalty_option[name])
+        elif penalty_option is not None and not isinstance(penalty_option, dict):
+            penalty[w] = float(penalty_option)
+        elif (factor[:, w] > 0).any():
+            serving = factor[:, w] > 0
+            penalty[w] = PENALTY_MULTIPLIER * float(
+                np.max(catalog_price[serving] / factor[serving, w])
+            )
+        else:
+            penalty[w] = PENALTY_MULTIPLIER * float(catalog_price.max())
+
+    delta = 1.0 / (1.0 + float(options.get("discount_rate", 0.0)))
+    disc = delta ** np.arange(T)
+    hours = float(options.get("hours_per_period", DEFAULT_HOURS))
+    load = float(options.get("load_factor", DEFAULT_LOAD_FACTOR))
+    carryover = bool(options.get("budget_carryover", False))
+    # Energy cost per installed unit per period, [sku, site].
+    energy = np.outer(power, energy_price * pue) * hours * load
+    facility_kw = np.outer(power, pue)  # kW per unit incl. PUE, [sku, site]
+
+    # Variables: n (integer lots), x (allocation), r (rent), u (shortfall).
+    n_idx = np.arange(S * K * T).reshape(S, K, T)
+    x_idx = n_idx.size + np.arange(S * K * W * T * Z).reshape(S, K, W, T, Z)
+    r_idx = n_idx.size + x_idx.size + np.arange(W * T * Z).reshape(W, T, Z)
+    u_idx = n_idx.size + x_idx.size + r_idx.size + np.arange(W * T * Z).reshape(W, T, Z)
+    n_vars = n_idx.size + x_idx.size + r_idx.size + u_idx.size
+
+    lower = np.zeros(n_vars)
+    upper = np.full(n_vars, np.inf)
+    integrality = np.zeros(n_vars)
+    integrality[n_idx.ravel()] = 1
+    for s in range(S):
+        for t in range(T):
+            if t + lead[s] > T - 1:
+                upper[n_idx[s, :, t]] = 0.0
+    upper[r_idx] = np.repeat(rent_cap[:, :, None], Z, axis=2)
+
+    # Which order periods tau deliver units in service at t: tau+lead <= t < tau+lead+life.
+    def orders_serving(s: int, t: int) -> list[int]:
+        return [tau for tau in range(T) if tau + lead[s] <= t < tau + lead[s] + life[s]]
+
+    cost = np.zeros(n_vars)
+    for s in range(S):
+        for k in range(K):
+            for tau in range(T):
+                in_service = [t for t in range(T) if tau + lead[s] <= t < tau + lead[s] + life[s]]
+                cost[n_idx[s, k, tau]] = lot[s] * (
+                    disc[tau] * price[s, tau] + energy[s, k] * disc[in_service].sum()
+                )
+    weight = disc[None, :, None] * prob[None, None, :]
+    cost[r_idx] = weight * rent_price[:, :, None]
+    cost[u_idx] = weight * penalty[:, None, None]
+    fleet_energy = float(np.einsum("skt,sk,t->", F, energy, disc))
+
+    rows = _Rows()
+    # split: sum_w x - sum_tau L n <= F
+    for s in range(S):
+        for k in range(K):
+            for t in range(T):
+                taus = orders_serving(s, t)
+                for o in range(Z):
+                    rows.add(
+                        np.concatenate([x_idx[s, k, :, t, o], n_idx[s, k, taus]]),
+                        np.concatenate([np.ones(W), -lot[s] * np.ones(len(taus))]),
+                        -np.inf,
+                        F[s, k, t],
+                    )
+    # demand: sum f x + r + u >= D
+    for w in range(W):
+        for t in range(T):
+            for o in range(Z):
+                rows.add(
+                    np.concatenate(
+                        [x_idx[:, :, w, t, o].ravel(), [r_idx[w, t, o], u_idx[w, t, o]]]
+                    ),
+                    np.concatenate([np.repeat(factor[:, w], K), [1.0, 1.0]]),
+                    D[w, t, o],
+                    np.inf,
+                )
+    # power and slots: on installed units I = F + new
+    for k in range(K):
+        for t in range(T):
+            cols = [n_idx[s, k, tau] for s in range(S) for tau in orders_serving(s, t)]
+            kw = [facility_kw[s, k] * lot[s] for s in range(S) for _ in orders_serving(s, t)]
+            units = [lot[s] for s in range(S) for _ in orders_serving(s, t)]
+            fleet_kw = float(facility_kw[:, k] @ F[:, k, t])
+            if cols:
+                rows.add(np.array(cols), np.array(kw), -np.inf, cap[k, t] - fleet_kw)
+            if slots[k] is not None and cols:
+                rows.add(np.array(cols), np.array(units), -np.inf, slots[k] - F[:, k, t].sum())
+    # budget: per period or cumulative
+    for t in range(T):
+        through = range(t + 1) if carryover else [t]
+        cols = np.array([n_idx[s, k, tau] for tau in through for s in range(S) for k in range(K)])
+        vals = np.array(
+            [price[s, tau] * lot[s] for tau in through for s in range(S) for _ in range(K)]
+        )
+        limit = budget[: t + 1].sum() if carryover else budget[t]
+        rows.add(cols, vals, -np.inf, limit)
+    # supply: sum_k L n <= max_units
+    for s in range(S):
+        for t in range(T):
+            if np.isfinite(supply[s, t]):
+                rows.add(n_idx[s, :, t], lot[s], -np.inf, supply[s, t])
+
+    result = milp(
+        cost,
+        constraints=rows.constraint(n_vars),
+        integrality=integrality,
+        bounds=Bounds(lower, upper),
+        options={"mip_rel_gap": 0.0, "time_limit": 60.0, "disp": False},
+    )
+    if result.status != 0 or result.x is None:
+        raise RuntimeError(f"reference MILP did not solve to optimality: {result.message}")
+    lots = np.round(result.x[n_idx])
+    capex = np.einsum("skt,st,s->t", lots, price, lot)
+    return ReferenceResult(
+        objective=float(result.fun) + fleet_energy,
+        fleet_energy=fleet_energy,
+        lots=lots,
+        capex=capex,
+        budget=budget,
+    )
