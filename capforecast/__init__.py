@@ -11,10 +11,23 @@ History -> forecast -> requirement -> plan, each a plain function over validated
     plan = cf.solve(inputs).raise_for_status()
 """
 
-from capforecast.core.errors import CapforecastError, InputError, NotFittedError, Problem, SolverError
+from capforecast.core.errors import (
+    CapforecastError,
+    InputError,
+    NotFittedError,
+    Problem,
+    SolverError,
+)
 from capforecast.core.history import read_history, resample_history
 from capforecast.forecast import ETS, SeasonalNaive, forecast, sample_paths
-from capforecast.plan import Plan, PlanningInputs, PlanOptions, PlanStatus, read_planning_inputs, solve
+from capforecast.plan import (
+    Plan,
+    PlanningInputs,
+    PlanOptions,
+    PlanStatus,
+    read_planning_inputs,
+    solve,
+)
 from capforecast.requirement import requirement, requirement_scenarios
 
 __version__ = "0.1.0"

@@ -199,9 +199,7 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
         ],
         columns=["site", "period", "power_cap_kw"],
     )
-    fleet = pd.DataFrame(
-        FLEET, columns=["sku", "site", "units", "available_from", "retire_period"]
-    )
+    fleet = pd.DataFrame(FLEET, columns=["sku", "site", "units", "available_from", "retire_period"])
     budget = pd.DataFrame(
         {"period": labels, "capex_budget": [round(45e6 * 1.03**i, -5) for i in range(12)]}
     )

@@ -141,7 +141,7 @@ def write_random_instance(directory: Path, seed: int) -> None:
             "slots": "",
         }
         if with_slots and (k == 0 or rng.random() < 0.5):
-            row["slots"] = int(fleet_units[k].max() + rng.integers(0, 16))
+            row["slots"] = int(fleet_units[k].max() + rng.integers(0, 5))
         site_rows.append(row)
     columns = ["site", "pue", "energy_price", "power_cap_kw"]
     if with_slots or rng.random() < 0.3:
@@ -259,7 +259,7 @@ def write_random_instance(directory: Path, seed: int) -> None:
             directory,
             "supply.csv",
             [
-                {"sku": skus[s], "period": labels[t], "max_units": float(rng.integers(0, 13))}
+                {"sku": skus[s], "period": labels[t], "max_units": float(rng.integers(0, 7))}
                 for s in range(S)
                 for t in range(T)
                 if rng.random() < 0.5

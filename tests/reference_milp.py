@@ -44,7 +44,7 @@ def _read(directory: Path, name: str) -> pd.DataFrame | None:
     path = Path(directory) / name
     if not path.is_file():
         return None
-    return pd.read_csv(path, dtype=NAME_COLUMNS)  # type: ignore[arg-type]
+    return pd.read_csv(path, dtype=NAME_COLUMNS)
 
 
 def _blank(value: Any) -> bool:
@@ -173,9 +173,11 @@ def reference_solve(directory: Path) -> ReferenceResult:
             budget[t_of[period(p)]] = float(value)
 
     D = np.zeros((W, T, Z))
-    for row in demand.itertuples(index=False):
-        o = o_of[row.scenario] if has_scenarios else 0
-        D[w_of[row.workload], t_of[period(row.period)], o] = float(row.demand)
+    scenario_column = demand["scenario"] if has_scenarios else pd.Series("base", demand.index)
+    for w, p, o, value in zip(
+        demand["workload"], demand["period"], scenario_column, demand["demand"], strict=True
+    ):
+        D[w_of[w], t_of[period(p)], o_of[o]] = float(value)
 
     rent_price = np.zeros((W, T))
     rent_cap = np.zeros((W, T))
@@ -292,12 +294,10 @@ def reference_solve(directory: Path) -> ReferenceResult:
     # budget: per period or cumulative
     for t in range(T):
         through = range(t + 1) if carryover else [t]
-        cols = np.array([n_idx[s, k, tau] for tau in through for s in range(S) for k in range(K)])
-        vals = np.array(
-            [price[s, tau] * lot[s] for tau in through for s in range(S) for _ in range(K)]
-        )
+        spent = [n_idx[s, k, tau] for tau in through for s in range(S) for k in range(K)]
+        vals = [price[s, tau] * lot[s] for tau in through for s in range(S) for _ in range(K)]
         limit = budget[: t + 1].sum() if carryover else budget[t]
-        rows.add(cols, vals, -np.inf, limit)
+        rows.add(np.array(spent), np.array(vals), -np.inf, limit)
     # supply: sum_k L n <= max_units
     for s in range(S):
         for t in range(T):

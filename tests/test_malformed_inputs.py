@@ -202,9 +202,7 @@ CASES = [
     ),
     Case(
         "scenario column without scenarios.csv",
-        _both(
-            _add_scenarios((0.5, 0.5)), lambda directory: (directory / "scenarios.csv").unlink()
-        ),
+        _both(_add_scenarios((0.5, 0.5)), lambda directory: (directory / "scenarios.csv").unlink()),
         "scenarios.csv",
         None,
         None,
@@ -229,7 +227,10 @@ CASES = [
     ),
     Case(
         "retirement before availability",
-        _both(_set("fleet.csv", 7, "available_from", "2027Q3"), _set("fleet.csv", 7, "retire_period", "2027Q2")),
+        _both(
+            _set("fleet.csv", 7, "available_from", "2027Q3"),
+            _set("fleet.csv", 7, "retire_period", "2027Q2"),
+        ),
         "fleet.csv",
         7,
         "retire_period",
@@ -352,8 +353,20 @@ def test_every_problem_is_reported_at_once(planning_dir: Path) -> None:
 
 HISTORY_CASES = [
     ("negative demand", lambda t: t.assign(y=t["y"].where(t.index != 10, "-3")), 12, "y", ">= 0"),
-    ("unparsable date", lambda t: t.assign(ds=t["ds"].where(t.index != 4, "yesterday")), 6, "ds", "'yesterday'"),
-    ("duplicate key", lambda t: t.assign(ds=t["ds"].where(t.index != 1, t.loc[0, "ds"])), 3, "ds", "duplicate key"),
+    (
+        "unparsable date",
+        lambda t: t.assign(ds=t["ds"].where(t.index != 4, "yesterday")),
+        6,
+        "ds",
+        "'yesterday'",
+    ),
+    (
+        "duplicate key",
+        lambda t: t.assign(ds=t["ds"].where(t.index != 1, t.loc[0, "ds"])),
+        3,
+        "ds",
+        "duplicate key",
+    ),
     ("gap in a series", lambda t: t.drop(index=[20, 21, 22]), 22, "ds", "3 missing D period(s)"),
 ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -70,6 +71,9 @@ REQUIRED_FEATURES = frozenset(
         "purchases",
         "no_purchases",
         "budget_binding",
+        "power_binding",
+        "slots_binding",
+        "supply_binding",
     }
 )
 
@@ -136,12 +140,45 @@ def _features(directory: Path) -> set[str]:
     return found
 
 
-def _budget_binds(directory: Path, objective: float, scratch: Path) -> bool:
-    """True when a much larger budget lowers the reference optimum."""
-    shutil.copytree(directory, scratch)
-    budget = pd.read_csv(scratch / "budget.csv")
+def _relax_budget(directory: Path) -> None:
+    """Make every budget far larger."""
+    budget = pd.read_csv(directory / "budget.csv")
     budget["capex_budget"] = budget["capex_budget"] * 100 + 1e6
-    budget.to_csv(scratch / "budget.csv", index=False)
+    budget.to_csv(directory / "budget.csv", index=False)
+
+
+def _relax_power(directory: Path) -> None:
+    """Make every power cap far larger."""
+    sites = pd.read_csv(directory / "sites.csv")
+    sites["power_cap_kw"] = 1e6
+    sites.to_csv(directory / "sites.csv", index=False)
+    (directory / "site_power.csv").unlink(missing_ok=True)
+
+
+def _relax_slots(directory: Path) -> None:
+    """Drop every slot limit."""
+    sites = pd.read_csv(directory / "sites.csv")
+    sites.drop(columns="slots", errors="ignore").to_csv(directory / "sites.csv", index=False)
+
+
+def _relax_supply(directory: Path) -> None:
+    """Drop every vendor allocation."""
+    (directory / "supply.csv").unlink(missing_ok=True)
+
+
+#: Constraint families that must bind (lower the optimum when relaxed) in some instance.
+RELAXATIONS = {
+    "budget_binding": _relax_budget,
+    "power_binding": _relax_power,
+    "slots_binding": _relax_slots,
+    "supply_binding": _relax_supply,
+}
+
+
+def _binds(directory: Path, objective: float, scratch: Path, relax: Callable[[Path], None]) -> bool:
+    """True when relaxing a constraint family lowers the reference optimum."""
+    shutil.copytree(directory, scratch)
+    relax(scratch)
     return reference_objective(scratch) < objective - REL_TOL * abs(objective) - ABS_TOL
 
 
@@ -165,10 +202,10 @@ def test_generator_covers_every_option(tmp_path: Path) -> None:
         covered |= _features(directory)
         result = reference_solve(directory)
         covered.add("purchases" if result.lots.sum() > 0 else "no_purchases")
-        if "budget_binding" not in covered and result.lots.sum() > 0:
-            scratch = tmp_path / f"seed{seed}-rich"
-            if _budget_binds(directory, result.objective, scratch):
-                covered.add("budget_binding")
+        for feature, relax in RELAXATIONS.items():
+            scratch = tmp_path / f"seed{seed}-{feature}"
+            if feature not in covered and _binds(directory, result.objective, scratch, relax):
+                covered.add(feature)
     assert sorted(REQUIRED_FEATURES - covered) == []
 
 

@@ -9,7 +9,6 @@ from rich.table import Table
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.result import Plan
 
-
 _COST_LABELS = {
     "capex": "capex (new orders)",
     "energy_existing": "energy, existing fleet",
@@ -38,7 +37,9 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
 
     orders = Table(title="Orders by SKU, site and quarter")
     for column in ("ordered", "arrives", "SKU", "site", "lots", "units", "capex"):
-        orders.add_column(column, justify="right" if column in ("lots", "units", "capex") else "left")
+        orders.add_column(
+            column, justify="right" if column in ("lots", "units", "capex") else "left"
+        )
     for row in plan.purchases.itertuples(index=False):
         orders.add_row(
             str(row.order_period),
@@ -72,7 +73,9 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
     power = Table(title="Power vs cap per site (peak over the horizon)")
     for column in ("site", "peak draw kW", "cap kW in that period", "peak use", "when"):
         power.add_column(column, justify="right")
-    ratio = plan.power.assign(use=plan.power["draw_kw"] / plan.power["cap_kw"].where(lambda c: c > 0))
+    ratio = plan.power.assign(
+        use=plan.power["draw_kw"] / plan.power["cap_kw"].where(lambda c: c > 0)
+    )
     for site, group in ratio.groupby("site", sort=False):
         peak = group.loc[group["use"].fillna(0).idxmax()]
         power.add_row(

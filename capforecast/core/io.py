@@ -21,7 +21,9 @@ from capforecast.core.errors import Problem
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-def read_raw_table(path: Path, label: str | None = None) -> tuple[pd.DataFrame | None, list[Problem]]:
+def read_raw_table(
+    path: Path, label: str | None = None
+) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read a CSV (all cells as text) or Parquet file without interpreting values.
 
     Examples

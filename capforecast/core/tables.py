@@ -210,9 +210,7 @@ def _parse(
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
             parsed = values.astype("datetime64[ns]")
         else:
-            parsed = pd.to_datetime(text, errors="coerce", format="mixed").astype(
-                "datetime64[ns]"
-            )
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed").astype("datetime64[ns]")
         bad = present & parsed.isna()
         report(bad, f"expected {_KIND_WORDS['timestamp']} such as '2026-01-31', got '{{cell}}'")
 
@@ -258,15 +256,17 @@ def _duplicate_keys(table: pd.DataFrame, key: tuple[str, ...], file: str) -> Ite
     duplicated = complete.duplicated(keep=False)
     if not duplicated.any():
         return []
-    first_rows = complete[duplicated].reset_index().groupby(list(key), sort=False)["row"].transform(
-        "min"
+    first_rows = (
+        complete[duplicated].reset_index().groupby(list(key), sort=False)["row"].transform("min")
     )
     problems = []
     for (row, values), first in zip(complete[duplicated].iterrows(), first_rows, strict=True):
         if row == first:
             continue
         shown = ", ".join(f"{name}='{values[name]}'" for name in key)
-        problems.append(Problem(file, int(row), key[-1], f"duplicate key {shown} (first on row {first})"))
+        problems.append(
+            Problem(file, int(row), key[-1], f"duplicate key {shown} (first on row {first})")
+        )
     return problems
 
 

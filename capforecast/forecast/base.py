@@ -64,9 +64,7 @@ class Forecaster:
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters, as scikit-learn's ``get_params``."""
         names = [
-            name
-            for name in inspect.signature(type(self).__init__).parameters
-            if name != "self"
+            name for name in inspect.signature(type(self).__init__).parameters if name != "self"
         ]
         return {name: getattr(self, name) for name in names}
 
@@ -76,8 +74,7 @@ class Forecaster:
         for name, value in params.items():
             if name not in valid:
                 raise ValueError(
-                    f"Invalid parameter '{name}' for {type(self).__name__}; "
-                    f"valid: {sorted(valid)}"
+                    f"Invalid parameter '{name}' for {type(self).__name__}; valid: {sorted(valid)}"
                 )
             setattr(self, name, value)
         return self

@@ -61,9 +61,7 @@ def _fit(
         return SeasonalNaive(season_length=season).fit(y)
 
 
-def _resolve(
-    history: pd.DataFrame, freq: str | None, season_length: int | None
-) -> tuple[str, int]:
+def _resolve(history: pd.DataFrame, freq: str | None, season_length: int | None) -> tuple[str, int]:
     freq = freq or history.attrs.get("freq")
     if freq is None:
         raise ValueError(

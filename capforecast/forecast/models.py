@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -131,14 +132,12 @@ class ETS(Forecaster):
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            simulated = self.result_.simulate(
-                horizon, anchor="end", repetitions=n_paths, rng=rng
-            )
+            simulated = self.result_.simulate(horizon, anchor="end", repetitions=n_paths, rng=rng)
         return np.asarray(simulated, dtype=float).reshape(horizon, n_paths).T
 
 
 #: Models available by name (CLI ``--model`` and the panel engine).
-MODELS: dict[str, type[Forecaster]] = {
+MODELS: dict[str, Callable[..., Forecaster]] = {
     "seasonal_naive": SeasonalNaive,
     "ets": ETS,
 }

@@ -208,9 +208,7 @@ def _horizon(demand: pd.DataFrame) -> tuple[pd.PeriodIndex, list[Problem]]:
 
 def _check_demand_grid(demand: pd.DataFrame, periods: pd.PeriodIndex) -> list[Problem]:
     """One row per workload, period (and scenario): report every missing combination."""
-    scenarios = (
-        list(pd.unique(demand["scenario"])) if demand["scenario"].notna().any() else [None]
-    )
+    scenarios = list(pd.unique(demand["scenario"])) if demand["scenario"].notna().any() else [None]
     expected = pd.MultiIndex.from_product(
         [pd.unique(demand["workload"]), periods, scenarios],
         names=["workload", "period", "scenario"],
@@ -271,8 +269,7 @@ def _check_scenarios(tables: dict[str, pd.DataFrame], directory: Path) -> list[P
                 "scenarios.csv",
                 None,
                 "probability",
-                f"probabilities must sum to 1 (within {PROBABILITY_TOLERANCE:g}), "
-                f"got {total:.9g}",
+                f"probabilities must sum to 1 (within {PROBABILITY_TOLERANCE:g}), got {total:.9g}",
             )
         )
     return problems

@@ -91,9 +91,7 @@ class Terms:
         coef = np.add.reduceat(self.coef[order], term_starts)
         variables = self.variables[order][term_starts]
         term_keys = sorted_keys[term_starts]
-        group_starts = np.flatnonzero(
-            np.r_[True, np.any(np.diff(term_keys, axis=0) != 0, axis=1)]
-        )
+        group_starts = np.flatnonzero(np.r_[True, np.any(np.diff(term_keys, axis=0) != 0, axis=1)])
         group_ends = np.r_[group_starts[1:], len(term_keys)]
         for start, end in zip(group_starts, group_ends, strict=True):
             expression = pulp.LpAffineExpression(
@@ -129,6 +127,7 @@ def safe(label: object) -> str:
 
 
 def _variables(
+    problem: pulp.LpProblem,
     name: str,
     labels: list[list[str]],
     index: dict[str, np.ndarray],
@@ -142,7 +141,7 @@ def _variables(
     for i, position in enumerate(zip(*axes, strict=True)):
         parts = "_".join(safe(labels[a][p]) for a, p in enumerate(position))
         bound = uppers[i]
-        variables[i] = pulp.LpVariable(
+        variables[i] = problem.add_variable(
             f"{name}_{parts}",
             lowBound=0,
             upBound=None if bound is None else float(bound),
@@ -167,12 +166,12 @@ def _grid(*sizes: int) -> list[np.ndarray]:
     return [g.ravel() for g in np.indices(sizes)]
 
 
-def define_buy(data: ModelData) -> VariableFamily:
+def define_buy(problem: pulp.LpProblem, data: ModelData) -> VariableFamily:
     """``n_{s,k,t}``: integer lots ordered; only orders that arrive by ``T-1`` exist."""
     s, k, t = _grid(len(data.skus), len(data.sites), data.horizon)
     arrives = t + data.lead_time[s] <= data.horizon - 1
     index = {"s": s[arrives], "k": k[arrives], "t": t[arrives]}
-    return _variables("buy", _labels(data, "skt"), index, category=pulp.LpInteger)
+    return _variables(problem, "buy", _labels(data, "skt"), index, category=pulp.LpInteger)
 
 
 def define_installed(data: ModelData, buy: VariableFamily) -> Terms:
@@ -188,9 +187,9 @@ def define_installed(data: ModelData, buy: VariableFamily) -> Terms:
     return units.take(owner, keys)
 
 
-def define_serve(data: ModelData, installed: Terms) -> VariableFamily:
+def define_serve(problem: pulp.LpProblem, data: ModelData, installed: Terms) -> VariableFamily:
     """``x_{s,k,w,t,ω}``: only where SKU ``s`` can serve ``w`` and units may be installed."""
-    S, K, W, T, O = (
+    S, K, W, T, N = (
         len(data.skus),
         len(data.sites),
         len(data.workloads),
@@ -199,25 +198,25 @@ def define_serve(data: ModelData, installed: Terms) -> VariableFamily:
     )
     possible = data.fleet > 0
     possible[installed.keys["s"], installed.keys["k"], installed.keys["t"]] = True
-    s, k, w, t, o = _grid(S, K, W, T, O)
+    s, k, w, t, o = _grid(S, K, W, T, N)
     keep = (data.factor[s, w] > 0) & possible[s, k, t]
     index = {"s": s[keep], "k": k[keep], "w": w[keep], "t": t[keep], "o": o[keep]}
-    return _variables("serve", _labels(data, "skwto"), index)
+    return _variables(problem, "serve", _labels(data, "skwto"), index)
 
 
-def define_rent(data: ModelData) -> VariableFamily:
+def define_rent(problem: pulp.LpProblem, data: ModelData) -> VariableFamily:
     """``r_{w,t,ω}`` with ``r <= rcap_{w,t}`` as its bound; none where no rent is offered."""
     w, t, o = _grid(len(data.workloads), data.horizon, len(data.scenarios))
     keep = data.rent_cap[w, t] > 0
     index = {"w": w[keep], "t": t[keep], "o": o[keep]}
     upper = data.rent_cap[index["w"], index["t"]]
-    return _variables("rent", _labels(data, "wto"), index, upper=upper)
+    return _variables(problem, "rent", _labels(data, "wto"), index, upper=upper)
 
 
-def define_unmet(data: ModelData) -> VariableFamily:
+def define_unmet(problem: pulp.LpProblem, data: ModelData) -> VariableFamily:
     """``u_{w,t,ω}``: demand left unserved (priced at the shortfall penalty)."""
     w, t, o = _grid(len(data.workloads), data.horizon, len(data.scenarios))
-    return _variables("unmet", _labels(data, "wto"), {"w": w, "t": t, "o": o})
+    return _variables(problem, "unmet", _labels(data, "wto"), {"w": w, "t": t, "o": o})
 
 
 def _add(
@@ -340,9 +339,7 @@ def define_budget(model: PlanModel) -> None:
         limit = np.cumsum(data.budget)
     else:
         limit = data.budget
-    _add(
-        model, "budget", capex.grouped("t"), "t", lambda key, lhs: lhs <= float(limit[key[0]])
-    )
+    _add(model, "budget", capex.grouped("t"), "t", lambda key, lhs: lhs <= float(limit[key[0]]))
 
 
 def define_supply(model: PlanModel) -> None:
@@ -399,15 +396,15 @@ def define_objective(model: PlanModel) -> None:
 def build_model(data: ModelData, extra_constraints: ConstraintHook | None = None) -> PlanModel:
     """Build the complete core model of DESIGN §4 for ``data``."""
     problem = pulp.LpProblem("capforecast_plan", pulp.LpMinimize)
-    buy = define_buy(data)
+    buy = define_buy(problem, data)
     installed = define_installed(data, buy)
     model = PlanModel(
         data=data,
         problem=problem,
         buy=buy,
-        serve=define_serve(data, installed),
-        rent=define_rent(data),
-        unmet=define_unmet(data),
+        serve=define_serve(problem, data, installed),
+        rent=define_rent(problem, data),
+        unmet=define_unmet(problem, data),
         installed=installed,
     )
     define_split(model)

@@ -80,7 +80,9 @@ def read_options(path: Path) -> tuple[PlanOptions, list[Problem]]:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
-        return PlanOptions(), [Problem(FILE, row, None, f"not valid YAML: {str(exc).splitlines()[0]}")]
+        return PlanOptions(), [
+            Problem(FILE, row, None, f"not valid YAML: {str(exc).splitlines()[0]}")
+        ]
     if document is None:
         document = {}
     if not isinstance(document, dict):

@@ -13,7 +13,6 @@ from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
 from capforecast.plan.result import Plan
 from capforecast.plan.solvers import SolverOutcome, get_solver
-from capforecast.plan.status import PlanStatus
 
 #: Continuous values below this are solver noise and read back as 0.
 ZERO = 1e-7
@@ -51,11 +50,11 @@ def solve(inputs: PlanningInputs, *, extra_constraints: ConstraintHook | None = 
     data = ModelData.from_inputs(inputs)
     model = build_model(data, extra_constraints)
     built = time.perf_counter()
-    outcome = backend.solve(model.problem, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s)
-    solved = time.perf_counter()
-    warnings = tuple(
-        str(f) for f in consistency_findings(inputs) if f.severity == "warning"
+    outcome = backend.solve(
+        model.problem, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
     )
+    solved = time.perf_counter()
+    warnings = tuple(str(f) for f in consistency_findings(inputs) if f.severity == "warning")
     return read_back(
         model,
         outcome,
@@ -137,16 +136,16 @@ def read_back(
         }
     )
 
-    W, O = len(data.workloads), len(data.scenarios)
-    rented = np.zeros((W, T, O))
+    W, N = len(data.workloads), len(data.scenarios)
+    rented = np.zeros((W, T, N))
     rv = model.rent.index
     np.add.at(rented, (rv["w"], rv["t"], rv["o"]), _clean(model.rent.values()))
-    unmet = np.zeros((W, T, O))
+    unmet = np.zeros((W, T, N))
     uv = model.unmet.index
     np.add.at(unmet, (uv["w"], uv["t"], uv["o"]), _clean(model.unmet.values()))
-    served = np.zeros((W, T, O))
+    served = np.zeros((W, T, N))
     np.add.at(served, (sv["w"], sv["t"], sv["o"]), reference)
-    wi, ti2, oi = (g.ravel() for g in np.indices((W, T, O)))
+    wi, ti2, oi = (g.ravel() for g in np.indices((W, T, N)))
     labels = {
         "workload": np.asarray(data.workloads, dtype=object)[wi],
         "period": periods[ti2],

@@ -42,7 +42,9 @@ class Backend(Protocol):
         """Whether the back end can run here."""
         ...
 
-    def solve(self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
+    def solve(
+        self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float
+    ) -> SolverOutcome:
         """Solve ``problem`` in place (PuLP variables receive their values)."""
         ...
 
@@ -57,7 +59,9 @@ class HighsBackend:
         """True when ``highspy`` is importable."""
         return importlib.util.find_spec("highspy") is not None
 
-    def solve(self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
+    def solve(
+        self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float
+    ) -> SolverOutcome:
         """Solve with HiGHS and read status, objective and dual bound from its info."""
         import highspy
 
@@ -102,12 +106,17 @@ class CbcBackend:
         """True when PuLP finds its CBC binary."""
         return bool(pulp.PULP_CBC_CMD(msg=False).available())
 
-    def solve(self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
+    def solve(
+        self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float
+    ) -> SolverOutcome:
         """Solve with CBC through PuLP's command-line interface."""
         solver = pulp.PULP_CBC_CMD(msg=False, gapRel=mip_gap, timeLimit=time_limit_s, threads=1)
         problem.solve(solver)
         objective = pulp.value(problem.objective)
-        has_solution = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+        has_solution = problem.sol_status in (
+            pulp.LpSolutionOptimal,
+            pulp.LpSolutionIntegerFeasible,
+        )
         if problem.sol_status == pulp.LpSolutionOptimal:
             status = PlanStatus.OPTIMAL
         elif problem.status == pulp.LpStatusInfeasible:

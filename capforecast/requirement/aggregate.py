@@ -120,7 +120,9 @@ def requirement(
             f"The 'service_level' parameter must be in (0, 1). Got {service_level} instead."
         )
     if period_stat not in ("mean", "max"):
-        raise ValueError(f"The 'period_stat' parameter must be 'mean' or 'max'. Got {period_stat!r}.")
+        raise ValueError(
+            f"The 'period_stat' parameter must be 'mean' or 'max'. Got {period_stat!r}."
+        )
     uid_codes, uids = pd.factorize(paths["unique_id"].astype(str), sort=True)
     day_codes, days = pd.factorize(paths["ds"], sort=True)
     path_codes, path_labels = pd.factorize(paths["path"], sort=True)
@@ -146,9 +148,11 @@ def requirement(
         }
     )
     targets = result["workload"].map(
-        lambda w: utilization_target.get(w, 1.0)
-        if isinstance(utilization_target, Mapping)
-        else utilization_target
+        lambda w: (
+            utilization_target.get(w, 1.0)
+            if isinstance(utilization_target, Mapping)
+            else utilization_target
+        )
     )
     if not ((targets > 0) & (targets <= 1)).all():
         raise ValueError(

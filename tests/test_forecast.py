@@ -1,0 +1,237 @@
+"""One conformance kit for every forecaster, plus the panel engine and the forecast CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capforecast import ETS, NotFittedError, SeasonalNaive, forecast, read_history, sample_paths
+from capforecast.forecast.base import Forecaster
+from capforecast.forecast.models import MODELS
+
+FORECASTERS = [SeasonalNaive(season_length=7), ETS(season_length=7), ETS(trend=None)]
+
+
+def _series(n: int = 120, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 50 + 0.3 * t + 8 * (t % 7 < 5) + rng.normal(0, 2, n)
+
+
+@pytest.mark.parametrize("model", FORECASTERS, ids=repr)
+class TestConformance:
+    def test_params_round_trip_and_clone(self, model: Forecaster) -> None:
+        params = model.get_params()
+        clone = model.clone()
+        assert clone is not model and clone.get_params() == params
+        assert not hasattr(clone, "n_obs_")
+        assert type(model)(**params).get_params() == params
+
+    def test_set_params_rejects_unknown(self, model: Forecaster) -> None:
+        with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+            model.clone().set_params(nope=1)
+
+    def test_not_fitted(self, model: Forecaster) -> None:
+        with pytest.raises(NotFittedError):
+            model.clone().predict(3)
+        with pytest.raises(NotFittedError):
+            model.clone().sample_paths(3, 2, seed=0)
+
+    def test_fit_returns_self_and_does_not_mutate(self, model: Forecaster) -> None:
+        y = _series()
+        before = y.copy()
+        estimator = model.clone()
+        assert estimator.fit(y) is estimator
+        np.testing.assert_array_equal(y, before)
+
+    def test_intervals_nested_and_non_negative(self, model: Forecaster) -> None:
+        prediction = model.clone().fit(_series()).predict(30, levels=(80, 95))
+        lo80, hi80 = prediction.intervals[80]
+        lo95, hi95 = prediction.intervals[95]
+        assert prediction.mean.shape == (30,)
+        assert (lo95 <= lo80 + 1e-9).all() and (lo80 <= prediction.mean + 1e-9).all()
+        assert (prediction.mean <= hi80 + 1e-9).all() and (hi80 <= hi95 + 1e-9).all()
+        assert (lo95 >= 0).all()
+
+    def test_paths_seeded_and_non_negative(self, model: Forecaster) -> None:
+        fitted = model.clone().fit(_series())
+        first = fitted.sample_paths(20, 50, seed=3)
+        assert first.shape == (50, 20)
+        np.testing.assert_array_equal(first, fitted.sample_paths(20, 50, seed=3))
+        assert not np.array_equal(first, fitted.sample_paths(20, 50, seed=4))
+        assert (first >= 0).all()
+
+    def test_paths_agree_with_intervals(self, model: Forecaster) -> None:
+        fitted = model.clone().fit(_series(seed=5))
+        prediction = fitted.predict(14, levels=(80,))
+        paths = fitted.sample_paths(14, 4000, seed=1)
+        lo, hi = prediction.intervals[80]
+        inside = ((paths >= lo) & (paths <= hi)).mean()
+        assert 0.75 <= inside <= 0.85
+
+
+def test_seasonal_naive_repeats_the_last_season() -> None:
+    y = np.array([1.0, 2.0, 3.0, 10.0, 20.0, 30.0])
+    prediction = SeasonalNaive(season_length=3).fit(y).predict(5)
+    np.testing.assert_array_equal(prediction.mean, [10, 20, 30, 10, 20])
+
+
+def test_seasonal_naive_interval_width_grows_with_seasons_ahead() -> None:
+    prediction = SeasonalNaive(season_length=2).fit(_series()).predict(6, levels=(95,))
+    lo, hi = prediction.intervals[95]
+    width = hi - lo
+    assert width[0] == pytest.approx(width[1])
+    assert width[2] == pytest.approx(width[0] * np.sqrt(2))
+    assert width[4] == pytest.approx(width[0] * np.sqrt(3))
+
+
+def test_levels_are_validated() -> None:
+    fitted = SeasonalNaive().fit(_series())
+    with pytest.raises(ValueError, match=r"Got \[120\] instead"):
+        fitted.predict(3, levels=(120,))
+
+
+@given(values=st.lists(st.floats(0, 1e4), min_size=10, max_size=60), horizon=st.integers(1, 20))
+@settings(max_examples=40, deadline=None)
+def test_outputs_never_negative(values: list[float], horizon: int) -> None:
+    for model in (SeasonalNaive(season_length=3), ETS()):
+        try:
+            fitted = model.fit(np.asarray(values))
+        except ValueError:
+            continue  # a model may refuse a series; the engine falls back then
+        prediction = fitted.predict(horizon, levels=(80, 95))
+        assert (prediction.mean >= 0).all()
+        assert all((lo >= 0).all() and (hi >= lo).all() for lo, hi in prediction.intervals.values())
+        assert (fitted.sample_paths(horizon, 5, seed=0) >= 0).all()
+
+
+class Exploding(Forecaster):
+    """A model that always fails, to exercise the engine's fallback."""
+
+    def __init__(self, season_length: int = 1) -> None:
+        self.season_length = season_length
+
+    def _fit(self, y: np.ndarray) -> None:
+        raise ValueError("boom")
+
+
+def _panel(n_series: int = 3, n: int = 60) -> pd.DataFrame:
+    frames = [
+        pd.DataFrame(
+            {
+                "unique_id": f"s{i}",
+                "ds": pd.date_range("2026-01-01", periods=n, freq="D"),
+                "y": _series(n, seed=i),
+            }
+        )
+        for i in range(n_series)
+    ]
+    table = pd.concat(frames, ignore_index=True)
+    table.attrs["freq"] = "D"
+    return table
+
+
+def test_engine_output_schema_and_dates() -> None:
+    table = forecast(_panel(), 10, models=["ets", "seasonal_naive"], levels=[80, 95])
+    assert list(table.columns) == [
+        "unique_id", "ds", "model", "mean", "lo-80", "hi-80", "lo-95", "hi-95",
+    ]  # fmt: skip
+    assert len(table) == 3 * 2 * 10
+    first = table[(table["unique_id"] == "s0") & (table["model"] == "ETS")]
+    assert first["ds"].iloc[0] == pd.Timestamp("2026-03-02")
+    assert (first["ds"].diff().dropna() == pd.Timedelta(days=1)).all()
+
+
+def test_engine_falls_back_per_failing_series() -> None:
+    panel = _panel()
+    table = forecast(panel, 7, models=[Exploding(season_length=7)], levels=[80])
+    fallbacks = table.attrs["fallbacks"]
+    assert [f.unique_id for f in fallbacks] == ["s0", "s1", "s2"]
+    expected = SeasonalNaive(season_length=7).fit(panel.loc[panel["unique_id"] == "s1", "y"])
+    got = table.loc[table["unique_id"] == "s1", "mean"].to_numpy()
+    np.testing.assert_allclose(got, expected.predict(7).mean)
+
+
+def test_engine_does_not_mutate_history() -> None:
+    panel = _panel()
+    before = panel.copy()
+    forecast(panel, 5, models=["seasonal_naive"])
+    sample_paths(panel, 5, model="seasonal_naive", n_paths=3)
+    pd.testing.assert_frame_equal(panel, before)
+
+
+def test_sample_paths_reproducible() -> None:
+    panel = _panel()
+    first = sample_paths(panel, 8, n_paths=20, seed=11)
+    second = sample_paths(panel, 8, n_paths=20, seed=11)
+    pd.testing.assert_frame_equal(first, second)
+    assert list(first.columns) == ["unique_id", "ds", "path", "value"]
+    assert first.groupby("unique_id", observed=True).size().eq(8 * 20).all()
+
+
+def test_unknown_model_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="Unknown model 'arima'"):
+        forecast(_panel(), 5, models=["arima"])
+    assert set(MODELS) == {"ets", "seasonal_naive"}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_forecast_cli_writes_the_contract(
+    suffix: str, tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    history = tmp_path / f"history{suffix}"
+    panel = _panel()
+    if suffix == ".csv":
+        panel.to_csv(history, index=False)
+    else:
+        panel.to_parquet(history, index=False)
+    out = tmp_path / f"forecast{suffix}"
+    result = cli(
+        "forecast", history, "--horizon", 12, "--model", "seasonal_naive", "--model", "ets",
+        "--level", 80, "--level", 95, "--out", out,
+    )  # fmt: skip
+    assert result.code == 0, result.stderr  # type: ignore[attr-defined]
+    table = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert list(table.columns[:4]) == ["unique_id", "ds", "model", "mean"]
+    assert {"lo-80", "hi-80", "lo-95", "hi-95"} <= set(table.columns)
+    assert len(table) == 3 * 2 * 12
+    assert (table[["mean", "lo-80", "lo-95"]] >= 0).all().all()
+
+
+def test_forecast_cli_is_byte_for_byte_reproducible(
+    tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    history = tmp_path / "history.csv"
+    _panel().to_csv(history, index=False)
+    outputs = []
+    for run in range(2):
+        out = tmp_path / f"run{run}.csv"
+        assert cli("forecast", history, "--horizon", 9, "--out", out).code == 0  # type: ignore[attr-defined]
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_forecast_cli_rejects_bad_parameters(tmp_path: Path, cli: Callable[..., object]) -> None:
+    history = tmp_path / "history.csv"
+    _panel().to_csv(history, index=False)
+    result = cli("forecast", history, "--horizon", 0, "--out", tmp_path / "f.csv")
+    assert result.code == 2 and "horizon" in result.stderr  # type: ignore[attr-defined]
+    result = cli("forecast", history, "--horizon", 3, "--level", 120, "--out", tmp_path / "f.csv")
+    assert result.code == 2 and "(0, 100)" in result.stderr  # type: ignore[attr-defined]
+
+
+def test_sample_history_reads_with_its_attributes() -> None:
+    from capforecast.examples import helios_history_path, sample_history_path
+
+    history = read_history(sample_history_path())
+    assert history["unique_id"].nunique() >= 40
+    assert {"org", "team", "workload", "sku", "region"} <= set(history.columns)
+    assert (history.groupby("unique_id")["ds"].agg(lambda d: d.max() - d.min()).min()).days >= 729
+    helios = read_history(helios_history_path())
+    assert helios["unique_id"].nunique() == 25 and helios.attrs["freq"] == "D"

@@ -1,0 +1,198 @@
+"""The plan: CLI outputs, invariants on random instances, determinism, status handling."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pulp
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capforecast import PlanStatus, SolverError, read_planning_inputs, solve
+from capforecast.plan.data import ModelData
+from capforecast.plan.model import PlanModel
+from tests.random_instances import write_random_instance
+
+OUTPUTS = {
+    "purchases.csv": ["sku", "site", "order_period", "arrival_period", "lots", "units", "capex"],
+    "capacity.csv": ["sku", "site", "period", "existing_units", "new_units", "units"],
+    "shortfall.csv": ["workload", "period", "scenario", "demand", "served", "rented", "unmet"],
+    "spend.csv": ["period", "capex", "budget", "cumulative_capex", "cumulative_budget"],
+    "power.csv": ["site", "period", "draw_kw", "cap_kw", "units", "slots"],
+}
+TIMINGS = ("build_seconds", "solve_seconds")
+
+
+def test_cli_plan_writes_every_output(
+    planning_dir: Path, tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    out = tmp_path / "out"
+    result = cli("plan", planning_dir, "--out", out)
+    assert result.code == 0, result.stderr  # type: ignore[attr-defined]
+    assert "Orders by SKU, site and quarter" in result.stdout  # type: ignore[attr-defined]
+    document = json.loads((out / "plan.json").read_text())
+    assert document["status"] == "optimal"
+    for key in ("objective", "bound", "gap", *TIMINGS, "costs"):
+        assert key in document
+    assert document["gap"] <= 0.001
+    assert document["objective"] == pytest.approx(sum(document["costs"].values()))
+    assert document["bound"] <= document["objective"] + 1e-6
+    for name, columns in OUTPUTS.items():
+        assert list(pd.read_csv(out / name).columns) == columns, name
+    assert not list(out.glob(".*.tmp")), "temporary files must not be left behind"
+
+
+def test_same_inputs_same_outputs_byte_for_byte(planning_dir: Path, tmp_path: Path) -> None:
+    runs = []
+    for number in range(2):
+        out = tmp_path / f"run{number}"
+        code = subprocess.run(
+            [sys.executable, "-m", "capforecast", "plan", str(planning_dir), "--out", str(out)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        assert code == 0
+        runs.append(out)
+    for path in sorted(runs[0].iterdir()):
+        other = runs[1] / path.name
+        if path.name == "plan.json":
+            first, second = (json.loads(p.read_text()) for p in (path, other))
+            for key in TIMINGS:
+                first.pop(key), second.pop(key)
+            assert first == second
+        else:
+            assert path.read_bytes() == other.read_bytes(), path.name
+
+
+def test_solve_does_not_mutate_inputs(planning_dir: Path) -> None:
+    inputs = read_planning_inputs(planning_dir)
+    before = {name: getattr(inputs, name).copy() for name in ("catalog", "fleet", "demand")}
+    solve(inputs)
+    for name, table in before.items():
+        pd.testing.assert_frame_equal(getattr(inputs, name), table)
+
+
+def test_hook_adds_user_constraints_and_failed_solves_report_status(planning_dir: Path) -> None:
+    inputs = read_planning_inputs(planning_dir)
+
+    def impossible(model: PlanModel) -> None:
+        # At least one lot of everything in the first period: far over its budget.
+        model.problem += pulp.lpSum(model.buy.variables) >= 10**7, "user_impossible"
+
+    plan = solve(inputs, extra_constraints=impossible)
+    assert plan.status is PlanStatus.INFEASIBLE
+    assert plan.purchases.empty and plan.objective is None
+    with pytest.raises(SolverError, match="infeasible"):
+        plan.raise_for_status()
+
+
+def test_python_dash_m_and_help_on_every_command() -> None:
+    for command in ([], ["forecast"], ["plan"], ["demo"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "capforecast", *command, "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0 and "Usage" in done.stdout, done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "capforecast", "plan", "no-such-folder", "--out", "x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+def _check_invariants(directory: Path) -> None:
+    inputs = read_planning_inputs(directory).with_options(mip_gap=0.0)
+    data = ModelData.from_inputs(inputs)
+    plan = solve(inputs)
+    assert plan.status is PlanStatus.OPTIMAL
+    tol = 1e-6
+    # Budget, per period or cumulative with carryover.
+    spend = plan.spend
+    if data.carryover:
+        assert (spend["cumulative_capex"] <= spend["cumulative_budget"] * (1 + tol) + tol).all()
+    else:
+        assert (spend["capex"] <= spend["budget"] * (1 + tol) + tol).all()
+    # Power and slots per site and period.
+    assert (plan.power["draw_kw"] <= plan.power["cap_kw"] * (1 + tol) + tol).all()
+    with_slots = plan.power.dropna(subset=["slots"])
+    assert (with_slots["units"] <= with_slots["slots"] + tol).all()
+    # Vendor supply per SKU and order period.
+    if not plan.purchases.empty:
+        ordered = plan.purchases.groupby(["sku", "order_period"])["units"].sum()
+        for (sku, period), units in ordered.items():
+            limit = data.supply[data.skus.index(sku), data.periods.get_loc(period)]
+            assert units <= limit + tol
+        # Every order arrives inside the horizon, after its lead time.
+        assert (plan.purchases["arrival_period"] <= data.periods[-1]).all()
+        lead = plan.purchases["sku"].map(dict(zip(data.skus, data.lead_time, strict=True)))
+        gaps = [
+            (a - o).n
+            for a, o in zip(
+                plan.purchases["arrival_period"], plan.purchases["order_period"], strict=True
+            )
+        ]
+        assert np.array_equal(np.asarray(gaps), lead.to_numpy())
+        assert (plan.purchases["lots"] >= 1).all()
+    # Demand is met, or the shortfall is reported.
+    short = plan.shortfall
+    assert (short["served"] + short["rented"] + short["unmet"] >= short["demand"] - 1e-5).all()
+    # Allocation never exceeds installed capacity.
+    if not plan.allocation.empty:
+        used = plan.allocation.groupby(["sku", "site", "period", "scenario"])["units"].sum()
+        installed = plan.capacity.set_index(["sku", "site", "period"])["units"]
+        for (sku, site, period, _), units in used.items():
+            assert units <= installed.loc[(sku, site, period)] + 1e-6
+
+    # Doubling the budget never raises the objective.
+    richer = directory / "richer"
+    richer.mkdir()
+    for path in directory.iterdir():
+        if path.is_file():
+            (richer / path.name).write_bytes(path.read_bytes())
+    budget = pd.read_csv(richer / "budget.csv")
+    budget.assign(capex_budget=budget["capex_budget"] * 2).to_csv(
+        richer / "budget.csv", index=False
+    )
+    doubled = solve(read_planning_inputs(richer).with_options(mip_gap=0.0))
+    assert doubled.objective is not None and plan.objective is not None
+    assert doubled.objective <= plan.objective * (1 + 1e-7) + 1e-6
+
+
+@given(seed=st.integers(0, 2**31 - 1))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_plan_invariants_on_random_instances(seed: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        write_random_instance(directory, seed)
+        _check_invariants(directory)
+
+
+def test_demo_end_to_end_and_reproducible_from_its_inputs(
+    tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    out = tmp_path / "demo"
+    result = cli("demo", "--out", out, "--paths", 60)
+    assert result.code == 0, result.stderr  # type: ignore[attr-defined]
+    for phrase in ("Orders by SKU, site and quarter", "Spend vs budget", "Power vs cap", "total"):
+        assert phrase in result.stdout, phrase  # type: ignore[attr-defined]
+    document = json.loads((out / "plan.json").read_text())
+    assert document["status"] in ("optimal", "feasible")
+    demand = pd.read_csv(out / "inputs" / "demand.csv")
+    assert set(demand["workload"]) == {"training", "inference"} and len(demand) == 24
+    again = tmp_path / "again"
+    assert cli("plan", out / "inputs", "--out", again).code == 0  # type: ignore[attr-defined]
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name

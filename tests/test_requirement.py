@@ -1,0 +1,134 @@
+"""Requirement: aggregate paths first, then take quantiles (never add quantiles)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capforecast import InputError, requirement, requirement_scenarios
+
+PERIODS = pd.period_range("2027Q1", periods=2, freq="Q")
+DAYS = pd.date_range(PERIODS[0].start_time, PERIODS[-1].end_time.normalize(), freq="D")
+ATTRIBUTES = pd.DataFrame(
+    {
+        "unique_id": ["a", "b", "c"],
+        "workload": ["training", "training", "inference"],
+        "sku": ["H100", "B200", "H100"],
+    }
+)
+PERF = pd.DataFrame(
+    {
+        "sku": ["H100", "B200", "H100", "B200"],
+        "workload": ["training", "training", "inference", "inference"],
+        "factor": [1.0, 2.0, 1.0, 3.0],
+    }
+)
+
+
+def _paths(seed: int, n_paths: int = 50) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for uid in ATTRIBUTES["unique_id"]:
+        values = rng.gamma(4.0, 25.0, size=(n_paths, len(DAYS)))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "ds": np.tile(DAYS, n_paths),
+                    "path": np.repeat(np.arange(n_paths), len(DAYS)),
+                    "value": values.ravel(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _by_pandas(paths: pd.DataFrame, level: float, stat: str) -> pd.Series:
+    """The definition, written plainly with pandas group-bys."""
+    table = paths.merge(ATTRIBUTES, on="unique_id").merge(PERF, on=["sku", "workload"])
+    table["ref"] = table["value"] * table["factor"]
+    daily = table.groupby(["workload", "ds", "path"])["ref"].sum().reset_index()
+    daily["period"] = daily["ds"].dt.to_period("Q")
+    per_path = daily.groupby(["workload", "period", "path"])["ref"].agg(stat)
+    return per_path.groupby(level=["workload", "period"]).quantile(level)
+
+
+@pytest.mark.parametrize("stat", ["mean", "max"])
+def test_matches_the_definition(stat: str) -> None:
+    paths = _paths(1)
+    got = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=0.9, period_stat=stat)  # type: ignore[arg-type]
+    expected = _by_pandas(paths, 0.9, stat)
+    np.testing.assert_allclose(
+        got.set_index(["workload", "period"])["demand"].sort_index().to_numpy(),
+        expected.sort_index().to_numpy(),
+    )
+
+
+def test_aggregate_quantile_is_below_the_sum_of_quantiles() -> None:
+    paths = _paths(2)
+    got = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=0.95)
+    training = got[got["workload"] == "training"]["demand"].to_numpy()
+    naive = sum(
+        requirement(
+            paths[paths["unique_id"] == uid],
+            ATTRIBUTES,
+            PERF,
+            PERIODS,
+            service_level=0.95,
+        )["demand"].to_numpy()
+        for uid in ["a", "b"]
+    )
+    assert (training < naive).all()
+
+
+@given(
+    seed=st.integers(0, 1000),
+    low=st.floats(0.05, 0.5),
+    high=st.floats(0.5, 0.99),
+    scale=st.floats(0.1, 10),
+    target=st.floats(0.5, 1.0),
+)
+@settings(max_examples=25, deadline=None)
+def test_properties(seed: int, low: float, high: float, scale: float, target: float) -> None:
+    paths = _paths(seed, n_paths=20)
+    base = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=low)["demand"]
+    upper = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=high)["demand"]
+    assert (upper >= base - 1e-9).all()  # monotone in the service level
+    scaled = requirement(
+        paths.assign(value=paths["value"] * scale), ATTRIBUTES, PERF, PERIODS, service_level=high
+    )["demand"]
+    np.testing.assert_allclose(scaled, upper * scale, rtol=1e-9)
+    relaxed = requirement(
+        paths, ATTRIBUTES, PERF, PERIODS, service_level=high, utilization_target=target
+    )["demand"]
+    np.testing.assert_allclose(relaxed, upper / target, rtol=1e-9)
+
+
+def test_missing_perf_pair_is_an_input_error() -> None:
+    perf = PERF[~((PERF["sku"] == "B200") & (PERF["workload"] == "training"))]
+    with pytest.raises(InputError, match="no factor for that pair"):
+        requirement(_paths(0, 3), ATTRIBUTES, perf, PERIODS)
+
+
+def test_uncovered_period_is_an_error() -> None:
+    with pytest.raises(ValueError, match="do not cover the periods"):
+        requirement(_paths(0, 3), ATTRIBUTES, PERF, pd.period_range("2027Q1", periods=3, freq="Q"))
+
+
+def test_scenarios_have_equal_probability_and_come_from_paths() -> None:
+    paths = _paths(3, n_paths=10)
+    demand, scenarios = requirement_scenarios(
+        paths, ATTRIBUTES, PERF, PERIODS, n_scenarios=4, seed=0
+    )
+    assert scenarios["probability"].sum() == pytest.approx(1.0)
+    assert len(demand) == 4 * 2 * 2
+    singles = [
+        requirement(paths[paths["path"] == p], ATTRIBUTES, PERF, PERIODS)["demand"].to_numpy()
+        for p in range(10)
+    ]
+    for _, scenario in demand.groupby("scenario"):
+        vector = scenario.sort_values(["workload", "period"])["demand"].to_numpy()
+        assert any(np.allclose(vector, single) for single in singles)
