@@ -24,9 +24,6 @@ from reference_milp import reference_objective, reference_solve
 from capforecast.plan.inputs import read_planning_inputs
 from capforecast.plan.solve import solve
 
-# PuLP 3.x deprecates the LpVariable constructor that capforecast uses; not what is tested here.
-pytestmark = pytest.mark.filterwarnings("ignore:Constructing LpVariable:DeprecationWarning")
-
 SEEDS = range(30)
 REL_TOL = 1e-6
 ABS_TOL = 1e-4

@@ -22,9 +22,11 @@ TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 def read_raw_table(
-    path: Path, label: str | None = None
+    path: Path, label: str | None = None, *, allow_empty: bool = False
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read a CSV (all cells as text) or Parquet file without interpreting values.
+
+    A file with a header but no rows is a problem unless ``allow_empty``.
 
     Examples
     --------
@@ -50,7 +52,7 @@ def read_raw_table(
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         return None, [Problem(name, None, None, f"cannot be read: {_first_line(exc)}")]
     table.columns = [str(c).strip() for c in table.columns]
-    if table.empty:
+    if table.empty and not allow_empty:
         return None, [Problem(name, None, None, "file has a header but no data rows")]
     return table, []
 

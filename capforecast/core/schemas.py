@@ -130,19 +130,20 @@ RENT = TableSchema(
     key=("workload", "period"),
 )
 
-#: Planning input files: schema and whether the file must exist.
-PLANNING_FILES: dict[str, tuple[TableSchema, bool]] = {
-    "catalog": (CATALOG, True),
-    "perf": (PERF, True),
-    "sites": (SITES, True),
-    "site_power": (SITE_POWER, False),
-    "fleet": (FLEET, True),
-    "budget": (BUDGET, True),
-    "demand": (DEMAND, True),
-    "scenarios": (SCENARIOS, False),
-    "prices": (PRICES, False),
-    "supply": (SUPPLY, False),
-    "rent": (RENT, False),
+#: Planning input files: schema, whether the file must exist, and whether it may hold no
+#: rows (a header alone): an optional file, or a fleet that does not exist yet.
+PLANNING_FILES: dict[str, tuple[TableSchema, bool, bool]] = {
+    "catalog": (CATALOG, True, False),
+    "perf": (PERF, True, False),
+    "sites": (SITES, True, False),
+    "site_power": (SITE_POWER, False, True),
+    "fleet": (FLEET, True, True),
+    "budget": (BUDGET, True, False),
+    "demand": (DEMAND, True, False),
+    "scenarios": (SCENARIOS, False, True),
+    "prices": (PRICES, False, True),
+    "supply": (SUPPLY, False, True),
+    "rent": (RENT, False, True),
 }
 
 FORECAST_COLUMNS = ("unique_id", "ds", "model", "mean")

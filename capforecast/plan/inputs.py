@@ -113,12 +113,12 @@ def read_planning_inputs(directory: str | Path) -> PlanningInputs:
     options, problems = read_options(directory / OPTIONS_FILE)
     freq = options.period_freq
     tables: dict[str, pd.DataFrame] = {}
-    for name, (schema, required) in PLANNING_FILES.items():
+    for name, (schema, required, may_be_empty) in PLANNING_FILES.items():
         path = directory / schema.file
         if not required and not path.exists():
             tables[name] = _empty_table(schema.names)
             continue
-        raw, read_problems = read_raw_table(path)
+        raw, read_problems = read_raw_table(path, allow_empty=may_be_empty)
         problems.extend(read_problems)
         if raw is None:
             tables[name] = _empty_table(schema.names)
