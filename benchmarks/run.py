@@ -23,6 +23,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -40,11 +41,12 @@ from capforecast.plan.model import build_model  # noqa: E402
 from capforecast.plan.solvers import get_solver  # noqa: E402
 
 REPEATS = 3
+T = TypeVar("T")
 
 
-def best_of(function: Callable[[], object], repeats: int = REPEATS) -> tuple[float, object]:
+def best_of(function: Callable[[], T], repeats: int = REPEATS) -> tuple[float, T]:
     """Best wall time of ``repeats`` calls, and the last result."""
-    best, result = float("inf"), None
+    best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
         result = function()
@@ -175,15 +177,17 @@ def bench_build(sizes: list[tuple[int, int, int, int, int]]) -> list[dict[str, o
         ours_s, model = best_of(lambda data=data: build_model(data))
         anchor_s, (problem, constant) = best_of(lambda data=data: idiomatic_pulp(data))
         highs = get_solver("highs")
-        solve_ours = highs.solve(model.problem, mip_gap=1e-4, time_limit_s=120)  # type: ignore[union-attr]
+        solve_ours = highs.solve(model.problem, mip_gap=1e-4, time_limit_s=120)
         solve_anchor = highs.solve(problem, mip_gap=1e-4, time_limit_s=120)
-        ours_obj = (solve_ours.objective or 0.0) + model.objective_constant  # type: ignore[union-attr]
+        ours_obj = (solve_ours.objective or 0.0) + model.objective_constant
         anchor_obj = (solve_anchor.objective or 0.0) + constant
         rows.append(
             {
-                "instance (S x K x W x T x scenarios)": f"{skus}x{sites}x{workloads}x{periods}x{scenarios}",
-                "variables": len(model.problem.variables()),  # type: ignore[union-attr]
-                "constraints": len(model.problem.constraints),  # type: ignore[union-attr]
+                "instance (S x K x W x T x scenarios)": "x".join(
+                    map(str, (skus, sites, workloads, periods, scenarios))
+                ),
+                "variables": len(model.problem.variables()),
+                "constraints": len(model.problem.constraints),
                 "capforecast build s": round(ours_s, 3),
                 "idiomatic PuLP build s": round(anchor_s, 3),
                 "speed-up": round(anchor_s / ours_s, 1),
@@ -217,7 +221,7 @@ def bench_solvers(size: tuple[int, int, int, int, int]) -> list[dict[str, object
             }
         )
     for row in rows:
-        row["time vs HiGHS"] = round(float(row["solve s"]) / max(times["highs"], 1e-9), 2)  # type: ignore[arg-type]
+        row["time vs HiGHS"] = round(float(row["solve s"]) / max(times["highs"], 1e-9), 2)
     return rows
 
 

@@ -22,7 +22,7 @@ PLANNING = HERE / "planning"
 SEED = 20261129
 
 HISTORY_START = pd.Timestamp("2024-12-01")
-HISTORY_DAYS = 730  # 2024-12-01 .. 2026-11-29: two full years of daily demand
+HISTORY_DAYS = 730  # 2024-12-01 .. 2026-11-30: two full years of daily demand
 PERIODS = pd.period_range("2027Q1", periods=12, freq="Q")
 UTILIZATION_TARGET = 0.85
 

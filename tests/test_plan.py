@@ -24,7 +24,16 @@ from tests.random_instances import write_random_instance
 OUTPUTS = {
     "purchases.csv": ["sku", "site", "order_period", "arrival_period", "lots", "units", "capex"],
     "capacity.csv": ["sku", "site", "period", "existing_units", "new_units", "units"],
-    "shortfall.csv": ["workload", "period", "scenario", "demand", "served", "rented", "unmet"],
+    "shortfall.csv": [
+        "workload",
+        "period",
+        "scenario",
+        "probability",
+        "demand",
+        "served",
+        "rented",
+        "unmet",
+    ],
     "spend.csv": ["period", "capex", "budget", "cumulative_capex", "cumulative_budget"],
     "power.csv": ["site", "period", "draw_kw", "cap_kw", "units", "slots"],
 }
@@ -94,6 +103,17 @@ def test_hook_adds_user_constraints_and_failed_solves_report_status(planning_dir
         plan.raise_for_status()
 
 
+def test_header_only_optional_files_and_an_empty_fleet_are_valid(planning_dir: Path) -> None:
+    (planning_dir / "rent.csv").write_text("workload,period,price,max_units\n")
+    (planning_dir / "prices.csv").write_text("sku,period,unit_price\n")
+    (planning_dir / "fleet.csv").write_text("sku,site,units,available_from,retire_period\n")
+    plan = solve(read_planning_inputs(planning_dir))
+    assert plan.status is PlanStatus.OPTIMAL
+    assert plan.rent.empty
+    assert (plan.capacity["existing_units"] == 0).all()
+    assert plan.costs["energy_existing"] == 0
+
+
 def test_python_dash_m_and_help_on_every_command() -> None:
     for command in ([], ["forecast"], ["plan"], ["demo"]):
         done = subprocess.run(
@@ -149,6 +169,9 @@ def _check_invariants(directory: Path) -> None:
     # Demand is met, or the shortfall is reported.
     short = plan.shortfall
     assert (short["served"] + short["rented"] + short["unmet"] >= short["demand"] - 1e-5).all()
+    expected_unmet = (short["unmet"] * short["probability"]).sum()
+    reported = plan.summary()["totals"]["expected_unmet_unit_periods"]
+    assert reported == pytest.approx(expected_unmet, abs=1e-5)
     # Allocation never exceeds installed capacity.
     if not plan.allocation.empty:
         used = plan.allocation.groupby(["sku", "site", "period", "scenario"])["units"].sum()

@@ -58,7 +58,8 @@ class Plan:
         """The headline numbers of ``plan.json`` (DESIGN §4.5)."""
         units = self.purchases["units"].sum() if not self.purchases.empty else 0
         capex = self.purchases["capex"].sum() if not self.purchases.empty else 0.0
-        unmet = self.shortfall["unmet"].sum() if not self.shortfall.empty else 0.0
+        short = self.shortfall
+        unmet = (short["unmet"] * short["probability"]).sum() if not short.empty else 0.0
         return {
             "status": str(self.status),
             "objective": _number(self.objective),

@@ -154,6 +154,7 @@ def read_back(
     shortfall = pd.DataFrame(
         {
             **labels,
+            "probability": data.probability[oi],
             "demand": data.demand.ravel(),
             "served": served.ravel(),
             "rented": rented.ravel(),
@@ -260,7 +261,9 @@ def _empty_plan(
             "sku", "site", "workload", "period", "scenario", "units", "reference_units"
         ),
         rent=empty("workload", "period", "scenario", "units", "cost"),
-        shortfall=empty("workload", "period", "scenario", "demand", "served", "rented", "unmet"),
+        shortfall=empty(
+            "workload", "period", "scenario", "probability", "demand", "served", "rented", "unmet"
+        ),
         spend=empty("period", "capex", "budget", "cumulative_capex", "cumulative_budget"),
         power=empty("site", "period", "draw_kw", "cap_kw", "units", "slots"),
         costs={},
