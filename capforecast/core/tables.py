@@ -138,8 +138,7 @@ class TableSchema:
         for column in self.columns:
             if column.name not in table.columns:
                 if not column.required:
-                    table[column.name] = _empty(column.kind, freq, len(table))
-                    table.index.name = "row"
+                    table[column.name] = _empty(column.kind, freq, table.index)
                 continue
             values, column_problems = _parse(table[column.name], column, label, freq)
             table[column.name] = values
@@ -155,14 +154,16 @@ def _problem_order(problem: Problem) -> tuple[str, int, str]:
     return (problem.file, problem.row or 0, problem.column or "")
 
 
-def _empty(kind: Kind, freq: str, length: int) -> pd.Series:
+def _empty(kind: Kind, freq: str, index: pd.Index) -> pd.Series:
+    """An all-missing column of the right type, for an optional column left out."""
     if kind == "period":
-        return pd.Series(pd.array([pd.NaT] * length, dtype=f"period[{_period_dtype(freq)}]"))
+        dtype = f"period[{_period_dtype(freq)}]"
+        return pd.Series(pd.array([pd.NaT] * len(index), dtype=dtype), index=index)
     if kind == "timestamp":
-        return pd.Series(pd.NaT, index=range(length), dtype="datetime64[ns]")
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
     if kind in ("int", "float"):
-        return pd.Series(np.nan, index=range(length), dtype="float64")
-    return pd.Series(pd.NA, index=range(length), dtype="string")
+        return pd.Series(np.nan, index=index, dtype="float64")
+    return pd.Series(pd.NA, index=index, dtype="string")
 
 
 def _period_dtype(freq: str) -> str:
