@@ -103,6 +103,28 @@ def test_hook_adds_user_constraints_and_failed_solves_report_status(planning_dir
         plan.raise_for_status()
 
 
+def test_cli_exits_3_when_the_solve_ends_without_a_plan(
+    planning_dir: Path, tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    (planning_dir / "options.yaml").write_text("time_limit_s: 1.0e-9\n")
+    result = cli("plan", planning_dir, "--out", tmp_path / "out")
+    assert result.code == 3  # type: ignore[attr-defined]
+    document = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert document["status"] == "no_solution" and document["objective"] is None
+    assert "No plan" in result.stdout  # type: ignore[attr-defined]
+
+
+def test_cbc_agrees_with_highs_within_the_gap(planning_dir: Path) -> None:
+    inputs = read_planning_inputs(planning_dir)
+    highs = solve(inputs)
+    cbc = solve(inputs.with_options(solver="cbc"))
+    assert highs.status is PlanStatus.OPTIMAL and cbc.status is PlanStatus.OPTIMAL
+    assert cbc.bound is None and cbc.gap is None
+    assert highs.bound is not None and highs.objective is not None and cbc.objective is not None
+    assert highs.bound <= cbc.objective * (1 + 1e-9)
+    assert cbc.objective == pytest.approx(highs.objective, rel=2 * inputs.options.mip_gap)
+
+
 def test_header_only_optional_files_and_an_empty_fleet_are_valid(planning_dir: Path) -> None:
     (planning_dir / "rent.csv").write_text("workload,period,price,max_units\n")
     (planning_dir / "prices.csv").write_text("sku,period,unit_price\n")

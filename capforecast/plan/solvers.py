@@ -12,6 +12,7 @@ import importlib.util
 import math
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -97,21 +98,32 @@ class HighsBackend:
 
 
 class CbcBackend:
-    """CBC, the solver bundled with PuLP. It reports no bound unless it proves optimality."""
+    """CBC, the solver bundled with PuLP. PuLP does not report its bound (nor the gap)."""
 
     name = "cbc"
-    install_hint = "pip install pulp (CBC ships inside PuLP's wheel)"
+    install_hint = "pip install 'pulp[cbc]'"
 
     def available(self) -> bool:
-        """True when PuLP finds its CBC binary."""
-        return bool(pulp.PULP_CBC_CMD(msg=False).available())
+        """True when a CBC binary is found (on the PATH, or the one bundled with PuLP)."""
+        return bool(self._command(mip_gap=0.0, time_limit_s=1.0).available())
+
+    @staticmethod
+    def _command(*, mip_gap: float, time_limit_s: float) -> pulp.LpSolver_CMD:
+        options = {"msg": False, "gapRel": mip_gap, "timeLimit": time_limit_s, "threads": 1}
+        installed = pulp.COIN_CMD(**options)
+        if installed.available():
+            return installed
+        with warnings.catch_warnings():
+            # PuLP 3.3 deprecates its bundled binary in favour of `pip install pulp[cbc]`;
+            # it still works, and is the fallback when no CBC is installed.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pulp.PULP_CBC_CMD(**options)
 
     def solve(
         self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float
     ) -> SolverOutcome:
         """Solve with CBC through PuLP's command-line interface."""
-        solver = pulp.PULP_CBC_CMD(msg=False, gapRel=mip_gap, timeLimit=time_limit_s, threads=1)
-        problem.solve(solver)
+        problem.solve(self._command(mip_gap=mip_gap, time_limit_s=time_limit_s))
         objective = pulp.value(problem.objective)
         has_solution = problem.sol_status in (
             pulp.LpSolutionOptimal,
@@ -128,8 +140,8 @@ class CbcBackend:
         else:
             status = PlanStatus.ERROR
         value = float(objective) if has_solution and objective is not None else None
-        bound = value if status is PlanStatus.OPTIMAL else None
-        return SolverOutcome(status, value, bound, pulp.LpStatus[problem.status])
+        # PuLP does not expose CBC's dual bound; "optimal" only means within its gap.
+        return SolverOutcome(status, value, None, pulp.LpStatus[problem.status])
 
 
 @contextlib.contextmanager
