@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from capforecast.forecast.base import Forecaster, check_levels
-from capforecast.forecast.models import SeasonalNaive, make_model
+from capforecast.forecast.baselines import SeasonalNaive
+from capforecast.forecast.models import make_model
 
 #: Season length by the base of a pandas frequency, when none is given.
 DEFAULT_SEASON = {"D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "h": 24}
