@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from scipy import stats
@@ -68,7 +68,7 @@ class Forecaster:
         ]
         return {name: getattr(self, name) for name in names}
 
-    def set_params(self, **params: Any) -> Forecaster:
+    def set_params(self, **params: Any) -> Self:
         """Set constructor parameters; unknown names raise ``ValueError``."""
         valid = self.get_params()
         for name, value in params.items():
@@ -79,7 +79,7 @@ class Forecaster:
             setattr(self, name, value)
         return self
 
-    def clone(self) -> Forecaster:
+    def clone(self) -> Self:
         """A new, unfitted forecaster with the same parameters."""
         return type(self)(**self.get_params())
 
@@ -92,7 +92,7 @@ class Forecaster:
         """The model label used in forecast tables."""
         return type(self).__name__
 
-    def fit(self, y: np.ndarray) -> Forecaster:
+    def fit(self, y: np.ndarray) -> Self:
         """Learn from one series of non-negative observations; returns ``self``."""
         values = np.asarray(y, dtype=float)
         if values.ndim != 1:
@@ -106,6 +106,15 @@ class Forecaster:
         self._fit(values)
         self.n_obs_ = len(values)
         return self
+
+    def update(self, y: np.ndarray) -> Self:
+        """A forecaster for the longer series ``y`` that keeps what was learned.
+
+        Models with estimated parameters override this to re-filter the new data with the
+        parameters they have (cheap); the default refits a clone.
+        """
+        self._check_fitted()
+        return self.clone().fit(y)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_obs_"):

@@ -41,16 +41,17 @@ def default_season_length(freq: str) -> int:
     return DEFAULT_SEASON.get(base, 1)
 
 
-def _series(history: pd.DataFrame) -> Iterator[tuple[str, pd.Timestamp, np.ndarray]]:
-    for uid, group in history.groupby("unique_id", sort=True):
-        yield str(uid), pd.Timestamp(group["ds"].iloc[-1]), group["y"].to_numpy(dtype=float)
+def series_arrays(history: pd.DataFrame) -> Iterator[tuple[str, pd.DatetimeIndex, np.ndarray]]:
+    """Each series in sorted order as ``(unique_id, timestamps, values)``."""
+    for uid, group in history.groupby("unique_id", sort=True, observed=True):
+        yield str(uid), pd.DatetimeIndex(group["ds"]), group["y"].to_numpy(dtype=float)
 
 
 def _future(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
     return pd.date_range(last, periods=horizon + 1, freq=freq)[1:]
 
 
-def _fit(
+def fit_or_fallback(
     model: Forecaster, y: np.ndarray, season_length: int, uid: str, fallbacks: list[Fallback]
 ) -> Forecaster:
     """Fit ``model``; on failure fit the seasonal naive fallback and record why."""
@@ -62,7 +63,10 @@ def _fit(
         return SeasonalNaive(season_length=season).fit(y)
 
 
-def _resolve(history: pd.DataFrame, freq: str | None, season_length: int | None) -> tuple[str, int]:
+def resolve_freq(
+    history: pd.DataFrame, freq: str | None, season_length: int | None
+) -> tuple[str, int]:
+    """The history's frequency and the season length to use."""
     freq = freq or history.attrs.get("freq")
     if freq is None:
         raise ValueError(
@@ -70,6 +74,20 @@ def _resolve(history: pd.DataFrame, freq: str | None, season_length: int | None)
             "freq=, e.g. 'D'."
         )
     return freq, season_length if season_length is not None else default_season_length(freq)
+
+
+def build_estimators(
+    models: Sequence[str | Forecaster], season_length: int, horizon: int
+) -> list[Forecaster]:
+    """Forecasters from names or instances; models that select by backtest (``auto``)
+    learn the horizon they will be asked for."""
+    built = []
+    for model in models:
+        estimator = make_model(model, season_length) if isinstance(model, str) else model
+        if "horizon" in estimator.get_params() and estimator.get_params()["horizon"] is None:
+            estimator = estimator.clone().set_params(horizon=horizon)
+        built.append(estimator)
+    return built
 
 
 def forecast(
@@ -118,14 +136,14 @@ def forecast(
     if horizon < 1:
         raise ValueError(f"The 'horizon' parameter must be an integer >= 1. Got {horizon}.")
     levels = check_levels(list(levels))
-    freq, season = _resolve(history, freq, season_length)
-    estimators = [make_model(m, season) if isinstance(m, str) else m for m in models]
+    freq, season = resolve_freq(history, freq, season_length)
+    estimators = build_estimators(models, season, horizon)
     fallbacks: list[Fallback] = []
     frames = []
-    for uid, last, y in _series(history):
-        future = _future(last, horizon, freq)
+    for uid, stamps, y in series_arrays(history):
+        future = _future(stamps[-1], horizon, freq)
         for estimator in estimators:
-            fitted = _fit(estimator, y, season, uid, fallbacks)
+            fitted = fit_or_fallback(estimator, y, season, uid, fallbacks)
             prediction = fitted.predict(horizon, levels)
             columns: dict[str, object] = {
                 "unique_id": uid,
@@ -173,19 +191,19 @@ def sample_paths(
         raise ValueError(
             f"'horizon' and 'n_paths' must be integers >= 1. Got {horizon} and {n_paths}."
         )
-    freq, season = _resolve(history, freq, season_length)
-    estimator = make_model(model, season) if isinstance(model, str) else model
+    freq, season = resolve_freq(history, freq, season_length)
+    (estimator,) = build_estimators([model], season, horizon)
     fallbacks: list[Fallback] = []
     frames = []
-    for position, (uid, last, y) in enumerate(_series(history)):
-        fitted = _fit(estimator, y, season, uid, fallbacks)
+    for position, (uid, stamps, y) in enumerate(series_arrays(history)):
+        fitted = fit_or_fallback(estimator, y, season, uid, fallbacks)
         stream = int(np.random.SeedSequence([seed, position]).generate_state(1)[0])
         paths = fitted.sample_paths(horizon, n_paths, seed=stream)
         frames.append(
             pd.DataFrame(
                 {
                     "unique_id": uid,
-                    "ds": np.tile(_future(last, horizon, freq).to_numpy(), n_paths),
+                    "ds": np.tile(_future(stamps[-1], horizon, freq).to_numpy(), n_paths),
                     "path": np.repeat(np.arange(n_paths, dtype=np.int32), horizon),
                     "value": paths.ravel(),
                 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,27 @@ class ETS(Forecaster):
             self.result_ = model.fit(disp=False)
         if not np.isfinite(self.result_.params).all():
             raise ValueError("ETS fit produced non-finite parameters")
+
+    def update(self, y: np.ndarray) -> Self:
+        """Re-filter the longer series ``y`` with the fitted parameters (no re-estimation)."""
+        self._check_fitted()
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        fitted = self.result_.model
+        model = ETSModel(
+            pd.Series(np.asarray(y, dtype=float)),
+            error="add",
+            trend=fitted.trend,
+            damped_trend=fitted.damped_trend,
+            seasonal=fitted.seasonal,
+            seasonal_periods=fitted.seasonal_periods if fitted.seasonal else None,
+        )
+        updated = self.clone()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            updated.result_ = model.smooth(self.result_.params)
+        updated.n_obs_ = len(y)
+        return updated
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         start = self.result_.nobs
@@ -132,6 +154,14 @@ class AutoETS(Forecaster):
         if best is None:
             raise ValueError("no ETS specification could be fitted")
         self.aicc_, self.chosen_ = best
+
+    def update(self, y: np.ndarray) -> Self:
+        """Keep the chosen specification and its parameters; re-filter ``y``."""
+        self._check_fitted()
+        updated = self.clone()
+        updated.aicc_, updated.chosen_ = self.aicc_, self.chosen_.update(y)
+        updated.n_obs_ = len(y)
+        return updated
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         return self.chosen_._predict(horizon, levels)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from capforecast.forecast.auto import Auto
 from capforecast.forecast.base import Forecaster
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
 from capforecast.forecast.ets import ETS, AutoETS
@@ -18,6 +19,7 @@ MODELS: dict[str, Callable[..., Forecaster]] = {
     "ets": ETS,
     "auto_ets": AutoETS,
     "theta": Theta,
+    "auto": Auto,
 }
 
 

@@ -1,0 +1,206 @@
+"""Rolling-origin backtests, their scores, and per-series model selection.
+
+:func:`cross_validation` cuts every series at ``n_windows`` origins ``step`` apart, the
+last one ``horizon`` steps before its end, fits each model on the data before the cutoff
+and forecasts ``horizon`` steps. The result is the forecast table of DESIGN §3 with
+``cutoff`` and ``y`` added. :func:`evaluate` scores it per series and model, and
+:func:`select_models` picks the best model of each series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from capforecast.forecast import metrics
+from capforecast.forecast.base import Forecaster, check_levels
+from capforecast.forecast.engine import (
+    Fallback,
+    build_estimators,
+    fit_or_fallback,
+    resolve_freq,
+    series_arrays,
+)
+
+#: Metrics where lower is better, as reported by :func:`evaluate`.
+LOWER_IS_BETTER = ("mae", "rmse", "smape", "mase", "rmsse", "scaled_crps")
+
+
+def cutoffs(length: int, horizon: int, n_windows: int, step: int) -> list[int]:
+    """Positions (numbers of training observations) of the backtest origins.
+
+    Examples
+    --------
+    >>> cutoffs(100, horizon=10, n_windows=3, step=5)
+    [80, 85, 90]
+    """
+    last = length - horizon
+    return [last - step * (n_windows - 1 - i) for i in range(n_windows)]
+
+
+def cross_validation(
+    history: pd.DataFrame,
+    horizon: int,
+    *,
+    models: Sequence[str | Forecaster] = ("ets",),
+    n_windows: int = 3,
+    step: int | None = None,
+    refit: bool = True,
+    levels: Sequence[int] = (80, 95),
+    freq: str | None = None,
+    season_length: int | None = None,
+) -> pd.DataFrame:
+    """Rolling-origin backtest of every model on every series.
+
+    Parameters
+    ----------
+    history
+        A validated history (``unique_id, ds, y``).
+    horizon
+        Steps forecast from each cutoff.
+    models
+        Registry names or forecaster instances.
+    n_windows, step
+        Number of origins and the distance between them (default ``horizon``).
+    refit
+        Refit the models at every origin (``True``), or fit once at the first origin and
+        only update the state with the new observations afterwards (``False``; models
+        without an update rule are refitted).
+    levels, freq, season_length
+        As in :func:`~capforecast.forecast.engine.forecast`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unique_id, ds, cutoff, model, y, mean, lo-80, hi-80, ...``; series too short for
+        the first window are left out and listed in ``attrs["skipped"]``.
+
+    Examples
+    --------
+    >>> ds = pd.date_range("2026-01-01", periods=30, freq="D")
+    >>> history = pd.DataFrame({"unique_id": "a", "ds": ds, "y": np.arange(30.0)})
+    >>> table = cross_validation(history, 5, models=["naive"], n_windows=2, freq="D",
+    ...                          levels=[80])
+    >>> table.groupby("cutoff").size().to_dict()
+    {Timestamp('2026-01-20 00:00:00'): 5, Timestamp('2026-01-25 00:00:00'): 5}
+    """
+    if horizon < 1 or n_windows < 1:
+        raise ValueError(
+            f"'horizon' and 'n_windows' must be integers >= 1. Got {horizon}, {n_windows}."
+        )
+    step = horizon if step is None else step
+    if step < 1:
+        raise ValueError(f"The 'step' parameter must be an integer >= 1. Got {step}.")
+    levels = check_levels(list(levels))
+    freq, season = resolve_freq(history, freq, season_length)
+    estimators = build_estimators(models, season, horizon)
+    fallbacks: list[Fallback] = []
+    skipped: list[str] = []
+    frames = []
+    for uid, stamps, y in series_arrays(history):
+        origins = cutoffs(len(y), horizon, n_windows, step)
+        if origins[0] < 2:
+            skipped.append(uid)
+            continue
+        for estimator in estimators:
+            fitted: Forecaster | None = None
+            for origin in origins:
+                train = y[:origin]
+                if fitted is None or refit:
+                    fitted = fit_or_fallback(estimator, train, season, uid, fallbacks)
+                else:
+                    fitted = fitted.update(train)
+                prediction = fitted.predict(horizon, levels)
+                columns: dict[str, object] = {
+                    "unique_id": uid,
+                    "ds": stamps[origin : origin + horizon],
+                    "cutoff": stamps[origin - 1],
+                    "model": estimator.name,
+                    "y": y[origin : origin + horizon],
+                    "mean": prediction.mean,
+                }
+                for level in levels:
+                    lo, hi = prediction.intervals[level]
+                    columns[f"lo-{level}"], columns[f"hi-{level}"] = lo, hi
+                frames.append(pd.DataFrame(columns))
+    if not frames:
+        raise ValueError(
+            f"No series is long enough for {n_windows} windows of horizon {horizon} "
+            f"and step {step}."
+        )
+    table = pd.concat(frames, ignore_index=True)
+    table.attrs.update(fallbacks=fallbacks, skipped=skipped, freq=freq, season_length=season)
+    return table
+
+
+def evaluate(
+    backtest: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    season_length: int = 1,
+) -> pd.DataFrame:
+    """Score a backtest per series and model, averaged over its cutoffs.
+
+    Scaled metrics (MASE, RMSSE) use the in-sample naive error of lag ``season_length``
+    on the history before each cutoff (M4 uses lag 1). Interval metrics are reported for
+    every level in the table: ``coverage-80``, ``width-80``, ...
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unique_id, model, mae, rmse, smape, bias, mase, rmsse, scaled_crps,
+        coverage-<level>, width-<level>``.
+    """
+    levels = sorted(int(c.split("-")[1]) for c in backtest.columns if c.startswith("lo-"))
+    quantile_columns = metrics.interval_quantiles(levels)
+    actuals = {uid: (pd.DatetimeIndex(s), y) for uid, s, y in series_arrays(history)}
+    rows = []
+    for (uid, model, cutoff), window in backtest.groupby(
+        ["unique_id", "model", "cutoff"], sort=True
+    ):
+        stamps, y_all = actuals[str(uid)]
+        insample = y_all[: stamps.get_loc(cutoff) + 1]
+        y = window["y"].to_numpy(dtype=float)
+        y_hat = window["mean"].to_numpy(dtype=float)
+        row: dict[str, object] = {"unique_id": uid, "model": model, "cutoff": cutoff}
+        for name, metric in metrics.POINT_METRICS.items():
+            row[name] = metric(y, y_hat)
+        row["mase"] = metrics.mase(y, y_hat, insample, season_length)
+        row["rmsse"] = metrics.rmsse(y, y_hat, insample, season_length)
+        if levels:
+            quantiles = np.vstack([window[c].to_numpy(dtype=float) for c, _ in quantile_columns])
+            row["scaled_crps"] = metrics.scaled_crps(y, quantiles, [q for _, q in quantile_columns])
+        for level in levels:
+            lo = window[f"lo-{level}"].to_numpy(dtype=float)
+            hi = window[f"hi-{level}"].to_numpy(dtype=float)
+            row[f"coverage-{level}"] = metrics.coverage(y, lo, hi)
+            row[f"width-{level}"] = metrics.width(lo, hi)
+        rows.append(row)
+    scores = pd.DataFrame(rows)
+    return (
+        scores.drop(columns="cutoff")
+        .groupby(["unique_id", "model"], sort=True)
+        .mean()
+        .reset_index()
+    )
+
+
+def select_models(scores: pd.DataFrame, *, metric: str = "mase") -> pd.Series:
+    """The best model of each series by ``metric`` (lower is better; ties: first name).
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"unique_id": ["a", "a", "b", "b"],
+    ...                        "model": ["Naive", "Theta", "Naive", "Theta"],
+    ...                        "mase": [1.0, 0.8, 0.7, np.nan]})
+    >>> select_models(scores).to_dict()
+    {'a': 'Theta', 'b': 'Naive'}
+    """
+    if metric not in LOWER_IS_BETTER:
+        raise ValueError(f"Cannot select by '{metric}'; choose one of {list(LOWER_IS_BETTER)}.")
+    ranked = scores.dropna(subset=[metric]).sort_values(
+        ["unique_id", metric, "model"], kind="stable"
+    )
+    return ranked.groupby("unique_id", sort=True)["model"].first().rename("model")
