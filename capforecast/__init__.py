@@ -4,11 +4,13 @@ History -> forecast -> requirement -> plan, each a plain function over validated
 
     import capforecast as cf
 
-    history = cf.read_history("history.csv")
-    paths = cf.sample_paths(history, horizon=162, n_paths=200, seed=0)
+    history = cf.resample_history(cf.read_history("history.csv"), "W-MON")
     inputs = cf.read_planning_inputs("planning/")
+    paths = cf.sample_paths(history, horizon=162, n_paths=200, seed=0)
     demand = cf.requirement(paths, history, inputs.perf, inputs.periods)
-    plan = cf.solve(inputs).raise_for_status()
+    plan = cf.solve(inputs.with_demand(demand)).raise_for_status()
+
+``capforecast.workflow.quarterly_plan`` chains the same calls and writes the outputs.
 """
 
 from capforecast.core.errors import (

@@ -63,18 +63,14 @@ def test_refit_false_keeps_parameters_and_updates_state() -> None:
 
 def test_metrics_agree_with_utilsforecast() -> None:
     history = _history()
-    table = cross_validation(
-        history, 10, models=["theta", "drift"], n_windows=1, levels=[80, 95]
-    )
+    table = cross_validation(history, 10, models=["theta", "drift"], n_windows=1, levels=[80, 95])
     ours = evaluate(table, history, season_length=1)
     wide = table.pivot_table(
         index=["unique_id", "ds", "cutoff", "y"],
         columns="model",
         values=["mean", "lo-80", "hi-80", "lo-95", "hi-95"],
     )
-    wide.columns = [
-        name if stat == "mean" else f"{name}-{stat}" for stat, name in wide.columns
-    ]
+    wide.columns = [name if stat == "mean" else f"{name}-{stat}" for stat, name in wide.columns]
     wide = wide.reset_index().drop(columns="cutoff")
     models = ["Theta", "Drift"]
     train = history[history["ds"] <= table["cutoff"].max()]

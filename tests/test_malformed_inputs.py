@@ -61,6 +61,7 @@ class Case:
     row: int | None
     column: str | None
     words: str  # a fragment the message must contain
+    exact: bool = False  # the message must be exactly ``words``
 
 
 def _add_scenarios(probabilities: tuple[float, float]) -> Callable[[Path], None]:
@@ -183,6 +184,23 @@ CASES = [
         None,
         "demand",
         "no row for workload 'training', period 2028Q1",
+        exact=True,
+    ),
+    Case(
+        "the label NaT as a period",
+        _set("prices.csv", 3, "period", "NaT"),
+        "prices.csv",
+        3,
+        "period",
+        "expected a period label like '2027Q1', got 'NaT'",
+    ),
+    Case(
+        "unknown workload in the shortfall penalty map",
+        _write("options.yaml", "shortfall_penalty:\n  trainin: 5\n"),
+        "options.yaml",
+        None,
+        "shortfall_penalty.trainin",
+        "unknown workload 'trainin'",
     ),
     Case(
         "missing budget period",
@@ -234,7 +252,8 @@ CASES = [
         "fleet.csv",
         7,
         "retire_period",
-        "retires (2027Q2) before it is available (2027Q3)",
+        "retire_period (2027Q2) must come after available_from (2027Q3)",
+        exact=True,
     ),
     Case(
         "malformed options.yaml",
@@ -319,7 +338,10 @@ def test_library_names_file_row_and_column(case: Case, planning_dir: Path) -> No
         if p.file == case.file and p.row == case.row and p.column == case.column
     ]
     assert matches, f"no problem at {case.file}/{case.row}/{case.column}: {raised.value}"
-    assert any(case.words in p.message for p in matches), str(raised.value)
+    if case.exact:
+        assert any(case.words == p.message for p in matches), str(raised.value)
+    else:
+        assert any(case.words in p.message for p in matches), str(raised.value)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -342,13 +364,23 @@ def test_cli_exits_2_with_one_readable_message(
 
 
 def test_every_problem_is_reported_at_once(planning_dir: Path) -> None:
+    # Cell problems, a cross-file reference, a missing demand row and a missing budget
+    # period: all in one error, not one round at a time.
     _set("catalog.csv", 3, "unit_price", "cheap")(planning_dir)
-    _set("demand.csv", 5, "demand", "-10")(planning_dir)
     _set("sites.csv", 3, "pue", "0.5")(planning_dir)
+    _set("fleet.csv", 3, "sku", "A100")(planning_dir)
+    _edit_csv("demand.csv", lambda t: t.drop(index=[4]))(planning_dir)
+    _edit_csv("budget.csv", lambda t: t[t["period"] != "2028Q2"])(planning_dir)
     with pytest.raises(InputError) as raised:
         read_planning_inputs(planning_dir)
-    files = {p.file for p in raised.value.problems}
-    assert files == {"catalog.csv", "demand.csv", "sites.csv"}
+    found = {(p.file, p.row, p.column) for p in raised.value.problems}
+    assert found == {
+        ("catalog.csv", 3, "unit_price"),
+        ("sites.csv", 3, "pue"),
+        ("fleet.csv", 3, "sku"),
+        ("demand.csv", None, "demand"),
+        ("budget.csv", None, "period"),
+    }
 
 
 HISTORY_CASES = [

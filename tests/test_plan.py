@@ -46,7 +46,7 @@ def test_cli_plan_writes_every_output(
     out = tmp_path / "out"
     result = cli("plan", planning_dir, "--out", out)
     assert result.code == 0, result.stderr  # type: ignore[attr-defined]
-    assert "Orders by SKU, site and quarter" in result.stdout  # type: ignore[attr-defined]
+    assert "Orders by SKU, site and period" in result.stdout  # type: ignore[attr-defined]
     document = json.loads((out / "plan.json").read_text())
     assert document["status"] == "optimal"
     for key in ("objective", "bound", "gap", *TIMINGS, "costs"):
@@ -231,7 +231,7 @@ def test_demo_end_to_end_and_reproducible_from_its_inputs(
     out = tmp_path / "demo"
     result = cli("demo", "--out", out, "--paths", 60)
     assert result.code == 0, result.stderr  # type: ignore[attr-defined]
-    for phrase in ("Orders by SKU, site and quarter", "Spend vs budget", "Power vs cap", "total"):
+    for phrase in ("Orders by SKU, site and period", "Spend vs budget", "Power vs cap", "total"):
         assert phrase in result.stdout, phrase  # type: ignore[attr-defined]
     document = json.loads((out / "plan.json").read_text())
     assert document["status"] in ("optimal", "feasible")

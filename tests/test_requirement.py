@@ -132,3 +132,32 @@ def test_scenarios_have_equal_probability_and_come_from_paths() -> None:
     for _, scenario in demand.groupby("scenario"):
         vector = scenario.sort_values(["workload", "period"])["demand"].to_numpy()
         assert any(np.allclose(vector, single) for single in singles)
+
+
+def test_series_of_different_lengths_must_each_cover_the_periods() -> None:
+    paths = _paths(4, n_paths=5)
+    short = paths[~((paths["unique_id"] == "b") & (paths["ds"] < PERIODS[1].start_time))]
+    with pytest.raises(ValueError, match=r"paths of 1 series do not cover.*'b'"):
+        requirement(short, ATTRIBUTES, PERF, PERIODS)
+    assert len(requirement(short, ATTRIBUTES, PERF, PERIODS[1:])) == 2
+
+
+def test_missing_or_negative_values_are_an_input_error() -> None:
+    paths = _paths(5, n_paths=3)
+    paths.loc[7, "value"] = np.nan
+    with pytest.raises(InputError, match="1 values are missing"):
+        requirement(paths, ATTRIBUTES, PERF, PERIODS)
+
+
+def test_weekly_steps_are_spread_over_the_periods_they_straddle() -> None:
+    # One series, constant 10 until 2027-03-28 and 20 from then on, in weeks from Monday.
+    weeks = pd.date_range("2026-12-28", "2027-07-05", freq="W-MON")
+    values = np.where(weeks < pd.Timestamp("2027-03-29"), 10.0, 20.0)
+    paths = pd.DataFrame({"unique_id": "a", "ds": weeks, "path": 0, "value": values})
+    paths.attrs["freq"] = "W-MON"
+    got = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=0.5)
+    # Days of 2027Q1 at 20: 29-31 March (3 of 90); 2027Q2 entirely at 20.
+    expected_q1 = (87 * 10 + 3 * 20) / 90
+    assert got["demand"].tolist() == pytest.approx([expected_q1, 20.0])
+    peak = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=0.5, period_stat="max")
+    assert peak["demand"].tolist() == pytest.approx([20.0, 20.0])

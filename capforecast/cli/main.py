@@ -1,11 +1,13 @@
 """The ``capforecast`` command line: a thin shell over the library.
 
-Exit codes: 0 a result was produced; 2 invalid input or usage (one readable message, no
-traceback); 3 the solve ended without a plan (infeasible, no solution, solver error).
+Exit codes: 0 a result was produced; 2 invalid input, parameter or usage (one readable
+message, no traceback); 3 the solve ended without a plan (infeasible, no solution, solver
+error); 1 an internal error (a bug: one line, the traceback with ``CAPFORECAST_DEBUG=1``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +20,7 @@ from capforecast.core.io import write_table
 from capforecast.forecast.engine import forecast as run_forecast
 from capforecast.forecast.models import MODELS
 
-EXIT_OK, EXIT_INPUT, EXIT_NO_PLAN = 0, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:
@@ -148,8 +150,18 @@ def run(argv: list[str] | None = None) -> int:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         errors.print(f"error: {message}", markup=False, highlight=False)
         return EXIT_INPUT
-    except (ValueError, OSError) as exc:
-        # Bad parameters (horizon, levels, models) and unwritable outputs: one readable line.
+    except OSError as exc:
+        # Unreadable inputs or unwritable outputs: one readable line.
         errors.print(f"error: {exc}", markup=False, highlight=False)
         return EXIT_INPUT
+    except Exception as exc:  # a bug: say so in one line, keep the traceback on request
+        if os.environ.get("CAPFORECAST_DEBUG"):
+            raise
+        errors.print(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(set CAPFORECAST_DEBUG=1 to see the traceback, and please report it)",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_INTERNAL
     return code if isinstance(code, int) else EXIT_OK

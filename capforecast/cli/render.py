@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from capforecast.plan.inputs import PlanningInputs
@@ -30,12 +31,12 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
         f"gap {gap}, build {plan.build_seconds:.2f}s, solve {plan.solve_seconds:.2f}s"
     )
     for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", markup=True, highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     if not plan.has_solution:
         console.print("[red]No plan: see the status above.[/red]")
         return
 
-    orders = Table(title="Orders by SKU, site and quarter")
+    orders = Table(title="Orders by SKU, site and period")
     for column in ("ordered", "arrives", "SKU", "site", "lots", "units", "capex"):
         orders.add_column(
             column, justify="right" if column in ("lots", "units", "capex") else "left"
@@ -44,8 +45,8 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
         orders.add_row(
             str(row.order_period),
             str(row.arrival_period),
-            str(row.sku),
-            str(row.site),
+            escape(str(row.sku)),
+            escape(str(row.site)),
             f"{row.lots:,}",
             f"{row.units:,}",
             _money(row.capex),
@@ -79,7 +80,7 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
     for site, group in ratio.groupby("site", sort=False):
         peak = group.loc[group["use"].fillna(0).idxmax()]
         power.add_row(
-            str(site),
+            escape(str(site)),
             f"{peak['draw_kw']:,.0f}",
             f"{peak['cap_kw']:,.0f}",
             "n/a" if pd.isna(peak["use"]) else f"{peak['use']:.0%}",

@@ -77,6 +77,13 @@ class InputError(CapforecastError, ValueError):
         return self._render()
 
 
+class ParameterError(CapforecastError, ValueError):
+    """A function was called with a parameter outside its allowed values.
+
+    The message names the parameter, the allowed values and what was received.
+    """
+
+
 class NotFittedError(CapforecastError, AttributeError):
     """A forecaster was asked to predict before ``fit`` was called."""
 

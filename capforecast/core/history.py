@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from capforecast.core.errors import InputError, Problem
+from capforecast.core.errors import InputError, ParameterError, Problem
 from capforecast.core.io import read_raw_table
 from capforecast.core.schemas import HISTORY
 
@@ -140,7 +140,7 @@ def resample_history(history: pd.DataFrame, freq: str) -> pd.DataFrame:
     """
     source = history.attrs.get("freq")
     if source is None:
-        raise ValueError("resample_history needs history.attrs['freq']; use read_history().")
+        raise ParameterError("resample_history needs history.attrs['freq']; use read_history().")
     attributes = [c for c in history.columns if c not in ("unique_id", "ds", "y")]
     bins = pd.Grouper(key="ds", freq=freq, closed="left", label="left")
     grouped = history.groupby(["unique_id", bins], sort=True)

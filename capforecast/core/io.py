@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from capforecast.core.errors import Problem
+from capforecast.core.errors import ParameterError, Problem
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -86,7 +86,7 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
         table.to_parquet(buffer, index=False)
         data = buffer.getvalue()
     else:
-        raise ValueError(f"unsupported output type '{suffix}' for {path}; use .csv or .parquet")
+        raise ParameterError(f"unsupported output type '{suffix}' for {path}; use .csv or .parquet")
     write_bytes_atomic(path, data)
 
 

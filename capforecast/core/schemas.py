@@ -1,7 +1,7 @@
 """The data contracts of DESIGN §3: fixed column names, types and ranges.
 
-Every table that enters or leaves capforecast is described here once; loaders validate
-against these schemas and the docs are generated from them.
+Every table that enters capforecast is described here once; the loaders validate
+against these schemas.
 """
 
 from __future__ import annotations
@@ -145,6 +145,3 @@ PLANNING_FILES: dict[str, tuple[TableSchema, bool, bool]] = {
     "supply": (SUPPLY, False, True),
     "rent": (RENT, False, True),
 }
-
-FORECAST_COLUMNS = ("unique_id", "ds", "model", "mean")
-PATH_COLUMNS = ("unique_id", "ds", "path", "value")

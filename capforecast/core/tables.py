@@ -12,6 +12,7 @@ does (header = row 1), so that cross-file checks can name rows too.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -49,7 +50,7 @@ class Column:
     nullable
         Empty cells are allowed (they become missing values).
     minimum, maximum
-        Inclusive bounds for numbers; ``exclusive_minimum`` makes the lower one strict.
+        Inclusive bounds for numbers.
     """
 
     name: str
@@ -59,13 +60,12 @@ class Column:
     nullable: bool = False
     minimum: float | None = None
     maximum: float | None = None
-    exclusive_minimum: bool = False
 
     def bound_text(self) -> str:
         """The allowed range in words, e.g. ``'>= 0'``."""
         parts = []
         if self.minimum is not None:
-            parts.append(f"{'>' if self.exclusive_minimum else '>='} {self.minimum:g}")
+            parts.append(f">= {self.minimum:g}")
         if self.maximum is not None:
             parts.append(f"<= {self.maximum:g}")
         return " and ".join(parts)
@@ -208,10 +208,7 @@ def _parse(
         example = str(pd.Period("2027-01-01", freq=freq))
         report(bad, f"expected a period label like '{example}', got '{{cell}}'")
     else:
-        if pd.api.types.is_datetime64_any_dtype(values.dtype):
-            parsed = values.astype("datetime64[ns]")
-        else:
-            parsed = pd.to_datetime(text, errors="coerce", format="mixed").astype("datetime64[ns]")
+        parsed = _parse_timestamps(values, text)
         bad = present & parsed.isna()
         report(bad, f"expected {_KIND_WORDS['timestamp']} such as '2026-01-31', got '{{cell}}'")
 
@@ -221,13 +218,25 @@ def _parse(
         numbers = parsed
         too_low = pd.Series(False, index=values.index)
         if column.minimum is not None:
-            too_low = (
-                numbers <= column.minimum if column.exclusive_minimum else numbers < column.minimum
-            )
+            too_low = numbers < column.minimum
         too_high = numbers > column.maximum if column.maximum is not None else too_low & False
         out_of_range = present & ~bad & (too_low | too_high)
         report(out_of_range, f"must be {column.bound_text()}, got '{{cell}}'")
     return parsed, problems
+
+
+def _parse_timestamps(values: pd.Series, text: pd.Series) -> pd.Series:
+    """Timestamps as naive datetimes; zone-aware ones are converted to UTC first."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        stamps = values
+    else:
+        with warnings.catch_warnings():
+            # Unparsable cells become NaT and are reported by the caller, row by row.
+            warnings.simplefilter("ignore")
+            stamps = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.astype("datetime64[ns]")
 
 
 def _parse_periods(text: pd.Series, freq: str) -> tuple[pd.Series, pd.Series]:
@@ -239,7 +248,8 @@ def _parse_periods(text: pd.Series, freq: str) -> tuple[pd.Series, pd.Series]:
         except (ValueError, TypeError):
             lookup[str(label)] = None
             continue
-        lookup[str(label)] = period if str(period) == str(label) else None
+        valid = not pd.isna(period) and str(period) == str(label)
+        lookup[str(label)] = period if valid else None
     cells = [None if pd.isna(v) else str(v) for v in text.tolist()]
     periods = [None if cell is None else lookup[cell] for cell in cells]
     bad = pd.Series(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from capforecast.core.errors import ParameterError
 from capforecast.forecast import metrics
 from capforecast.forecast.base import Forecaster, check_levels
 from capforecast.forecast.engine import (
@@ -87,12 +88,12 @@ def cross_validation(
     {Timestamp('2026-01-20 00:00:00'): 5, Timestamp('2026-01-25 00:00:00'): 5}
     """
     if horizon < 1 or n_windows < 1:
-        raise ValueError(
+        raise ParameterError(
             f"'horizon' and 'n_windows' must be integers >= 1. Got {horizon}, {n_windows}."
         )
     step = horizon if step is None else step
     if step < 1:
-        raise ValueError(f"The 'step' parameter must be an integer >= 1. Got {step}.")
+        raise ParameterError(f"The 'step' parameter must be an integer >= 1. Got {step}.")
     levels = check_levels(list(levels))
     freq, season = resolve_freq(history, freq, season_length)
     estimators = build_estimators(models, season, horizon)
@@ -126,7 +127,7 @@ def cross_validation(
                     columns[f"lo-{level}"], columns[f"hi-{level}"] = lo, hi
                 frames.append(pd.DataFrame(columns))
     if not frames:
-        raise ValueError(
+        raise ParameterError(
             f"No series is long enough for {n_windows} windows of horizon {horizon} "
             f"and step {step}."
         )
@@ -199,7 +200,7 @@ def select_models(scores: pd.DataFrame, *, metric: str = "mase") -> pd.Series:
     {'a': 'Theta', 'b': 'Naive'}
     """
     if metric not in LOWER_IS_BETTER:
-        raise ValueError(f"Cannot select by '{metric}'; choose one of {list(LOWER_IS_BETTER)}.")
+        raise ParameterError(f"Cannot select by '{metric}'; choose one of {list(LOWER_IS_BETTER)}.")
     ranked = scores.dropna(subset=[metric]).sort_values(
         ["unique_id", metric, "model"], kind="stable"
     )

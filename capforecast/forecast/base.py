@@ -15,7 +15,7 @@ from typing import Any, Self
 import numpy as np
 from scipy import stats
 
-from capforecast.core.errors import NotFittedError
+from capforecast.core.errors import NotFittedError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def check_levels(levels: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     """
     values = list(levels)
     if not all(isinstance(v, int | np.integer) and 0 < v < 100 for v in values):
-        raise ValueError(
+        raise ParameterError(
             f"The 'level' parameter must be integers in (0, 100). Got {values} instead."
         )
     return tuple(sorted({int(v) for v in values}))
@@ -73,7 +73,7 @@ class Forecaster:
         valid = self.get_params()
         for name, value in params.items():
             if name not in valid:
-                raise ValueError(
+                raise ParameterError(
                     f"Invalid parameter '{name}' for {type(self).__name__}; valid: {sorted(valid)}"
                 )
             setattr(self, name, value)
@@ -94,6 +94,12 @@ class Forecaster:
 
     def fit(self, y: np.ndarray) -> Self:
         """Learn from one series of non-negative observations; returns ``self``."""
+        season = self.get_params().get("season_length", 1)
+        if not isinstance(season, int | np.integer) or season < 1:
+            raise ParameterError(
+                f"The 'season_length' parameter of {self.name} must be an integer >= 1. "
+                f"Got {season!r} instead."
+            )
         values = np.asarray(y, dtype=float)
         if values.ndim != 1:
             raise ValueError(f"{self.name}.fit expects a 1-d series, got shape {values.shape}")

@@ -11,13 +11,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.tseries import offsets
+from pandas.tseries.frequencies import to_offset
 
+from capforecast.core.errors import ParameterError
 from capforecast.forecast.base import Forecaster, check_levels
 from capforecast.forecast.baselines import SeasonalNaive
 from capforecast.forecast.models import make_model
 
-#: Season length by the base of a pandas frequency, when none is given.
-DEFAULT_SEASON = {"D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "h": 24}
+#: Season length by the kind of a pandas offset (of multiple 1), when none is given.
+DEFAULT_SEASON: dict[type, int] = {
+    offsets.Hour: 24,
+    offsets.Day: 7,
+    offsets.BusinessDay: 5,
+    offsets.Week: 52,
+    offsets.MonthEnd: 12,
+    offsets.MonthBegin: 12,
+    offsets.QuarterEnd: 4,
+    offsets.QuarterBegin: 4,
+}
 
 
 @dataclass(frozen=True)
@@ -34,11 +46,13 @@ def default_season_length(freq: str) -> int:
 
     Examples
     --------
-    >>> default_season_length("D"), default_season_length("W-SUN"), default_season_length("5min")
-    (7, 52, 1)
+    >>> [default_season_length(f) for f in ("D", "W-SUN", "QE-DEC", "MS", "2D", "5min")]
+    [7, 52, 4, 12, 1, 1]
     """
-    base = freq.split("-")[0].lstrip("0123456789")
-    return DEFAULT_SEASON.get(base, 1)
+    offset = to_offset(freq)
+    if offset.n != 1:
+        return 1
+    return DEFAULT_SEASON.get(type(offset), 1)
 
 
 def series_arrays(history: pd.DataFrame) -> Iterator[tuple[str, pd.DatetimeIndex, np.ndarray]]:
@@ -57,6 +71,8 @@ def fit_or_fallback(
     """Fit ``model``; on failure fit the seasonal naive fallback and record why."""
     try:
         return model.clone().fit(y)
+    except ParameterError:
+        raise  # the caller's mistake, not the series': no fallback hides it
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
         fallbacks.append(Fallback(uid, model.name, str(exc).splitlines()[0][:200]))
         season = season_length if len(y) >= season_length else 1
@@ -69,11 +85,17 @@ def resolve_freq(
     """The history's frequency and the season length to use."""
     freq = freq or history.attrs.get("freq")
     if freq is None:
-        raise ValueError(
+        raise ParameterError(
             "The frequency of the history is unknown; read it with read_history() or pass "
             "freq=, e.g. 'D'."
         )
-    return freq, season_length if season_length is not None else default_season_length(freq)
+    if season_length is None:
+        return freq, default_season_length(freq)
+    if not isinstance(season_length, int | np.integer) or season_length < 1:
+        raise ParameterError(
+            f"The 'season_length' parameter must be an integer >= 1. Got {season_length!r}."
+        )
+    return freq, int(season_length)
 
 
 def build_estimators(
@@ -134,7 +156,7 @@ def forecast(
     True
     """
     if horizon < 1:
-        raise ValueError(f"The 'horizon' parameter must be an integer >= 1. Got {horizon}.")
+        raise ParameterError(f"The 'horizon' parameter must be an integer >= 1. Got {horizon}.")
     levels = check_levels(list(levels))
     freq, season = resolve_freq(history, freq, season_length)
     estimators = build_estimators(models, season, horizon)
@@ -188,7 +210,7 @@ def sample_paths(
     ((100, 4), ['unique_id', 'ds', 'path', 'value'])
     """
     if horizon < 1 or n_paths < 1:
-        raise ValueError(
+        raise ParameterError(
             f"'horizon' and 'n_paths' must be integers >= 1. Got {horizon} and {n_paths}."
         )
     freq, season = resolve_freq(history, freq, season_length)

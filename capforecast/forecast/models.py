@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from capforecast.core.errors import ParameterError
 from capforecast.forecast.auto import Auto
 from capforecast.forecast.base import Forecaster
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
@@ -32,5 +33,5 @@ def make_model(name: str, season_length: int) -> Forecaster:
     ETS(season_length=7, trend='add', damped_trend=True, seasonal='add')
     """
     if name not in MODELS:
-        raise ValueError(f"Unknown model '{name}'; choose one of {sorted(MODELS)}.")
+        raise ParameterError(f"Unknown model '{name}'; choose one of {sorted(MODELS)}.")
     return MODELS[name](season_length=season_length)

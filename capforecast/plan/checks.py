@@ -1,6 +1,6 @@
 """Named consistency checks on validated planning inputs (run before solving).
 
-Each check is a function ``check_<name>(data) -> list[Finding]``. A finding is either an
+Each check is a function ``check_<name>(inputs, data) -> list[Finding]``. A finding is either an
 ``error`` (no decision can fix it: the inputs are rejected) or a ``warning`` (the plan is
 still meaningful, but the user likely wants to know). :func:`consistency_findings` runs
 them all; :func:`raise_on_errors` turns errors, or with ``strict=True`` warnings too, into
@@ -32,7 +32,7 @@ class Finding:
         return f"[{self.check}] {self.problem}"
 
 
-def check_fleet_power(data: ModelData) -> list[Finding]:
+def check_fleet_power(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
     """Error: the existing fleet alone draws more than a site's power cap in a period."""
     draw = np.einsum("skt,sk->kt", data.fleet, data.facility_kw)
     return [
@@ -52,7 +52,7 @@ def check_fleet_power(data: ModelData) -> list[Finding]:
     ]
 
 
-def check_fleet_slots(data: ModelData) -> list[Finding]:
+def check_fleet_slots(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
     """Error: the existing fleet alone needs more slots than a site has in a period."""
     units = data.fleet.sum(axis=0)
     return [
@@ -71,7 +71,7 @@ def check_fleet_slots(data: ModelData) -> list[Finding]:
     ]
 
 
-def check_unservable_workloads(data: ModelData) -> list[Finding]:
+def check_unservable_workloads(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
     """Warning: a workload with demand that no SKU serves and no rent covers."""
     findings = []
     for w, workload in enumerate(data.workloads):
@@ -94,7 +94,7 @@ def check_unservable_workloads(data: ModelData) -> list[Finding]:
     return findings
 
 
-def check_unorderable_skus(data: ModelData) -> list[Finding]:
+def check_unorderable_skus(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
     """Warning: a SKU whose lead time reaches past the horizon can never be ordered."""
     return [
         Finding(
@@ -113,18 +113,64 @@ def check_unorderable_skus(data: ModelData) -> list[Finding]:
     ]
 
 
-CHECKS: tuple[Callable[[ModelData], list[Finding]], ...] = (
+def check_rows_outside_horizon(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
+    """Warning: rows of period files outside the horizon are ignored (maybe a typo)."""
+    findings = []
+    first, last = data.periods[0], data.periods[-1]
+    for name in ("budget", "site_power", "prices", "supply", "rent"):
+        table = getattr(inputs, name)
+        outside = table[~table["period"].isin(data.periods)] if not table.empty else table
+        for row, period in outside["period"].items() if not outside.empty else []:
+            findings.append(
+                Finding(
+                    "rows_outside_horizon",
+                    "warning",
+                    Problem(
+                        f"{name}.csv",
+                        int(row),
+                        "period",
+                        f"{period} is outside the horizon {first}..{last} of demand.csv; "
+                        "the row is ignored",
+                    ),
+                )
+            )
+    return findings
+
+
+def check_perf_workloads(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
+    """Warning: a perf workload with no demand is ignored (maybe a misspelt name)."""
+    known = set(data.workloads)
+    return [
+        Finding(
+            "perf_workload_without_demand",
+            "warning",
+            Problem(
+                "perf.csv",
+                int(row),
+                "workload",
+                f"workload '{workload}' has no demand in demand.csv "
+                f"(workloads there: {sorted(known)}); the row is ignored",
+            ),
+        )
+        for row, workload in inputs.perf["workload"].items()
+        if workload not in known
+    ]
+
+
+CHECKS: tuple[Callable[[PlanningInputs, ModelData], list[Finding]], ...] = (
     check_fleet_power,
     check_fleet_slots,
     check_unservable_workloads,
     check_unorderable_skus,
+    check_rows_outside_horizon,
+    check_perf_workloads,
 )
 
 
 def consistency_findings(inputs: PlanningInputs) -> list[Finding]:
     """Run every named check on ``inputs``."""
     data = ModelData.from_inputs(inputs)
-    return [finding for check in CHECKS for finding in check(data)]
+    return [finding for check in CHECKS for finding in check(inputs, data)]
 
 
 def raise_on_errors(inputs: PlanningInputs, *, strict: bool = False) -> list[Finding]:

@@ -8,8 +8,10 @@ trusted by the model builder and never re-checked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,9 @@ from capforecast.core.tables import check_known
 from capforecast.plan.options import FILE as OPTIONS_FILE
 from capforecast.plan.options import PlanOptions, read_options
 
+if TYPE_CHECKING:
+    from capforecast.plan.checks import Finding
+
 #: The scenario label used when ``demand.csv`` has no ``scenario`` column.
 BASE_SCENARIO = "base"
 PROBABILITY_TOLERANCE = 1e-6
@@ -31,7 +36,8 @@ class PlanningInputs:
     """Every planning input, validated. Tables keep their source row numbers as index.
 
     Build one with :func:`read_planning_inputs`; derive variants with
-    :meth:`with_options`. Instances are never mutated by the library.
+    :meth:`with_options` and :meth:`with_demand`. Instances are never mutated by the
+    library. ``findings`` holds the warnings of the consistency checks.
     """
 
     periods: pd.PeriodIndex
@@ -48,6 +54,7 @@ class PlanningInputs:
     rent: pd.DataFrame
     options: PlanOptions = field(default_factory=PlanOptions)
     source: str = ""
+    findings: tuple[Finding, ...] = ()
 
     @property
     def skus(self) -> list[str]:
@@ -84,6 +91,29 @@ class PlanningInputs:
         merged = {**self.options.model_dump(), **changes}
         return replace(self, options=PlanOptions(**merged))
 
+    def with_demand(
+        self, demand: pd.DataFrame, scenarios: pd.DataFrame | None = None
+    ) -> PlanningInputs:
+        """A copy with another ``demand`` (and ``scenarios``) table, validated like files.
+
+        ``demand`` has the columns of ``demand.csv`` (``period`` as labels or periods);
+        its periods become the horizon. Problems are reported against ``demand.csv``.
+
+        Examples
+        --------
+        >>> from capforecast.examples import sample_planning_inputs
+        >>> inputs = sample_planning_inputs()
+        >>> flat = inputs.demand.assign(demand=1000.0)[["workload", "period", "demand"]]
+        >>> inputs.with_demand(flat).demand["demand"].max()
+        np.float64(1000.0)
+        """
+        raw: dict[str, pd.DataFrame | None] = {
+            name: _as_raw(getattr(self, name)) for name in PLANNING_FILES
+        }
+        raw["demand"] = _as_raw(demand)
+        raw["scenarios"] = None if scenarios is None else _as_raw(scenarios)
+        return build_planning_inputs(raw, self.options, source=self.source)
+
 
 def read_planning_inputs(directory: str | Path) -> PlanningInputs:
     """Read and validate a planning-input directory.
@@ -111,90 +141,114 @@ def read_planning_inputs(directory: str | Path) -> PlanningInputs:
     if not directory.is_dir():
         raise InputError([Problem(str(directory), None, None, "planning-input folder not found")])
     options, problems = read_options(directory / OPTIONS_FILE)
-    freq = options.period_freq
-    tables: dict[str, pd.DataFrame] = {}
+    raw: dict[str, pd.DataFrame | None] = {}
     for name, (schema, required, may_be_empty) in PLANNING_FILES.items():
         path = directory / schema.file
         if not required and not path.exists():
-            tables[name] = _empty_table(schema.names)
+            raw[name] = None
             continue
-        raw, read_problems = read_raw_table(path, allow_empty=may_be_empty)
+        raw[name], read_problems = read_raw_table(path, allow_empty=may_be_empty)
         problems.extend(read_problems)
-        if raw is None:
+    return build_planning_inputs(raw, options, source=str(directory), problems=problems)
+
+
+def build_planning_inputs(
+    raw: Mapping[str, pd.DataFrame | None],
+    options: PlanOptions,
+    *,
+    source: str = "",
+    problems: Sequence[Problem] = (),
+) -> PlanningInputs:
+    """Validate raw tables (every cell text, or already typed) into :class:`PlanningInputs`.
+
+    ``raw`` maps each name of ``PLANNING_FILES`` to a table, or to ``None`` for a file
+    that is absent (fine for optional files) or could not be read (``problems`` then
+    already says why). Every check whose tables are usable runs, so one
+    :class:`InputError` lists every problem at once.
+    """
+    problems = list(problems)
+    freq = options.period_freq
+    tables: dict[str, pd.DataFrame] = {}
+    usable: set[str] = set()
+    for name, (schema, required, _) in PLANNING_FILES.items():
+        table = raw.get(name)
+        if table is None:
             tables[name] = _empty_table(schema.names)
+            if not required:
+                usable.add(name)
             continue
-        table, cell_problems = schema.validate(raw, freq=freq)
+        tables[name], cell_problems = schema.validate(table, freq=freq)
         problems.extend(cell_problems)
-        tables[name] = table
-    if problems:
+        if all(c.name in table.columns for c in schema.columns if c.required):
+            usable.add(name)
+    problems.extend(_check_references(tables, usable))
+    periods = _horizon(tables["demand"], problems) if "demand" in usable else None
+    if periods is not None:
+        problems.extend(_check_demand_grid(tables["demand"], periods))
+        if "budget" in usable:
+            problems.extend(_check_budget(tables["budget"], periods))
+    if {"demand", "scenarios"} <= usable:
+        problems.extend(_check_scenarios(tables, raw.get("scenarios") is not None))
+    if "fleet" in usable:
+        problems.extend(_check_fleet_dates(tables["fleet"]))
+    if "demand" in usable:
+        problems.extend(_check_penalty_keys(options, set(tables["demand"]["workload"].dropna())))
+    if problems or periods is None:
         raise InputError(problems)
 
-    problems.extend(_check_references(tables))
-    periods, horizon_problems = _horizon(tables["demand"])
-    problems.extend(horizon_problems)
-    if problems:
-        raise InputError(problems)
-    problems.extend(_check_demand_grid(tables["demand"], periods))
-    problems.extend(_check_scenarios(tables, directory))
-    problems.extend(_check_budget(tables["budget"], periods))
-    problems.extend(_check_fleet_dates(tables["fleet"]))
-    if problems:
-        raise InputError(problems)
-
-    if "scenario" not in tables["demand"] or tables["demand"]["scenario"].isna().all():
+    if tables["demand"]["scenario"].isna().all():
         tables["demand"] = tables["demand"].assign(scenario=BASE_SCENARIO)
         tables["scenarios"] = pd.DataFrame({"scenario": [BASE_SCENARIO], "probability": [1.0]})
-    inputs = PlanningInputs(
-        periods=periods,
-        options=options,
-        source=str(directory),
-        **{name: _within(table, periods) for name, table in tables.items()},
-    )
-    # Imported here: checks build on the validated object defined in this module.
+    inputs = PlanningInputs(periods=periods, options=options, source=source, **tables)
+    # Imported here: the checks build on the validated object defined in this module.
     from capforecast.plan.checks import raise_on_errors
 
-    raise_on_errors(inputs)
-    return inputs
+    return replace(inputs, findings=tuple(raise_on_errors(inputs)))
+
+
+def _as_raw(table: pd.DataFrame) -> pd.DataFrame:
+    """A typed table back as raw cells (periods as labels) for :func:`build_planning_inputs`."""
+    raw = table.reset_index(drop=True)
+    for column in raw.columns:
+        if isinstance(raw[column].dtype, pd.PeriodDtype):
+            raw[column] = raw[column].astype(str).replace("NaT", "")
+    return raw
 
 
 def _empty_table(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
 
 
-def _within(table: pd.DataFrame, periods: pd.PeriodIndex) -> pd.DataFrame:
-    """Drop rows of period-indexed optional files that fall outside the horizon."""
-    if "period" not in table or table.empty:
-        return table
-    return table[table["period"].isin(periods)]
-
-
-def _check_references(tables: dict[str, pd.DataFrame]) -> list[Problem]:
-    skus = set(tables["catalog"]["sku"])
-    sites = set(tables["sites"]["site"])
-    workloads = set(tables["demand"]["workload"])
+def _check_references(tables: dict[str, pd.DataFrame], usable: set[str]) -> list[Problem]:
+    """Every SKU, site and workload named in one file is defined in its own file."""
+    references = [
+        ("catalog", "sku", "SKU", ("perf", "fleet", "prices", "supply")),
+        ("sites", "site", "site", ("fleet", "site_power")),
+        ("demand", "workload", "workload", ("rent",)),
+    ]
     problems = []
-    for name in ("perf", "fleet", "prices", "supply"):
-        problems += check_known(
-            tables[name], "sku", skus, f"{name}.csv", what="SKU", source="catalog.csv"
-        )
-    for name in ("fleet", "site_power"):
-        problems += check_known(
-            tables[name], "site", sites, f"{name}.csv", what="site", source="sites.csv"
-        )
-    problems += check_known(
-        tables["rent"], "workload", workloads, "rent.csv", what="workload", source="demand.csv"
-    )
+    for source, column, what, users in references:
+        if source not in usable:
+            continue
+        known = set(tables[source][column].dropna())
+        for name in users:
+            if name in usable:
+                problems += check_known(
+                    tables[name], column, known, f"{name}.csv", what=what, source=f"{source}.csv"
+                )
     return problems
 
 
-def _horizon(demand: pd.DataFrame) -> tuple[pd.PeriodIndex, list[Problem]]:
-    """The horizon is the sorted periods of ``demand.csv``; they must be consecutive."""
-    present = pd.PeriodIndex(pd.unique(demand["period"])).sort_values()
+def _horizon(demand: pd.DataFrame, problems: list[Problem]) -> pd.PeriodIndex | None:
+    """The sorted periods of ``demand.csv``; they must be consecutive (else a problem)."""
+    present = pd.PeriodIndex(pd.unique(demand["period"].dropna())).sort_values()
+    if len(present) == 0:
+        return None
     full = pd.period_range(present[0], present[-1], freq=present.freq)
     absent = full.difference(present)
     if len(absent):
         shown = ", ".join(str(p) for p in absent[:6])
-        return full, [
+        problems.append(
             Problem(
                 "demand.csv",
                 None,
@@ -202,8 +256,8 @@ def _horizon(demand: pd.DataFrame) -> tuple[pd.PeriodIndex, list[Problem]]:
                 f"periods must be consecutive from {present[0]} to {present[-1]}; "
                 f"missing: {shown}{' ...' if len(absent) > 6 else ''}",
             )
-        ]
-    return full, []
+        )
+    return full
 
 
 def _check_demand_grid(demand: pd.DataFrame, periods: pd.PeriodIndex) -> list[Problem]:
@@ -213,17 +267,21 @@ def _check_demand_grid(demand: pd.DataFrame, periods: pd.PeriodIndex) -> list[Pr
         [pd.unique(demand["workload"]), periods, scenarios],
         names=["workload", "period", "scenario"],
     )
-    present = pd.MultiIndex.from_frame(demand[["workload", "period", "scenario"]])
+    present = pd.MultiIndex.from_frame(
+        demand[["workload", "period", "scenario"]].dropna(subset=["workload", "period"])
+    )
     problems = []
     for workload, period, scenario in expected.difference(present):
+        if pd.isna(workload):
+            continue  # a row whose workload did not parse; reported already
         where = f"workload '{workload}', period {period}"
-        if scenario is not None:
+        if not pd.isna(scenario):
             where += f", scenario '{scenario}'"
         problems.append(Problem("demand.csv", None, "demand", f"no row for {where}"))
     return problems
 
 
-def _check_scenarios(tables: dict[str, pd.DataFrame], directory: Path) -> list[Problem]:
+def _check_scenarios(tables: dict[str, pd.DataFrame], file_given: bool) -> list[Problem]:
     demand, scenarios = tables["demand"], tables["scenarios"]
     has_column = demand["scenario"].notna().any()
     if not has_column:
@@ -238,7 +296,7 @@ def _check_scenarios(tables: dict[str, pd.DataFrame], directory: Path) -> list[P
             ]
         return []
     if scenarios.empty:
-        state = "is empty" if (directory / "scenarios.csv").exists() else "is missing"
+        state = "is empty" if file_given else "is missing"
         return [
             Problem(
                 "scenarios.csv",
@@ -276,7 +334,7 @@ def _check_scenarios(tables: dict[str, pd.DataFrame], directory: Path) -> list[P
 
 
 def _check_budget(budget: pd.DataFrame, periods: pd.PeriodIndex) -> list[Problem]:
-    absent = periods.difference(pd.PeriodIndex(budget["period"]))
+    absent = periods.difference(pd.PeriodIndex(budget["period"].dropna()))
     return [
         Problem(
             "budget.csv",
@@ -299,10 +357,25 @@ def _check_fleet_dates(fleet: pd.DataFrame) -> list[Problem]:
             "fleet.csv",
             int(row),
             "retire_period",
-            f"retires ({fleet.at[row, 'retire_period']}) before it is available "
-            f"({fleet.at[row, 'available_from']})",
+            f"retire_period ({fleet.at[row, 'retire_period']}) must come after "
+            f"available_from ({fleet.at[row, 'available_from']})",
         )
         for row in fleet.index[inverted.to_numpy(dtype=bool)]
+    ]
+
+
+def _check_penalty_keys(options: PlanOptions, workloads: set[str]) -> list[Problem]:
+    """A workload named in a ``shortfall_penalty`` map must have demand."""
+    if not isinstance(options.shortfall_penalty, dict):
+        return []
+    return [
+        Problem(
+            OPTIONS_FILE,
+            None,
+            f"shortfall_penalty.{key}",
+            f"unknown workload '{key}'; workloads in demand.csv: {sorted(workloads)}",
+        )
+        for key in sorted(set(options.shortfall_penalty) - workloads)
     ]
 
 

@@ -4,7 +4,8 @@ One ``define_<family>`` function per variable or constraint family. Each works o
 arrays: terms are tables of (group keys, variable index, coefficient) that are summed and
 split with NumPy, then handed to PuLP as ready :class:`pulp.LpAffineExpression` objects, so
 no Python ``sum()`` over variables and no per-term ``+=`` ever runs. Names follow
-``family_label_label...`` (e.g. ``power_texas_2027Q3``), with labels made PuLP-safe.
+``family__label__label...`` (e.g. ``power__texas__2027Q3``), with labels made PuLP-safe
+and distinct (:func:`safe_labels`).
 """
 
 from __future__ import annotations
@@ -116,14 +117,30 @@ class PlanModel:
 
 
 def safe(label: object) -> str:
-    """A label PuLP can use in a name.
+    """A label PuLP can use in a name: runs of other characters become one ``_``.
 
     Examples
     --------
     >>> safe("GB200 NVL72/rack-1")
     'GB200_NVL72_rack_1'
     """
-    return re.sub(r"[^0-9A-Za-z.]+", "_", str(label)).strip("_") or "x"
+    return re.sub(r"[^0-9A-Za-z]+", "_", str(label)).strip("_") or "x"
+
+
+def safe_labels(labels: list[str]) -> list[str]:
+    """PuLP-safe labels, still distinct: labels that clash get their position appended.
+
+    Names join labels with ``__``, which no safe label contains, so distinct index tuples
+    always give distinct names.
+
+    Examples
+    --------
+    >>> safe_labels(["tx-1", "tx_1", "ams"])
+    ['tx_1_0', 'tx_1_1', 'ams']
+    """
+    cleaned = [safe(label) for label in labels]
+    counts = {label: cleaned.count(label) for label in cleaned}
+    return [f"{c}_{i}" if counts[c] > 1 else c for i, c in enumerate(cleaned)]
 
 
 def _variables(
@@ -139,10 +156,10 @@ def _variables(
     uppers = upper if upper is not None else np.full(len(axes[0]) if axes else 0, None)
     variables = np.empty(len(axes[0]) if axes else 0, dtype=object)
     for i, position in enumerate(zip(*axes, strict=True)):
-        parts = "_".join(safe(labels[a][p]) for a, p in enumerate(position))
+        parts = "__".join(labels[a][p] for a, p in enumerate(position))
         bound = uppers[i]
         variables[i] = problem.add_variable(
-            f"{name}_{parts}",
+            f"{name}__{parts}",
             lowBound=0,
             upBound=None if bound is None else float(bound),
             cat=category,
@@ -159,7 +176,7 @@ def _labels(data: ModelData, axes: str) -> list[list[str]]:
         "t": [str(p) for p in data.periods],
         "o": data.scenarios,
     }
-    return [by_axis[a] for a in axes]
+    return [safe_labels(by_axis[a]) for a in axes]
 
 
 def _grid(*sizes: int) -> list[np.ndarray]:
@@ -232,7 +249,7 @@ def _add(
         constraint = build(key, expression)
         if constraint is None:
             continue
-        name = "_".join([family, *(safe(labels[a][i]) for a, i in enumerate(key))])
+        name = "__".join([family, *(labels[a][i] for a, i in enumerate(key))])
         model.problem.addConstraint(constraint, name)
         count += 1
     model.constraint_families[family] = count

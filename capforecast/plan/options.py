@@ -8,7 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from capforecast.core.errors import InputError, Problem
+from capforecast.core.errors import Problem
 
 FILE = "options.yaml"
 
@@ -109,11 +109,3 @@ def _problem(error: object) -> Problem:
             "(terminal_value and risk come with the optimiser extensions)"
         )
     return Problem(FILE, None, key, f"{message} (got {received!r})")
-
-
-def load_options(path: Path) -> PlanOptions:
-    """Read ``options.yaml`` or raise :class:`InputError` with every problem."""
-    options, problems = read_options(path)
-    if problems:
-        raise InputError(problems)
-    return options

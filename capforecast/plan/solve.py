@@ -7,7 +7,6 @@ import time
 import numpy as np
 import pandas as pd
 
-from capforecast.plan.checks import consistency_findings
 from capforecast.plan.data import ModelData
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
@@ -54,7 +53,7 @@ def solve(inputs: PlanningInputs, *, extra_constraints: ConstraintHook | None = 
         model.problem, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
     )
     solved = time.perf_counter()
-    warnings = tuple(str(f) for f in consistency_findings(inputs) if f.severity == "warning")
+    warnings = tuple(str(f) for f in inputs.findings)
     return read_back(
         model,
         outcome,
@@ -99,7 +98,8 @@ def read_back(
 
     installed = model.installed
     new_units = np.zeros_like(data.fleet)
-    position = installed.ids - model.buy.ids[0] if len(model.buy) else installed.ids
+    # Installed terms carry the ids of the buy variables they came from (ids increase).
+    position = np.searchsorted(model.buy.ids, installed.ids)
     np.add.at(
         new_units,
         (installed.keys["s"], installed.keys["k"], installed.keys["t"]),

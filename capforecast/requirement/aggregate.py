@@ -14,8 +14,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
-from capforecast.core.errors import InputError, Problem
+from capforecast.core.errors import InputError, ParameterError, Problem
 
 PeriodStat = Literal["mean", "max"]
 
@@ -90,8 +91,9 @@ def requirement(
     service_level
         Quantile of the per-path requirement, in (0, 1); 0.9 is P90.
     period_stat
-        How a period is reduced on each path: its ``mean`` daily demand, or its ``max``
-        (the peak day).
+        How a period is reduced on each path: its time-weighted ``mean`` (a weekly step
+        that straddles two quarters counts in each for its days), or its ``max`` (the
+        busiest step that touches it).
     utilization_target
         Fraction of capacity that can be used in practice (one number or one per
         workload); the requirement is divided by it.
@@ -116,28 +118,39 @@ def requirement(
     1  training  2027Q2    30.0
     """
     if not 0 < service_level < 1:
-        raise ValueError(
+        raise ParameterError(
             f"The 'service_level' parameter must be in (0, 1). Got {service_level} instead."
         )
     if period_stat not in ("mean", "max"):
-        raise ValueError(
+        raise ParameterError(
             f"The 'period_stat' parameter must be 'mean' or 'max'. Got {period_stat!r}."
         )
+    values = paths["value"].to_numpy(dtype=float)
+    if not (np.isfinite(values) & (values >= 0)).all():
+        bad = int((~(np.isfinite(values) & (values >= 0))).sum())
+        raise InputError(
+            [Problem("paths", None, "value", f"{bad} values are missing, infinite or negative")]
+        )
     uid_codes, uids = pd.factorize(paths["unique_id"].astype(str), sort=True)
-    day_codes, days = pd.factorize(paths["ds"], sort=True)
+    step_codes, starts = pd.factorize(paths["ds"], sort=True)
     path_codes, path_labels = pd.factorize(paths["path"], sort=True)
     names, workload_index, factor = _series_factors(list(uids), attributes, perf)
-    W, P, D = len(names), len(path_labels), len(days)
-    # Sum the series of each workload on every path and day, in reference units.
-    flat = (workload_index[uid_codes] * P + path_codes) * D + day_codes
-    weights = paths["value"].to_numpy(dtype=float) * factor[uid_codes]
-    daily = np.bincount(flat, weights=weights, minlength=W * P * D).reshape(W, P, D)
-    day_periods = pd.DatetimeIndex(days).to_period(periods.freq)
-    _check_coverage(pd.DatetimeIndex(days), periods)
-    reduce = np.mean if period_stat == "mean" else np.max
-    per_path = np.stack(
-        [reduce(daily[:, :, np.asarray(day_periods == p)], axis=2) for p in periods], axis=2
-    )  # [workload, path, period]
+    W, P, D = len(names), len(path_labels), len(starts)
+    starts = pd.DatetimeIndex(starts)
+    ends = _step_ends(starts, paths.attrs.get("freq"))
+    _check_coverage(uid_codes, list(uids), step_codes, starts, ends, periods)
+    # Sum the series of each workload on every path and step, in reference units.
+    flat = (workload_index[uid_codes] * P + path_codes) * D + step_codes
+    summed = np.bincount(flat, weights=values * factor[uid_codes], minlength=W * P * D)
+    steps = summed.reshape(W, P, D)
+    overlap = _overlap(starts, ends, periods)  # [step, period], in seconds
+    if period_stat == "mean":
+        # Time-weighted: a week that straddles two quarters counts in each for its days.
+        per_path = np.tensordot(steps, overlap / overlap.sum(axis=0), axes=([2], [0]))
+    else:
+        per_path = np.stack(
+            [steps[:, :, overlap[:, p] > 0].max(axis=2) for p in range(len(periods))], axis=2
+        )  # [workload, path, period]
     quantile = np.quantile(per_path, service_level, axis=1)  # [workload, period]
     order = np.argsort(names)
     result = pd.DataFrame(
@@ -155,22 +168,57 @@ def requirement(
         )
     )
     if not ((targets > 0) & (targets <= 1)).all():
-        raise ValueError(
+        raise ParameterError(
             f"The 'utilization_target' parameter must be in (0, 1]. Got {utilization_target}."
         )
     result["demand"] = result["demand"] / targets
     return result[["workload", "period", "demand"]]
 
 
-def _check_coverage(days: pd.DatetimeIndex, periods: pd.PeriodIndex) -> None:
-    """Every requested period must be fully inside the simulated days."""
-    first, last = days.min(), days.max()
-    covered = [p for p in periods if p.start_time >= first and p.end_time.normalize() <= last]
-    if len(covered) != len(periods):
-        missing = [str(p) for p in periods if p not in covered]
-        raise ValueError(
-            f"The paths run from {first.date()} to {last.date()} and do not cover the "
-            f"periods {missing}; forecast further ahead."
+def _step_ends(starts: pd.DatetimeIndex, freq: str | None) -> pd.DatetimeIndex:
+    """Where each step ends: the next step of ``freq``, else of the smallest spacing."""
+    if freq is not None:
+        return starts + to_offset(freq)
+    spacing = np.diff(starts.asi8)
+    step = pd.Timedelta(int(spacing[spacing > 0].min()) if (spacing > 0).any() else 86_400e9)
+    return starts + step
+
+
+def _overlap(
+    starts: pd.DatetimeIndex, ends: pd.DatetimeIndex, periods: pd.PeriodIndex
+) -> np.ndarray:
+    """Seconds of each step inside each period, as ``[step, period]``."""
+    period_start = periods.start_time.asi8
+    period_end = (periods.end_time + pd.Timedelta(1, "ns")).asi8
+    low = np.maximum(starts.asi8[:, None], period_start[None, :])
+    high = np.minimum(ends.asi8[:, None], period_end[None, :])
+    return np.clip(high - low, 0, None).astype(float) / 1e9
+
+
+def _check_coverage(
+    uid_codes: np.ndarray,
+    uids: list[str],
+    step_codes: np.ndarray,
+    starts: pd.DatetimeIndex,
+    ends: pd.DatetimeIndex,
+    periods: pd.PeriodIndex,
+) -> None:
+    """Every series' paths must cover every requested period from start to end."""
+    first = pd.Series(step_codes).groupby(uid_codes).min().to_numpy()
+    last = pd.Series(step_codes).groupby(uid_codes).max().to_numpy()
+    need_start, need_end = periods[0].start_time, periods[-1].end_time
+    until = ends - pd.Timedelta(1, "ns")
+    short = [
+        f"'{uids[i]}' ({starts[first[i]].date()} .. {until[last[i]].date()})"
+        for i in range(len(uids))
+        if starts[first[i]] > need_start or ends[last[i]] <= need_end
+    ]
+    if short:
+        shown = ", ".join(short[:5]) + (" ..." if len(short) > 5 else "")
+        raise ParameterError(
+            f"The paths of {len(short)} series do not cover the periods {periods[0]} .. "
+            f"{periods[-1]} ({need_start.date()} .. {need_end.date()}): {shown}; "
+            "forecast further ahead."
         )
 
 
