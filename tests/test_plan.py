@@ -93,7 +93,7 @@ def test_hook_adds_user_constraints_and_failed_solves_report_status(planning_dir
     inputs = read_planning_inputs(planning_dir)
 
     def impossible(model: PlanModel) -> None:
-        # At least one lot of everything in the first period: far over its budget.
+        # Ten million lots in all: far over every budget, so no plan can satisfy it.
         model.problem += pulp.lpSum(model.buy.variables) >= 10**7, "user_impossible"
 
     plan = solve(inputs, extra_constraints=impossible)
@@ -134,6 +134,63 @@ def test_header_only_optional_files_and_an_empty_fleet_are_valid(planning_dir: P
     assert plan.rent.empty
     assert (plan.capacity["existing_units"] == 0).all()
     assert plan.costs["energy_existing"] == 0
+
+
+def test_labels_that_clash_once_made_safe_still_solve(planning_dir: Path) -> None:
+    reference = solve(read_planning_inputs(planning_dir))
+    for name in ("sites.csv", "fleet.csv", "site_power.csv"):
+        path = planning_dir / name
+        text = path.read_text().replace("texas", "tx-1").replace("amsterdam", "tx_1")
+        path.write_text(text.replace("virginia", "va 1"))
+    plan = solve(read_planning_inputs(planning_dir))
+    assert plan.status is PlanStatus.OPTIMAL
+    assert plan.objective == pytest.approx(reference.objective, rel=1e-9)
+    assert set(plan.power["site"]) == {"tx-1", "tx_1", "va 1"}
+
+
+def test_monthly_periods_and_fleet_outside_the_horizon(planning_dir: Path) -> None:
+    months = pd.period_range("2027-01", periods=6, freq="M").astype(str)
+    demand = pd.DataFrame(
+        [(w, m, 9000.0) for w in ("training", "inference") for m in months],
+        columns=["workload", "period", "demand"],
+    )
+    demand.to_csv(planning_dir / "demand.csv", index=False)
+    pd.DataFrame({"period": months, "capex_budget": 2e7}).to_csv(
+        planning_dir / "budget.csv", index=False
+    )
+    for name in ("site_power.csv", "prices.csv", "supply.csv", "rent.csv"):
+        (planning_dir / name).unlink()
+    fleet = pd.DataFrame(
+        {
+            "sku": ["H100", "H100", "H200"],
+            "site": ["virginia", "virginia", "texas"],
+            "units": [4000, 500, 300],
+            "available_from": ["", "2026-01", "2027-09"],  # the last one arrives too late
+            "retire_period": ["2027-04", "2026-06", ""],  # the second retired already
+        }
+    )
+    fleet.to_csv(planning_dir / "fleet.csv", index=False)
+    (planning_dir / "options.yaml").write_text("period_freq: M\nhours_per_period: 730\n")
+    inputs = read_planning_inputs(planning_dir)
+    data = ModelData.from_inputs(inputs)
+    h100 = data.skus.index("H100")
+    assert data.fleet[h100, data.sites.index("virginia")].tolist() == [4000] * 3 + [0] * 3
+    assert data.fleet[data.skus.index("H200")].sum() == 0
+    plan = solve(inputs)
+    assert plan.status is PlanStatus.OPTIMAL
+    assert str(plan.spend["period"].iloc[0]) == "2027-01"
+
+
+def test_rows_outside_the_horizon_are_ignored_with_a_warning(planning_dir: Path) -> None:
+    supply = pd.read_csv(planning_dir / "supply.csv")
+    supply.loc[len(supply)] = ["B200", "2031Q1", 5]
+    supply.to_csv(planning_dir / "supply.csv", index=False)
+    inputs = read_planning_inputs(planning_dir)
+    assert any(
+        f.check == "rows_outside_horizon" and f.problem.file == "supply.csv"
+        for f in inputs.findings
+    )
+    assert any("2031Q1 is outside the horizon" in w for w in solve(inputs).warnings)
 
 
 def test_python_dash_m_and_help_on_every_command() -> None:

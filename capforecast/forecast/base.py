@@ -36,7 +36,7 @@ def check_levels(levels: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     >>> check_levels([120])
     Traceback (most recent call last):
     ...
-    ValueError: The 'level' parameter must be integers in (0, 100). Got [120] instead.
+    capforecast.core.errors.ParameterError: The 'level' parameter must be integers in (0, 100). Got [120] instead.
     """
     values = list(levels)
     if not all(isinstance(v, int | np.integer) and 0 < v < 100 for v in values):
