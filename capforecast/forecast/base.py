@@ -33,10 +33,10 @@ def check_levels(levels: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     --------
     >>> check_levels([95, 80])
     (80, 95)
-    >>> check_levels([120])
+    >>> check_levels([120])  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ...
-    capforecast.core.errors.ParameterError: The 'level' parameter must be integers in (0, 100). Got [120] instead.
+    ParameterError: The 'level' parameter must be integers in (0, 100). Got [120] instead.
     """
     values = list(levels)
     if not all(isinstance(v, int | np.integer) and 0 < v < 100 for v in values):
