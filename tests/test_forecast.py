@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from capforecast import ETS, NotFittedError, SeasonalNaive, forecast, read_history, sample_paths
 from capforecast.forecast.base import Forecaster
+from capforecast.forecast.engine import ForecastWarning
 from capforecast.forecast.models import MODELS, make_model
 
 # Every registered model, seasonal where it can be, plus non-default specifications.
@@ -151,7 +152,8 @@ def test_engine_output_schema_and_dates() -> None:
 
 def test_engine_falls_back_per_failing_series() -> None:
     panel = _panel()
-    table = forecast(panel, 7, models=[Exploding(season_length=7)], levels=[80])
+    with pytest.warns(ForecastWarning, match="3 fits failed.*'s0' \\(Exploding: boom\\)"):
+        table = forecast(panel, 7, models=[Exploding(season_length=7)], levels=[80])
     fallbacks = table.attrs["fallbacks"]
     assert [f.unique_id for f in fallbacks] == ["s0", "s1", "s2"]
     expected = SeasonalNaive(season_length=7).fit(panel.loc[panel["unique_id"] == "s1", "y"])

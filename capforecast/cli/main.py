@@ -8,16 +8,19 @@ error); 1 an internal error (a bug: one line, the traceback with ``CAPFORECAST_D
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from capforecast.core.errors import CapforecastError
 from capforecast.core.history import read_history
 from capforecast.core.io import write_table
 from capforecast.forecast.engine import forecast as run_forecast
+from capforecast.forecast.engine import sample_paths
 from capforecast.forecast.models import MODELS
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
@@ -48,40 +51,113 @@ console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
 
+HistoryArg = Annotated[Path, typer.Argument(help="History CSV or Parquet: unique_id, ds, y.")]
+FreqOption = Annotated[str | None, typer.Option(help="Frequency of ds, e.g. D; inferred.")]
+SeasonOption = Annotated[
+    int | None, typer.Option(help="Season length; default by frequency (7 for daily).")
+]
+ModelOption = Annotated[
+    list[str] | None,
+    typer.Option(help=f"Model, repeatable: {', '.join(MODELS)}."),
+]
+LevelOption = Annotated[
+    list[int] | None, typer.Option("--level", "--levels", help="Interval level, repeatable.")
+]
+GapsOption = Annotated[
+    str, typer.Option(help="Missing steps in a series: error, zero or interpolate.")
+]
+JobsOption = Annotated[
+    int | None, typer.Option(help="Local processes; default every core for large panels.")
+]
+
+
 @app.command()
 def forecast(
-    history: Annotated[Path, typer.Argument(help="History CSV or Parquet: unique_id, ds, y.")],
+    history: HistoryArg,
     horizon: Annotated[int, typer.Option(help="Steps ahead, in the history's frequency.")],
     out: Annotated[Path, typer.Option(help="Output file; .csv or .parquet by suffix.")],
-    freq: Annotated[str | None, typer.Option(help="Frequency of ds, e.g. D; inferred.")] = None,
-    season_length: Annotated[
-        int | None, typer.Option(help="Season length; default by frequency (7 for daily).")
-    ] = None,
-    model: Annotated[
-        list[str] | None,
-        typer.Option(help=f"Model, repeatable: {', '.join(MODELS)}. Default ets."),
-    ] = None,
-    level: Annotated[
-        list[int] | None, typer.Option(help="Interval level in percent, repeatable.")
-    ] = None,
+    freq: FreqOption = None,
+    season_length: SeasonOption = None,
+    model: ModelOption = None,
+    level: LevelOption = None,
+    paths: Annotated[
+        int,
+        typer.Option(
+            help="Also write N sample paths per series (of the first model) "
+            "to OUT with '.paths' before the suffix."
+        ),
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed of the paths.")] = 0,
+    gaps: GapsOption = "error",
+    jobs: JobsOption = None,
 ) -> None:
     """Forecast every series of HISTORY and write the forecast table."""
-    table = read_history(history, freq=freq)
+    table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
+    models = model or ["ets"]
     result = run_forecast(
         table,
         horizon,
-        models=model or ["ets"],
+        models=models,
         levels=level or [80, 95],
         season_length=season_length,
+        n_jobs=jobs,
     )
     write_table(result, out)
-    for fallback in result.attrs["fallbacks"]:
-        errors.print(
-            f"note: {fallback.model} failed on '{fallback.unique_id}' ({fallback.reason}); "
-            "used the seasonal naive forecast"
-        )
     series = result["unique_id"].nunique()
     console.print(f"Wrote {len(result):,} rows ({series} series) to {out}")
+    if paths:
+        simulated = sample_paths(
+            table,
+            horizon,
+            model=models[0],
+            n_paths=paths,
+            seed=seed,
+            season_length=season_length,
+            n_jobs=jobs,
+        )
+        target = out.with_name(f"{out.stem}.paths{out.suffix}")
+        write_table(simulated.assign(unique_id=simulated["unique_id"].astype(str)), target)
+        console.print(f"Wrote {paths} paths per series to {target}")
+
+
+@app.command()
+def backtest(
+    history: HistoryArg,
+    horizon: Annotated[int, typer.Option(help="Steps forecast from each cutoff.")],
+    out: Annotated[Path, typer.Option(help="Metric table; .csv or .parquet by suffix.")],
+    windows: Annotated[int, typer.Option(help="Number of rolling origins.")] = 3,
+    step: Annotated[int | None, typer.Option(help="Steps between origins; default H.")] = None,
+    freq: FreqOption = None,
+    season_length: SeasonOption = None,
+    model: ModelOption = None,
+    level: LevelOption = None,
+    metric: Annotated[str, typer.Option(help="Metric that selects the model.")] = "mase",
+    gaps: GapsOption = "error",
+    jobs: JobsOption = None,
+) -> None:
+    """Backtest models on HISTORY; write metrics per series and model, and the choice."""
+    from capforecast.forecast.backtest import cross_validation, evaluate, select_models
+
+    table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
+    names = model or ["naive", "seasonal_naive", "auto_ets", "theta"]
+    folds = cross_validation(
+        table,
+        horizon,
+        models=names,
+        n_windows=windows,
+        step=step,
+        levels=level or [80, 95],
+        season_length=season_length,
+        n_jobs=jobs,
+    )
+    scores = evaluate(folds, table)
+    chosen = select_models(scores, metric=metric)
+    scores["selected"] = scores["model"] == scores["unique_id"].map(chosen)
+    write_table(scores, out)
+    summary = scores[scores["selected"]]["model"].value_counts()
+    console.print(f"Wrote {len(scores):,} rows to {out}; models chosen by {metric}:")
+    for name, count in summary.items():
+        console.print(f"  {escape(str(name))}: {count} series")
 
 
 @app.command()
@@ -137,7 +213,13 @@ def demo(
 def run(argv: list[str] | None = None) -> int:
     """Entry point: run the app, mapping library errors to exit code 2."""
     try:
-        code = app(args=argv, standalone_mode=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                code = app(args=argv, standalone_mode=False)
+            finally:
+                for warning in caught:
+                    errors.print(f"note: {warning.message}", markup=False, highlight=False)
     except CapforecastError as exc:
         errors.print(f"error: {exc}", markup=False, highlight=False)
         return EXIT_INPUT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -12,7 +13,9 @@ from capforecast.core.io import read_raw_table
 from capforecast.core.schemas import HISTORY
 
 
-def read_history(path: str | Path, *, freq: str | None = None) -> pd.DataFrame:
+def read_history(
+    path: str | Path, *, freq: str | None = None, gaps: GapPolicy = "error"
+) -> pd.DataFrame:
     """Read and validate a demand history from CSV or Parquet.
 
     Parameters
@@ -22,7 +25,10 @@ def read_history(path: str | Path, *, freq: str | None = None) -> pd.DataFrame:
         ``org, team, workload, sku, region``.
     freq
         The pandas frequency of ``ds`` (``"D"``, ``"W-SUN"``, ...). Inferred when not
-        given; every series must then be on that regular grid without gaps.
+        given; every series must then be on that regular grid.
+    gaps
+        Missing steps inside a series: ``"error"`` (default), ``"zero"`` or
+        ``"interpolate"`` (see :func:`fill_gaps`).
 
     Returns
     -------
@@ -49,15 +55,24 @@ def read_history(path: str | Path, *, freq: str | None = None) -> pd.DataFrame:
     table, problems = HISTORY.validate(raw, file=path.name)
     if problems:
         raise InputError(problems)
-    return validate_history(table, file=path.name, freq=freq)
+    return validate_history(table, file=path.name, freq=freq, gaps=gaps)
+
+
+GapPolicy = Literal["error", "zero", "interpolate"]
 
 
 def validate_history(
-    table: pd.DataFrame, *, file: str = "history", freq: str | None = None
+    table: pd.DataFrame,
+    *,
+    file: str = "history",
+    freq: str | None = None,
+    gaps: GapPolicy = "error",
 ) -> pd.DataFrame:
     """Check the regular grid of a typed history table and return it sorted.
 
     Rows are named by the table's index, which :func:`read_history` sets to file rows.
+    Missing steps inside a series are handled by ``gaps`` (see :func:`fill_gaps`); the
+    ids of series that had gaps are in ``attrs["gapped"]``.
     """
     ordered = table.sort_values(["unique_id", "ds"], kind="stable")
     if freq is None:
@@ -74,9 +89,40 @@ def validate_history(
                     )
                 ]
             )
+    result, gapped = fill_gaps(ordered, freq, gaps, file=file)
+    result.attrs["freq"] = freq
+    result.attrs["gapped"] = gapped
+    return result
+
+
+def fill_gaps(
+    history: pd.DataFrame, freq: str, policy: GapPolicy = "error", *, file: str = "history"
+) -> tuple[pd.DataFrame, list[str]]:
+    """Put every series on its regular ``freq`` grid.
+
+    ``policy`` says what fills a missing step inside a series: ``"error"`` (an
+    :class:`InputError` naming series and row), ``"zero"`` (no demand was recorded) or
+    ``"interpolate"`` (linear between the neighbours). A timestamp off the grid is always
+    an error. Returns the table sorted by ``unique_id, ds`` and the ids that had gaps.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"unique_id": "a", "y": [1.0, 3.0],
+    ...                       "ds": pd.to_datetime(["2026-01-01", "2026-01-03"])})
+    >>> filled, gapped = fill_gaps(table, "D", "interpolate")
+    >>> filled["y"].tolist(), gapped
+    ([1.0, 2.0, 3.0], ['a'])
+    """
+    if policy not in ("error", "zero", "interpolate"):
+        raise ParameterError(
+            f"The 'gaps' parameter must be 'error', 'zero' or 'interpolate'. Got {policy!r}."
+        )
     offset = pd.tseries.frequencies.to_offset(freq)
+    ordered = history.sort_values(["unique_id", "ds"], kind="stable")
     problems = []
-    for uid, series in ordered.groupby("unique_id", sort=False):
+    gapped: list[str] = []
+    filled: dict[str, pd.DataFrame] = {}
+    for uid, series in ordered.groupby("unique_id", sort=True, observed=True):
         stamps = pd.DatetimeIndex(series["ds"])
         expected = pd.date_range(stamps[0], stamps[-1], freq=offset)
         if len(expected) == len(stamps) and expected.equals(stamps):
@@ -88,22 +134,36 @@ def validate_history(
                 Problem(file, int(row), "ds", f"series '{uid}': timestamp is off the {freq} grid")
             )
             continue
+        gapped.append(str(uid))
         absent = expected.difference(stamps)
-        after = series.index[stamps.searchsorted(absent[0])]
-        problems.append(
-            Problem(
-                file,
-                int(after),
-                "ds",
-                f"series '{uid}' has {len(absent)} missing {freq} period(s), the first "
-                f"{absent[0].date()}; fill them (0 when there was no demand)",
+        if policy == "error":
+            after = series.index[stamps.searchsorted(absent[0])]
+            problems.append(
+                Problem(
+                    file,
+                    int(after),
+                    "ds",
+                    f"series '{uid}' has {len(absent)} missing {freq} period(s), the first "
+                    f"{absent[0].date()}; fill them (0 when there was no demand) or pass "
+                    "gaps='zero' or gaps='interpolate'",
+                )
             )
-        )
+            continue
+        regular = series.set_index("ds").reindex(expected)
+        regular.index.name = "ds"
+        if policy == "zero":
+            regular["y"] = regular["y"].fillna(0.0)
+        else:
+            regular["y"] = regular["y"].interpolate(method="linear")
+        filled[str(uid)] = regular.ffill().reset_index()[series.columns]
     if problems:
         raise InputError(problems)
-    result = ordered.reset_index(drop=True)
-    result.attrs["freq"] = freq
-    return result
+    if not filled:
+        return ordered.reset_index(drop=True), gapped
+    keep = ordered[~ordered["unique_id"].astype(str).isin(filled)]
+    result = pd.concat([keep, *filled.values()], ignore_index=True)
+    result = result.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    return result, gapped
 
 
 def infer_freq(history: pd.DataFrame) -> str | None:

@@ -10,20 +10,26 @@ and forecasts ``horizon`` steps. The result is the forecast table of DESIGN §3 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from capforecast.core.errors import ParameterError
+from capforecast.core.history import GapPolicy
 from capforecast.forecast import metrics
 from capforecast.forecast.base import Forecaster, check_levels
 from capforecast.forecast.engine import (
     Fallback,
+    Series,
     build_estimators,
     fit_or_fallback,
-    resolve_freq,
+    prepare,
+    report_fallbacks,
     series_arrays,
 )
+from capforecast.forecast.parallel import map_series
 
 #: Metrics where lower is better, as reported by :func:`evaluate`.
 LOWER_IS_BETTER = ("mae", "rmse", "smape", "mase", "rmsse", "scaled_crps")
@@ -52,6 +58,9 @@ def cross_validation(
     levels: Sequence[int] = (80, 95),
     freq: str | None = None,
     season_length: int | None = None,
+    gaps: GapPolicy = "error",
+    n_jobs: int | None = None,
+    client: Any = None,
 ) -> pd.DataFrame:
     """Rolling-origin backtest of every model on every series.
 
@@ -69,7 +78,7 @@ def cross_validation(
         Refit the models at every origin (``True``), or fit once at the first origin and
         only update the state with the new observations afterwards (``False``; models
         without an update rule are refitted).
-    levels, freq, season_length
+    levels, freq, season_length, gaps, n_jobs, client
         As in :func:`~capforecast.forecast.engine.forecast`.
 
     Returns
@@ -95,45 +104,75 @@ def cross_validation(
     if step < 1:
         raise ParameterError(f"The 'step' parameter must be an integer >= 1. Got {step}.")
     levels = check_levels(list(levels))
-    freq, season = resolve_freq(history, freq, season_length)
-    estimators = build_estimators(models, season, horizon)
-    fallbacks: list[Fallback] = []
-    skipped: list[str] = []
-    frames = []
-    for uid, stamps, y in series_arrays(history):
-        origins = cutoffs(len(y), horizon, n_windows, step)
-        if origins[0] < 2:
-            skipped.append(uid)
-            continue
-        for estimator in estimators:
-            fitted: Forecaster | None = None
-            for origin in origins:
-                train = y[:origin]
-                if fitted is None or refit:
-                    fitted = fit_or_fallback(estimator, train, season, uid, fallbacks)
-                else:
-                    fitted = fitted.update(train)
-                prediction = fitted.predict(horizon, levels)
-                columns: dict[str, object] = {
-                    "unique_id": uid,
-                    "ds": stamps[origin : origin + horizon],
-                    "cutoff": stamps[origin - 1],
-                    "model": estimator.name,
-                    "y": y[origin : origin + horizon],
-                    "mean": prediction.mean,
-                }
-                for level in levels:
-                    lo, hi = prediction.intervals[level]
-                    columns[f"lo-{level}"], columns[f"hi-{level}"] = lo, hi
-                frames.append(pd.DataFrame(columns))
+    panel = prepare(history, freq, season_length, gaps)
+    task = partial(
+        _backtest_task,
+        estimators=build_estimators(models, panel.season_length, horizon),
+        horizon=horizon,
+        n_windows=n_windows,
+        step=step,
+        refit=refit,
+        levels=levels,
+        season=panel.season_length,
+    )
+    results = map_series(task, panel.series, n_jobs=n_jobs, client=client)
+    fallbacks = [f for _, found in results for f in found]
+    report_fallbacks(fallbacks)
+    frames = [frame for found, _ in results for frame in found]
+    skipped = [
+        s.unique_id for s, (found, _) in zip(panel.series, results, strict=True) if not found
+    ]
     if not frames:
         raise ParameterError(
             f"No series is long enough for {n_windows} windows of horizon {horizon} "
             f"and step {step}."
         )
     table = pd.concat(frames, ignore_index=True)
-    table.attrs.update(fallbacks=fallbacks, skipped=skipped, freq=freq, season_length=season)
+    table.attrs.update(
+        fallbacks=fallbacks, skipped=skipped, freq=panel.freq, season_length=panel.season_length
+    )
     return table
+
+
+def _backtest_task(
+    series: Series,
+    *,
+    estimators: list[Forecaster],
+    horizon: int,
+    n_windows: int,
+    step: int,
+    refit: bool,
+    levels: tuple[int, ...],
+    season: int,
+) -> tuple[list[pd.DataFrame], list[Fallback]]:
+    fallbacks: list[Fallback] = []
+    y, stamps, uid = series.y, series.stamps, series.unique_id
+    origins = cutoffs(len(y), horizon, n_windows, step)
+    if origins[0] < 2:
+        return [], fallbacks
+    frames = []
+    for estimator in estimators:
+        fitted: Forecaster | None = None
+        for origin in origins:
+            train = y[:origin]
+            if fitted is None or refit:
+                fitted = fit_or_fallback(estimator, train, season, uid, fallbacks)
+            else:
+                fitted = fitted.update(train)
+            prediction = fitted.predict(horizon, levels)
+            columns: dict[str, object] = {
+                "unique_id": uid,
+                "ds": stamps[origin : origin + horizon],
+                "cutoff": stamps[origin - 1],
+                "model": estimator.name,
+                "y": y[origin : origin + horizon],
+                "mean": prediction.mean,
+            }
+            for level in levels:
+                lo, hi = prediction.intervals[level]
+                columns[f"lo-{level}"], columns[f"hi-{level}"] = lo, hi
+            frames.append(pd.DataFrame(columns))
+    return frames, fallbacks
 
 
 def evaluate(
@@ -189,19 +228,21 @@ def evaluate(
 
 
 def select_models(scores: pd.DataFrame, *, metric: str = "mase") -> pd.Series:
-    """The best model of each series by ``metric`` (lower is better; ties: first name).
+    """The best model of each series by ``metric`` (lower is better; then MAE, then name).
 
     Examples
     --------
     >>> scores = pd.DataFrame({"unique_id": ["a", "a", "b", "b"],
     ...                        "model": ["Naive", "Theta", "Naive", "Theta"],
-    ...                        "mase": [1.0, 0.8, 0.7, np.nan]})
+    ...                        "mase": [1.0, 0.8, 0.7, np.nan], "mae": [3.0, 2.0, 1.0, 0.5]})
     >>> select_models(scores).to_dict()
     {'a': 'Theta', 'b': 'Naive'}
     """
     if metric not in LOWER_IS_BETTER:
         raise ParameterError(f"Cannot select by '{metric}'; choose one of {list(LOWER_IS_BETTER)}.")
-    ranked = scores.dropna(subset=[metric]).sort_values(
-        ["unique_id", metric, "model"], kind="stable"
+    # A series whose metric is undefined for every model (e.g. MASE of a constant history)
+    # is decided by MAE.
+    ranked = scores.assign(_missing=scores[metric].isna()).sort_values(
+        ["unique_id", "_missing", metric, "mae", "model"], kind="stable"
     )
     return ranked.groupby("unique_id", sort=True)["model"].first().rename("model")

@@ -6,8 +6,11 @@ model, mean, lo-80, hi-80, ...``; sample paths are ``unique_id, ds, path, value`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,9 +18,11 @@ from pandas.tseries import offsets
 from pandas.tseries.frequencies import to_offset
 
 from capforecast.core.errors import ParameterError
+from capforecast.core.history import GapPolicy, fill_gaps
 from capforecast.forecast.base import Forecaster, check_levels
 from capforecast.forecast.baselines import SeasonalNaive
 from capforecast.forecast.models import make_model
+from capforecast.forecast.parallel import map_series
 
 #: Season length by the kind of a pandas offset (of multiple 1), when none is given.
 DEFAULT_SEASON: dict[type, int] = {
@@ -30,6 +35,10 @@ DEFAULT_SEASON: dict[type, int] = {
     offsets.QuarterEnd: 4,
     offsets.QuarterBegin: 4,
 }
+
+
+class ForecastWarning(UserWarning):
+    """A series was forecast by the fallback model, was too short, or had gaps."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,94 @@ def build_estimators(
     return built
 
 
+@dataclass(frozen=True)
+class Series:
+    """One series of a panel, with its position in sorted order (for random streams)."""
+
+    position: int
+    unique_id: str
+    stamps: pd.DatetimeIndex
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A validated panel ready for per-series tasks."""
+
+    series: list[Series]
+    freq: str
+    season_length: int
+
+
+def prepare(
+    history: pd.DataFrame,
+    freq: str | None,
+    season_length: int | None,
+    gaps: GapPolicy = "error",
+) -> Panel:
+    """Resolve frequency and season, apply the gap policy, split into series.
+
+    Series that had gaps are named in a :class:`ForecastWarning`.
+    """
+    freq, season = resolve_freq(history, freq, season_length)
+    regular, gapped = fill_gaps(history, freq, gaps)
+    if gapped:
+        shown = ", ".join(gapped[:10]) + (" ..." if len(gapped) > 10 else "")
+        warnings.warn(
+            f"{len(gapped)} series had gaps, filled with gaps={gaps!r}: {shown}",
+            ForecastWarning,
+            stacklevel=3,
+        )
+    series = [
+        Series(position, uid, stamps, y)
+        for position, (uid, stamps, y) in enumerate(series_arrays(regular))
+    ]
+    return Panel(series, freq, season)
+
+
+def report_fallbacks(fallbacks: list[Fallback]) -> None:
+    """One warning naming every series whose model failed or that was too short."""
+    if not fallbacks:
+        return
+    unique = list(dict.fromkeys((f.unique_id, f.model, f.reason) for f in fallbacks))
+    shown = "; ".join(f"'{uid}' ({model}: {reason})" for uid, model, reason in unique[:10])
+    more = f"; and {len(unique) - 10} more" if len(unique) > 10 else ""
+    warnings.warn(
+        f"{len(fallbacks)} fits failed and used the seasonal naive fallback: {shown}{more}",
+        ForecastWarning,
+        stacklevel=3,
+    )
+
+
+def _forecast_task(
+    series: Series,
+    *,
+    estimators: list[Forecaster],
+    horizon: int,
+    levels: tuple[int, ...],
+    freq: str,
+    season: int,
+) -> tuple[list[pd.DataFrame], list[Fallback]]:
+    fallbacks: list[Fallback] = []
+    future = _future(series.stamps[-1], horizon, freq)
+    frames = []
+    for estimator in estimators:
+        fitted = fit_or_fallback(estimator, series.y, season, series.unique_id, fallbacks)
+        prediction = fitted.predict(horizon, levels)
+        columns: dict[str, object] = {
+            "unique_id": series.unique_id,
+            "ds": future,
+            "model": estimator.name,
+            "mean": prediction.mean,
+        }
+        for level in levels:
+            lo, hi = prediction.intervals[level]
+            columns[f"lo-{level}"] = lo
+            columns[f"hi-{level}"] = hi
+        frames.append(pd.DataFrame(columns))
+    return frames, fallbacks
+
+
 def forecast(
     history: pd.DataFrame,
     horizon: int,
@@ -120,29 +217,37 @@ def forecast(
     levels: Sequence[int] = (80, 95),
     freq: str | None = None,
     season_length: int | None = None,
+    gaps: GapPolicy = "error",
+    n_jobs: int | None = None,
+    client: Any = None,
 ) -> pd.DataFrame:
     """Forecast every series of ``history`` with every model.
 
     Parameters
     ----------
     history
-        A validated history (``unique_id, ds, y``), e.g. from ``read_history``.
+        A history (``unique_id, ds, y``), e.g. from ``read_history``.
     horizon
         Steps ahead, in the history's frequency (must be >= 1).
     models
-        Registry names (``"ets"``, ``"seasonal_naive"``) or forecaster instances.
+        Registry names (``"ets"``, ``"auto"``, ...) or forecaster instances.
     levels
         Central interval levels in percent.
     freq, season_length
         The history's frequency (default ``history.attrs["freq"]``) and the season length
         (default by frequency: 7 for daily data).
+    gaps
+        Missing steps inside a series: ``"error"``, ``"zero"`` or ``"interpolate"``.
+    n_jobs, client
+        Local processes (default: every core for large panels) or a
+        ``dask.distributed.Client``; results are identical either way.
 
     Returns
     -------
     pandas.DataFrame
         ``unique_id, ds, model, mean, lo-80, hi-80, ...``, non-negative, sorted. Series
-        whose model failed carry the seasonal naive forecast and are listed in
-        ``attrs["fallbacks"]``.
+        whose model failed carry the seasonal naive forecast, are named in a
+        :class:`ForecastWarning` and listed in ``attrs["fallbacks"]``.
 
     Examples
     --------
@@ -158,30 +263,47 @@ def forecast(
     if horizon < 1:
         raise ParameterError(f"The 'horizon' parameter must be an integer >= 1. Got {horizon}.")
     levels = check_levels(list(levels))
-    freq, season = resolve_freq(history, freq, season_length)
-    estimators = build_estimators(models, season, horizon)
-    fallbacks: list[Fallback] = []
-    frames = []
-    for uid, stamps, y in series_arrays(history):
-        future = _future(stamps[-1], horizon, freq)
-        for estimator in estimators:
-            fitted = fit_or_fallback(estimator, y, season, uid, fallbacks)
-            prediction = fitted.predict(horizon, levels)
-            columns: dict[str, object] = {
-                "unique_id": uid,
-                "ds": future,
-                "model": estimator.name,
-                "mean": prediction.mean,
-            }
-            for level in levels:
-                lo, hi = prediction.intervals[level]
-                columns[f"lo-{level}"] = lo
-                columns[f"hi-{level}"] = hi
-            frames.append(pd.DataFrame(columns))
-    table = pd.concat(frames, ignore_index=True)
+    panel = prepare(history, freq, season_length, gaps)
+    task = partial(
+        _forecast_task,
+        estimators=build_estimators(models, panel.season_length, horizon),
+        horizon=horizon,
+        levels=levels,
+        freq=panel.freq,
+        season=panel.season_length,
+    )
+    results = map_series(task, panel.series, n_jobs=n_jobs, client=client)
+    fallbacks = [f for _, found in results for f in found]
+    report_fallbacks(fallbacks)
+    table = pd.concat([frame for frames, _ in results for frame in frames], ignore_index=True)
     table.attrs["fallbacks"] = fallbacks
-    table.attrs["freq"] = freq
+    table.attrs["freq"] = panel.freq
     return table
+
+
+def _paths_task(
+    series: Series,
+    *,
+    estimator: Forecaster,
+    horizon: int,
+    n_paths: int,
+    seed: int,
+    freq: str,
+    season: int,
+) -> tuple[pd.DataFrame, list[Fallback]]:
+    fallbacks: list[Fallback] = []
+    fitted = fit_or_fallback(estimator, series.y, season, series.unique_id, fallbacks)
+    stream = int(np.random.SeedSequence([seed, series.position]).generate_state(1)[0])
+    paths = fitted.sample_paths(horizon, n_paths, seed=stream)
+    frame = pd.DataFrame(
+        {
+            "unique_id": series.unique_id,
+            "ds": np.tile(_future(series.stamps[-1], horizon, freq).to_numpy(), n_paths),
+            "path": np.repeat(np.arange(n_paths, dtype=np.int32), horizon),
+            "value": paths.ravel(),
+        }
+    )
+    return frame, fallbacks
 
 
 def sample_paths(
@@ -193,12 +315,16 @@ def sample_paths(
     seed: int = 0,
     freq: str | None = None,
     season_length: int | None = None,
+    gaps: GapPolicy = "error",
+    n_jobs: int | None = None,
+    client: Any = None,
 ) -> pd.DataFrame:
     """Simulated futures of every series: ``unique_id, ds, path, value`` (non-negative).
 
     Each series draws from its own random stream, derived from ``seed`` and the series'
-    position in sorted order: the same history and seed give identical paths. Series are
-    simulated independently (no cross-series correlation).
+    position in sorted order: the same history and seed give identical paths, locally or
+    on a cluster. Series are simulated independently (no cross-series correlation).
+    Other parameters as in :func:`forecast`.
 
     Examples
     --------
@@ -213,26 +339,22 @@ def sample_paths(
         raise ParameterError(
             f"'horizon' and 'n_paths' must be integers >= 1. Got {horizon} and {n_paths}."
         )
-    freq, season = resolve_freq(history, freq, season_length)
-    (estimator,) = build_estimators([model], season, horizon)
-    fallbacks: list[Fallback] = []
-    frames = []
-    for position, (uid, stamps, y) in enumerate(series_arrays(history)):
-        fitted = fit_or_fallback(estimator, y, season, uid, fallbacks)
-        stream = int(np.random.SeedSequence([seed, position]).generate_state(1)[0])
-        paths = fitted.sample_paths(horizon, n_paths, seed=stream)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "unique_id": uid,
-                    "ds": np.tile(_future(stamps[-1], horizon, freq).to_numpy(), n_paths),
-                    "path": np.repeat(np.arange(n_paths, dtype=np.int32), horizon),
-                    "value": paths.ravel(),
-                }
-            )
-        )
-    table = pd.concat(frames, ignore_index=True)
+    panel = prepare(history, freq, season_length, gaps)
+    (estimator,) = build_estimators([model], panel.season_length, horizon)
+    task = partial(
+        _paths_task,
+        estimator=estimator,
+        horizon=horizon,
+        n_paths=n_paths,
+        seed=seed,
+        freq=panel.freq,
+        season=panel.season_length,
+    )
+    results = map_series(task, panel.series, n_jobs=n_jobs, client=client)
+    fallbacks = [f for _, found in results for f in found]
+    report_fallbacks(fallbacks)
+    table = pd.concat([frame for frame, _ in results], ignore_index=True)
     table["unique_id"] = table["unique_id"].astype("category")
     table.attrs["fallbacks"] = fallbacks
-    table.attrs["freq"] = freq
+    table.attrs["freq"] = panel.freq
     return table

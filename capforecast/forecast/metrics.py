@@ -88,10 +88,14 @@ def pinball(y: np.ndarray, quantile: np.ndarray, q: float) -> float:
 def scaled_crps(y: np.ndarray, quantiles: np.ndarray, levels: Sequence[float]) -> float:
     """Scaled CRPS from quantile forecasts: ``2 · mean pinball / mean |y|``.
 
-    ``quantiles`` has one row per level in ``levels`` (probabilities in (0, 1)).
+    ``quantiles`` has one row per level in ``levels`` (probabilities in (0, 1)). NaN when
+    every actual is 0 (utilsforecast divides by machine epsilon instead).
     """
+    scale = float(np.mean(np.abs(y)))
+    if scale == 0:
+        return float("nan")  # undefined when every actual is 0
     loss = np.mean([pinball(y, row, q) for row, q in zip(quantiles, levels, strict=True)])
-    return float(2.0 * loss / (np.mean(np.abs(y)) + EPS))
+    return float(2.0 * loss / (scale + EPS))
 
 
 def coverage(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
