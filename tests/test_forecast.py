@@ -237,3 +237,35 @@ def test_sample_history_reads_with_its_attributes() -> None:
     assert (history.groupby("unique_id")["ds"].agg(lambda d: d.max() - d.min()).min()).days >= 729
     helios = read_history(helios_history_path())
     assert helios["unique_id"].nunique() == 25 and helios.attrs["freq"] == "D"
+
+
+def test_backtest_cli_writes_metrics_and_the_choice(
+    tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    history = tmp_path / "history.csv"
+    _panel().to_csv(history, index=False)
+    out = tmp_path / "scores.csv"
+    result = cli(
+        "backtest", history, "--horizon", 7, "--windows", 2, "--model", "naive",
+        "--model", "drift", "--out", out,
+    )  # fmt: skip
+    assert result.code == 0, result.stderr  # type: ignore[attr-defined]
+    scores = pd.read_csv(out)
+    assert {"mase", "smape", "coverage-80", "width-95", "scaled_crps", "selected"} <= set(
+        scores.columns
+    )
+    assert len(scores) == 3 * 2
+    assert scores.groupby("unique_id")["selected"].sum().eq(1).all()
+    best = scores.loc[scores.groupby("unique_id")["mase"].idxmin(), "model"]
+    assert list(best) == list(scores[scores["selected"]]["model"])
+
+
+def test_forecast_cli_writes_paths(tmp_path: Path, cli: Callable[..., object]) -> None:
+    history = tmp_path / "history.csv"
+    _panel().to_csv(history, index=False)
+    out = tmp_path / "forecast.csv"
+    result = cli("forecast", history, "--horizon", 5, "--paths", 4, "--out", out)
+    assert result.code == 0, result.stderr  # type: ignore[attr-defined]
+    paths = pd.read_csv(tmp_path / "forecast.paths.csv")
+    assert list(paths.columns) == ["unique_id", "ds", "path", "value"]
+    assert len(paths) == 3 * 5 * 4

@@ -1,0 +1,65 @@
+"""The same panel gives identical results in process, on local cores and on Dask."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+
+from capforecast import forecast, sample_paths
+from capforecast.forecast.backtest import cross_validation
+
+
+def _panel(n_series: int = 32, n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    t = np.arange(n)
+    frames = [
+        pd.DataFrame(
+            {
+                "unique_id": f"s{i:02d}",
+                "ds": pd.date_range("2026-01-05", periods=n, freq="D"),
+                "y": np.clip(30 + i + 0.2 * t + 4 * (t % 7 < 5) + rng.normal(0, 2, n), 0, None),
+            }
+        )
+        for i in range(n_series)
+    ]
+    table = pd.concat(frames, ignore_index=True)
+    table.attrs["freq"] = "D"
+    return table
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as dask_client,
+    ):
+        yield dask_client
+
+
+def test_local_cores_match_a_single_process() -> None:
+    panel = _panel()
+    one = forecast(panel, 14, models=["theta", "seasonal_naive"], n_jobs=1)
+    two = forecast(panel, 14, models=["theta", "seasonal_naive"], n_jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    paths_one = sample_paths(panel, 14, model="theta", n_paths=20, seed=4, n_jobs=1)
+    paths_two = sample_paths(panel, 14, model="theta", n_paths=20, seed=4, n_jobs=2)
+    pd.testing.assert_frame_equal(paths_one, paths_two)
+
+
+def test_dask_cluster_matches_local(client: Client) -> None:
+    panel = _panel()
+    local = forecast(panel, 14, models=["ets", "drift"], n_jobs=1)
+    remote = forecast(panel, 14, models=["ets", "drift"], client=client)
+    pd.testing.assert_frame_equal(local, remote)
+    paths_local = sample_paths(panel, 7, model="theta", n_paths=10, seed=2, n_jobs=1)
+    paths_remote = sample_paths(panel, 7, model="theta", n_paths=10, seed=2, client=client)
+    pd.testing.assert_frame_equal(paths_local, paths_remote)
+    folds_local = cross_validation(panel, 7, models=["naive"], n_windows=2, n_jobs=1)
+    folds_remote = cross_validation(panel, 7, models=["naive"], n_windows=2, client=client)
+    pd.testing.assert_frame_equal(folds_local, folds_remote)
