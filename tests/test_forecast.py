@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capforecast import ETS, NotFittedError, SeasonalNaive, forecast, read_history, sample_paths
+from capforecast.forecast import Theta
 from capforecast.forecast.base import Forecaster
 from capforecast.forecast.engine import ForecastWarning
 from capforecast.forecast.models import MODELS, make_model
@@ -269,3 +270,13 @@ def test_forecast_cli_writes_paths(tmp_path: Path, cli: Callable[..., object]) -
     paths = pd.read_csv(tmp_path / "forecast.paths.csv")
     assert list(paths.columns) == ["unique_id", "ds", "path", "value"]
     assert len(paths) == 3 * 5 * 4
+
+
+def test_theta_agrees_with_statsmodels() -> None:
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    for seed in range(5):
+        y = _series(150, seed=seed)
+        ours = Theta().fit(y).predict(10).mean
+        theirs = ThetaModel(y, period=1, deseasonalize=False).fit().forecast(10).to_numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=5e-3)
