@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.instances import write_scaled_instance  # noqa: E402
+from benchmarks.report import DOC, markdown_table, write_section  # noqa: E402
 from capforecast.examples import sample_history  # noqa: E402
 from capforecast.forecast import forecast  # noqa: E402
 from capforecast.plan.data import ModelData  # noqa: E402
@@ -263,17 +264,10 @@ def bench_forecast() -> list[dict[str, object]]:
     ]
 
 
-def markdown(rows: list[dict[str, object]]) -> str:
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(row[h]) for h in header) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller instances")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--out", type=Path, default=DOC)
     args = parser.parse_args()
     sizes = [(4, 2, 2, 8, 1), (6, 3, 2, 12, 3), (10, 4, 3, 16, 5)]
     if args.quick:
@@ -285,19 +279,17 @@ def main() -> int:
     ]
     stamp = time.strftime("%Y-%m-%d")
     text = [
-        "# Benchmarks",
+        "## Planning and forecast engine (`benchmarks/run.py`)",
         "",
         f"Latest run: {stamp}, Python {platform.python_version()}, {platform.machine()}, "
-        f"PuLP {pulp.__version__}. Reproduce with `make bench` (writes this file). "
-        "Times are the best of "
-        f"{REPEATS} runs for builds, one run otherwise; compare the ratios, not the seconds: "
-        "the machines are shared.",
+        f"PuLP {pulp.__version__}. Reproduce with `make bench`. Builds: best of {REPEATS} "
+        "runs; other timings: one run.",
         "",
     ]
     for title, rows in sections:
-        text += [f"## {title}", "", markdown(rows), ""]
-        print(f"\n{title}\n{markdown(rows)}")
-    args.out.write_text("\n".join(text))
+        text += [f"### {title}", "", markdown_table(rows), ""]
+        print(f"\n{title}\n{markdown_table(rows)}")
+    write_section("engine", "\n".join(text), args.out)
     print(f"\nwrote {args.out}")
     return 0
 
