@@ -3,7 +3,9 @@
 from capforecast.forecast.base import Forecaster, Prediction
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
 from capforecast.forecast.engine import forecast, sample_paths
+from capforecast.forecast.backtest import cross_validation, evaluate, select_models
 from capforecast.forecast.ets import ETS, AutoETS
+from capforecast.forecast.hierarchy import aggregate, build_hierarchy, reconcile, reconcile_paths
 from capforecast.forecast.models import MODELS, make_model
 from capforecast.forecast.theta import Theta
 
@@ -18,7 +20,14 @@ __all__ = [
     "SeasonalNaive",
     "Theta",
     "WindowAverage",
+    "aggregate",
+    "build_hierarchy",
+    "cross_validation",
+    "evaluate",
     "forecast",
     "make_model",
+    "reconcile",
+    "reconcile_paths",
     "sample_paths",
+    "select_models",
 ]
