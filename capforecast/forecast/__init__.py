@@ -1,9 +1,9 @@
 """Forecasting: models behind one contract, a panel engine, metrics and backtests."""
 
+from capforecast.forecast.backtest import cross_validation, evaluate, select_models
 from capforecast.forecast.base import Forecaster, Prediction
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
 from capforecast.forecast.engine import forecast, sample_paths
-from capforecast.forecast.backtest import cross_validation, evaluate, select_models
 from capforecast.forecast.ets import ETS, AutoETS
 from capforecast.forecast.hierarchy import aggregate, build_hierarchy, reconcile, reconcile_paths
 from capforecast.forecast.models import MODELS, make_model
