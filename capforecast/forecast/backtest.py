@@ -25,11 +25,11 @@ from capforecast.forecast.engine import (
     Series,
     build_estimators,
     fit_or_fallback,
+    prediction_columns,
     prepare,
-    report_fallbacks,
+    run_tasks,
     series_arrays,
 )
-from capforecast.forecast.parallel import map_series
 
 #: Metrics where lower is better, as reported by :func:`evaluate`.
 LOWER_IS_BETTER = ("mae", "rmse", "smape", "mase", "rmsse", "scaled_crps")
@@ -115,13 +115,9 @@ def cross_validation(
         levels=levels,
         season=panel.season_length,
     )
-    results = map_series(task, panel.series, n_jobs=n_jobs, client=client)
-    fallbacks = [f for _, found in results for f in found]
-    report_fallbacks(fallbacks)
-    frames = [frame for found, _ in results for frame in found]
-    skipped = [
-        s.unique_id for s, (found, _) in zip(panel.series, results, strict=True) if not found
-    ]
+    per_series, fallbacks = run_tasks(task, panel, n_jobs=n_jobs, client=client)
+    frames = [frame for found in per_series for frame in found]
+    skipped = [s.unique_id for s, found in zip(panel.series, per_series, strict=True) if not found]
     if not frames:
         raise ParameterError(
             f"No series is long enough for {n_windows} windows of horizon {horizon} "
@@ -159,19 +155,18 @@ def _backtest_task(
                 fitted = fit_or_fallback(estimator, train, season, uid, fallbacks)
             else:
                 fitted = fitted.update(train)
-            prediction = fitted.predict(horizon, levels)
-            columns: dict[str, object] = {
-                "unique_id": uid,
-                "ds": stamps[origin : origin + horizon],
-                "cutoff": stamps[origin - 1],
-                "model": estimator.name,
-                "y": y[origin : origin + horizon],
-                "mean": prediction.mean,
-            }
-            for level in levels:
-                lo, hi = prediction.intervals[level]
-                columns[f"lo-{level}"], columns[f"hi-{level}"] = lo, hi
-            frames.append(pd.DataFrame(columns))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "unique_id": uid,
+                        "ds": stamps[origin : origin + horizon],
+                        "cutoff": stamps[origin - 1],
+                        "model": estimator.name,
+                        "y": y[origin : origin + horizon],
+                        **prediction_columns(fitted.predict(horizon, levels), levels),
+                    }
+                )
+            )
     return frames, fallbacks
 
 

@@ -7,7 +7,7 @@ model, mean, lo-80, hi-80, ...``; sample paths are ``unique_id, ds, path, value`
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -19,7 +19,7 @@ from pandas.tseries.frequencies import to_offset
 
 from capforecast.core.errors import ParameterError
 from capforecast.core.history import GapPolicy, fill_gaps
-from capforecast.forecast.base import Forecaster, check_levels
+from capforecast.forecast.base import Forecaster, Prediction, check_levels
 from capforecast.forecast.baselines import SeasonalNaive
 from capforecast.forecast.models import make_model
 from capforecast.forecast.parallel import map_series
@@ -180,6 +180,28 @@ def report_fallbacks(fallbacks: list[Fallback]) -> None:
     )
 
 
+def prediction_columns(prediction: Prediction, levels: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """``mean, lo-<level>, hi-<level>, ...`` columns of one prediction."""
+    columns = {"mean": prediction.mean}
+    for level in levels:
+        columns[f"lo-{level}"], columns[f"hi-{level}"] = prediction.intervals[level]
+    return columns
+
+
+PanelTask = Callable[[Series], tuple[list[pd.DataFrame], list[Fallback]]]
+
+
+def run_tasks(
+    task: PanelTask, panel: Panel, *, n_jobs: int | None, client: Any
+) -> tuple[list[list[pd.DataFrame]], list[Fallback]]:
+    """Run ``task`` on every series; return its frames per series and the fallbacks,
+    which are reported in one :class:`ForecastWarning`."""
+    results = map_series(task, panel.series, n_jobs=n_jobs, client=client)
+    fallbacks = [fallback for _, found in results for fallback in found]
+    report_fallbacks(fallbacks)
+    return [frames for frames, _ in results], fallbacks
+
+
 def _forecast_task(
     series: Series,
     *,
@@ -195,17 +217,16 @@ def _forecast_task(
     for estimator in estimators:
         fitted = fit_or_fallback(estimator, series.y, season, series.unique_id, fallbacks)
         prediction = fitted.predict(horizon, levels)
-        columns: dict[str, object] = {
-            "unique_id": series.unique_id,
-            "ds": future,
-            "model": estimator.name,
-            "mean": prediction.mean,
-        }
-        for level in levels:
-            lo, hi = prediction.intervals[level]
-            columns[f"lo-{level}"] = lo
-            columns[f"hi-{level}"] = hi
-        frames.append(pd.DataFrame(columns))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": series.unique_id,
+                    "ds": future,
+                    "model": estimator.name,
+                    **prediction_columns(prediction, levels),
+                }
+            )
+        )
     return frames, fallbacks
 
 
@@ -272,10 +293,8 @@ def forecast(
         freq=panel.freq,
         season=panel.season_length,
     )
-    results = map_series(task, panel.series, n_jobs=n_jobs, client=client)
-    fallbacks = [f for _, found in results for f in found]
-    report_fallbacks(fallbacks)
-    table = pd.concat([frame for frames, _ in results for frame in frames], ignore_index=True)
+    per_series, fallbacks = run_tasks(task, panel, n_jobs=n_jobs, client=client)
+    table = pd.concat([frame for frames in per_series for frame in frames], ignore_index=True)
     table.attrs["fallbacks"] = fallbacks
     table.attrs["freq"] = panel.freq
     return table
@@ -290,7 +309,7 @@ def _paths_task(
     seed: int,
     freq: str,
     season: int,
-) -> tuple[pd.DataFrame, list[Fallback]]:
+) -> tuple[list[pd.DataFrame], list[Fallback]]:
     fallbacks: list[Fallback] = []
     fitted = fit_or_fallback(estimator, series.y, season, series.unique_id, fallbacks)
     stream = int(np.random.SeedSequence([seed, series.position]).generate_state(1)[0])
@@ -303,7 +322,7 @@ def _paths_task(
             "value": paths.ravel(),
         }
     )
-    return frame, fallbacks
+    return [frame], fallbacks
 
 
 def sample_paths(
@@ -350,10 +369,8 @@ def sample_paths(
         freq=panel.freq,
         season=panel.season_length,
     )
-    results = map_series(task, panel.series, n_jobs=n_jobs, client=client)
-    fallbacks = [f for _, found in results for f in found]
-    report_fallbacks(fallbacks)
-    table = pd.concat([frame for frame, _ in results], ignore_index=True)
+    per_series, fallbacks = run_tasks(task, panel, n_jobs=n_jobs, client=client)
+    table = pd.concat([frames[0] for frames in per_series], ignore_index=True)
     table["unique_id"] = table["unique_id"].astype("category")
     table.attrs["fallbacks"] = fallbacks
     table.attrs["freq"] = panel.freq
