@@ -175,7 +175,8 @@ def main() -> int:
             f"h = {HORIZON}, {os.cpu_count()} cores, Python {platform.python_version()}. "
             "Season length 1 for every model. Published M4 OWA for reference: "
             "Naive2 1.000, SES 0.975, Theta 0.971, Damped 0.917. Cold start of capforecast's "
-            f"first `auto` call on one series: {cold_ours:.1f} s.",
+            f"first `auto` call on one series: {cold_ours:.1f} s. statsforecast's times include "
+            "its numba compilation on first use (its cold start).",
             "",
             table,
         ]
