@@ -280,3 +280,24 @@ def test_theta_agrees_with_statsmodels() -> None:
         ours = Theta().fit(y).predict(10).mean
         theirs = ThetaModel(y, period=1, deseasonalize=False).fit().forecast(10).to_numpy()
         np.testing.assert_allclose(ours, theirs, rtol=5e-3)
+
+
+def test_auto_calibration_scales_intervals_by_conformal_quantiles() -> None:
+    from capforecast.forecast.auto import Auto
+
+    y = _series(200, seed=9)
+    native = Auto(horizon=10, n_windows=3).fit(y)
+    calibrated = Auto(horizon=10, n_windows=3, calibrate=True).fit(y)
+    assert native.conformity_ is None and calibrated.conformity_ is not None
+    assert len(calibrated.conformity_) >= 10
+    assert calibrated.chosen_.name == native.chosen_.name
+    low, high = calibrated.predict(10, levels=(80, 95)).intervals[95]
+    wide = (
+        calibrated._quantile(95)
+        * (
+            native.chosen_._predict(10, (80,)).intervals[80][1]
+            - native.chosen_._predict(10, (80,)).intervals[80][0]
+        )
+        / (2 * 1.2815515655446004)
+    )
+    np.testing.assert_allclose(high - low, 2 * wide, rtol=1e-9)
