@@ -301,3 +301,15 @@ def test_auto_calibration_scales_intervals_by_conformal_quantiles() -> None:
         / (2 * 1.2815515655446004)
     )
     np.testing.assert_allclose(high - low, 2 * wide, rtol=1e-9)
+
+
+def test_auto_keeps_the_naive_forecast_unless_clearly_beaten() -> None:
+    from capforecast.forecast.auto import Auto
+
+    # A random walk: richer models may edge out naive in a backtest, but not by 100%.
+    y = 100 + np.random.default_rng(1).normal(0, 1, 150).cumsum()
+    strict = Auto(horizon=7, margin=1.0).fit(y)  # nothing can beat naive by 100%
+    assert strict.chosen_.name in ("Naive", "SeasonalNaive")
+    lenient = Auto(horizon=7, margin=0.0).fit(y)
+    best = min(lenient.scores_, key=lambda name: lenient.scores_[name])
+    assert lenient.chosen_.name == make_model(best, 1).name

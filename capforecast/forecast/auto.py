@@ -9,6 +9,9 @@ import numpy as np
 from capforecast.forecast import metrics
 from capforecast.forecast.base import Forecaster, Prediction, z_score
 
+#: Naive forecasts that a richer candidate must beat by ``margin`` to be chosen.
+SIMPLE = ("naive", "seasonal_naive")
+
 #: Fewest backtest errors that calibrate the intervals of ``auto``.
 MIN_SCORES = 10
 
@@ -25,8 +28,8 @@ class Auto(Forecaster):
     The series is cut at ``n_windows`` origins ``horizon`` steps apart (the last one
     ``horizon`` steps before its end); every candidate is fitted before each origin and
     scored on the following ``horizon`` steps; the winner is refitted on the whole series.
-    Naive forecasts are candidates, so ``auto`` only departs from them when a richer
-    model has backtested better on this very series.
+    Naive forecasts are candidates, and ``auto`` only departs from them when a richer
+    model has backtested at least ``margin`` (2%) better on this very series.
 
     With ``calibrate=True`` the intervals are conformalised: the backtest errors
     of the chosen model, divided by the spread of its own 80% interval, are the
@@ -55,12 +58,14 @@ class Auto(Forecaster):
         n_windows: int = 2,
         candidates: Sequence[str] = AUTO_CANDIDATES,
         calibrate: bool = False,
+        margin: float = 0.02,
     ) -> None:
         self.season_length = season_length
         self.horizon = horizon
         self.n_windows = n_windows
         self.candidates = candidates
         self.calibrate = calibrate
+        self.margin = margin
 
     def _horizon(self) -> int:
         return self.horizon or max(2 * self.season_length, 4)
@@ -95,6 +100,15 @@ class Auto(Forecaster):
                     conformity[name] = np.concatenate(normalised) if normalised else np.empty(0)
         self.scores_ = scores
         ranking = sorted(scores, key=lambda name: (scores[name], self.candidates.index(name)))
+        simple = [n for n in ranking if n in SIMPLE]
+        # A richer model must beat the best naive forecast by a margin to be chosen:
+        # backtests are short, and on step-like or bursty series a small edge is noise.
+        if (
+            simple
+            and ranking[0] not in SIMPLE
+            and scores[ranking[0]] > (1 - self.margin) * scores[simple[0]]
+        ):
+            ranking.insert(0, ranking.pop(ranking.index(simple[0])))
         # When no window fits (a short series), try the candidates in order of preference.
         order = ranking or [n for n in ("auto_ets", "theta", "naive") if n in self.candidates]
         for name in order:
