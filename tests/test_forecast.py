@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capforecast import ETS, NotFittedError, SeasonalNaive, forecast, read_history, sample_paths
-from capforecast.forecast import Theta
+from capforecast.forecast import Naive, Theta
 from capforecast.forecast.base import Forecaster
 from capforecast.forecast.engine import ForecastWarning
 from capforecast.forecast.models import MODELS, make_model
@@ -289,18 +289,26 @@ def test_auto_calibration_scales_intervals_by_conformal_quantiles() -> None:
     native = Auto(horizon=10, n_windows=3).fit(y)
     calibrated = Auto(horizon=10, n_windows=3, calibrate=True).fit(y)
     assert native.conformity_ is None and calibrated.conformity_ is not None
-    assert len(calibrated.conformity_) >= 10
+    scores = np.sort(calibrated.conformity_)
+    assert len(scores) == 30  # 3 windows x 10 steps
     assert calibrated.chosen_.name == native.chosen_.name
-    low, high = calibrated.predict(10, levels=(80, 95)).intervals[95]
-    wide = (
-        calibrated._quantile(95)
-        * (
-            native.chosen_._predict(10, (80,)).intervals[80][1]
-            - native.chosen_._predict(10, (80,)).intervals[80][0]
-        )
-        / (2 * 1.2815515655446004)
-    )
-    np.testing.assert_allclose(high - low, 2 * wide, rtol=1e-9)
+    lo, hi = native.chosen_._predict(10, (80,)).intervals[80]
+    spread = (hi - lo) / (2 * 1.2815515655446004)
+    # Split conformal: the ceil((n+1)·0.8)-th = 25th smallest of 30 scores.
+    low, high = calibrated.predict(10, levels=(80,)).intervals[80]
+    np.testing.assert_allclose(high - low, 2 * scores[24] * spread, rtol=1e-9)
+    # 95% needs the 30th (= largest) score; 99% would need a 31st: native interval kept.
+    _, high = calibrated.predict(10, levels=(99,)).intervals[99]
+    _, native_high = native.chosen_.predict(10, levels=(99,)).intervals[99]
+    np.testing.assert_allclose(high, native_high, rtol=1e-9)
+
+
+def test_naive_intervals_follow_the_random_walk_formula() -> None:
+    # sigma is the root mean square of the differences (not demeaned): a trend widens it.
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    prediction = Naive().fit(y).predict(3, levels=(80,))
+    _, hi = prediction.intervals[80]
+    np.testing.assert_allclose(hi - 4.0, 1.2815515655446004 * 1.0 * np.sqrt([1, 2, 3]))
 
 
 def test_auto_keeps_the_naive_forecast_unless_clearly_beaten() -> None:

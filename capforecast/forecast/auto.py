@@ -122,34 +122,38 @@ class Auto(Forecaster):
         raise ValueError("no candidate of auto could be fitted")
 
     def _quantile(self, level: int) -> float:
-        """Split-conformal quantile of the scores for a central interval of ``level``."""
+        """Split-conformal quantile: the ``ceil((n+1) L)``-th smallest score, or ``inf``
+        when there are too few scores for the level ``L``."""
         assert self.conformity_ is not None
         n = len(self.conformity_)
-        rank = min(1.0, np.ceil((n + 1) * level / 100) / n)
-        return float(np.quantile(self.conformity_, rank, method="higher"))
+        rank = int(np.ceil((n + 1) * level / 100))
+        return float(np.sort(self.conformity_)[rank - 1]) if rank <= n else float("inf")
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         if self.conformity_ is None:
             return self.chosen_._predict(horizon, levels)
-        raw = self.chosen_._predict(horizon, (80,))
+        raw = self.chosen_._predict(horizon, (80, *levels))
         spread = _spread(raw)
-        return Prediction(
-            raw.mean,
-            {
-                level: (
-                    raw.mean - self._quantile(level) * spread,
-                    raw.mean + self._quantile(level) * spread,
-                )
-                for level in levels
-            },
-        )
+        intervals = {}
+        for level in levels:
+            q = self._quantile(level)
+            # Too few scores for this level: keep the model's own interval.
+            intervals[level] = (
+                (raw.mean - q * spread, raw.mean + q * spread)
+                if np.isfinite(q)
+                else raw.intervals[level]
+            )
+        return Prediction(raw.mean, intervals)
 
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
         paths = self.chosen_._paths(horizon, n_paths, rng)
         if self.conformity_ is None:
             return paths
+        q80 = self._quantile(80)
+        if not np.isfinite(q80):
+            return paths
         mean = self.chosen_._predict(horizon, ()).mean
-        return mean + (paths - mean) * (self._quantile(80) / z_score(80))
+        return mean + (paths - mean) * (q80 / z_score(80))
 
 
 def _spread(prediction: Prediction) -> np.ndarray:

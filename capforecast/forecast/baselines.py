@@ -13,6 +13,15 @@ import numpy as np
 from capforecast.forecast.base import Forecaster, Prediction, z_score
 
 
+def _rms(errors: np.ndarray) -> float:
+    """Root mean square of one-step errors: the residual σ of a (seasonal) random walk.
+
+    The errors are not demeaned: a trend the method ignores must widen its intervals
+    (as in R's ``forecast::rwf`` and ``snaive``).
+    """
+    return float(np.sqrt(np.mean(errors**2))) if len(errors) else 0.0
+
+
 def _symmetric(mean: np.ndarray, spread: np.ndarray, levels: tuple[int, ...]) -> Prediction:
     return Prediction(
         mean,
@@ -39,7 +48,7 @@ class Naive(Forecaster):
 
     def _fit(self, y: np.ndarray) -> None:
         self.last_ = float(y[-1])
-        self.sigma_ = float(np.std(np.diff(y), ddof=1)) if len(y) > 2 else 0.0
+        self.sigma_ = _rms(np.diff(y))
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         steps = np.arange(1, horizon + 1)
@@ -76,7 +85,7 @@ class SeasonalNaive(Forecaster):
         m = self.season_length
         self.last_season_ = y[-m:].copy()
         differences = y[m:] - y[:-m]
-        self.sigma_ = float(np.std(differences, ddof=1)) if len(differences) > 1 else 0.0
+        self.sigma_ = _rms(differences)
 
     def _steps(self, horizon: int) -> tuple[np.ndarray, np.ndarray]:
         steps = np.arange(horizon)
@@ -154,7 +163,7 @@ class WindowAverage(Forecaster):
     def _fit(self, y: np.ndarray) -> None:
         recent = y[-self.window :]
         self.level_ = float(recent.mean())
-        self.sigma_ = float(np.std(recent, ddof=1))
+        self.sigma_ = float(np.std(recent, ddof=1)) if len(recent) > 1 else 0.0
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         spread = np.full(horizon, self.sigma_ * np.sqrt(1 + 1 / self.window))
