@@ -321,3 +321,21 @@ def test_auto_keeps_the_naive_forecast_unless_clearly_beaten() -> None:
     lenient = Auto(horizon=7, margin=0.0).fit(y)
     best = min(lenient.scores_, key=lambda name: lenient.scores_[name])
     assert lenient.chosen_.name == make_model(best, 1).name
+
+
+def test_paths_of_a_series_do_not_depend_on_the_other_series() -> None:
+    panel = _panel()
+    both = sample_paths(panel, 6, model="naive", n_paths=5, seed=3)
+    alone = sample_paths(panel[panel["unique_id"] == "s2"], 6, model="naive", n_paths=5, seed=3)
+    np.testing.assert_array_equal(
+        both.loc[both["unique_id"] == "s2", "value"].to_numpy(), alone["value"].to_numpy()
+    )
+
+
+def test_ets_refuses_too_few_points_and_the_engine_falls_back() -> None:
+    with pytest.raises(ValueError, match="at least 9 observations"):
+        ETS().fit(np.arange(6.0))
+    panel = _panel(n=6)
+    with pytest.warns(ForecastWarning, match="fits failed"):
+        table = forecast(panel, 3, models=["ets"], season_length=1)
+    assert np.isfinite(table["mean"]).all()

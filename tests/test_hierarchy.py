@@ -133,3 +133,15 @@ def test_projection_reproduces_coherent_forecasts() -> None:
     for method in ("bottom_up", "ols", "wls_struct"):
         P = projection(hierarchy, method)  # type: ignore[arg-type]
         np.testing.assert_allclose(hierarchy.summing @ P @ coherent, coherent, rtol=1e-9)
+
+
+def test_top_down_refuses_crossed_levels_and_bottom_spans_are_kept() -> None:
+    history = _history(n=10)
+    history["region"] = np.where(history["unique_id"].str.endswith("0"), "us", "eu")
+    _, crossed = aggregate(history, [[], ["org"], ["region"]])
+    with pytest.raises(ValueError, match="nested levels"):
+        reconcile(_base(crossed.ids, 0), crossed, "top_down")
+    late = history[~((history["unique_id"] == "a1-0") & (history["ds"] < "2026-01-05"))]
+    table, _ = aggregate(late, LEVELS)
+    assert table.loc[table["unique_id"] == "a1-0", "ds"].min() == pd.Timestamp("2026-01-05")
+    assert table.loc[table["unique_id"] == "total", "ds"].min() == pd.Timestamp("2026-01-01")

@@ -150,6 +150,12 @@ def backtest(
         season_length=season_length,
         n_jobs=jobs,
     )
+    for uid in folds.attrs["skipped"]:
+        errors.print(
+            f"note: '{uid}' is too short for {windows} windows of {horizon} steps; left out",
+            markup=False,
+            highlight=False,
+        )
     scores = evaluate(folds, table)
     chosen = select_models(scores, metric=metric)
     scores["selected"] = scores["model"] == scores["unique_id"].map(chosen)

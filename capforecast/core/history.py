@@ -198,6 +198,13 @@ def resample_history(history: pd.DataFrame, freq: str) -> pd.DataFrame:
     >>> weekly[["ds", "y"]].to_dict("list")
     {'ds': [Timestamp('2026-01-05 00:00:00'), Timestamp('2026-01-12 00:00:00')], 'y': [3.0, 10.0]}
     """
+    offset = pd.tseries.frequencies.to_offset(freq)
+    end_anchored = (pd.offsets.MonthEnd, pd.offsets.QuarterEnd, pd.offsets.YearEnd)
+    if isinstance(offset, end_anchored):
+        raise ParameterError(
+            f"resample_history labels each period by its start; use a start-anchored "
+            f"frequency such as 'MS' or 'QS' instead of {freq!r}."
+        )
     source = history.attrs.get("freq")
     if source is None:
         raise ParameterError("resample_history needs history.attrs['freq']; use read_history().")

@@ -196,7 +196,7 @@ def evaluate(
         ["unique_id", "model", "cutoff"], sort=True
     ):
         stamps, y_all = actuals[str(uid)]
-        insample = y_all[: stamps.get_loc(cutoff) + 1]
+        insample = y_all[stamps <= cutoff]
         y = window["y"].to_numpy(dtype=float)
         y_hat = window["mean"].to_numpy(dtype=float)
         row: dict[str, object] = {"unique_id": uid, "model": model, "cutoff": cutoff}

@@ -7,6 +7,7 @@ model, mean, lo-80, hi-80, ...``; sample paths are ``unique_id, ds, path, value`
 from __future__ import annotations
 
 import warnings
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -312,7 +313,10 @@ def _paths_task(
 ) -> tuple[list[pd.DataFrame], list[Fallback]]:
     fallbacks: list[Fallback] = []
     fitted = fit_or_fallback(estimator, series.y, season, series.unique_id, fallbacks)
-    stream = int(np.random.SeedSequence([seed, series.position]).generate_state(1)[0])
+    # Keyed on the series' name, not its position: adding or removing other series (a
+    # scenario) leaves this series' paths unchanged.
+    key = zlib.crc32(series.unique_id.encode())
+    stream = int(np.random.SeedSequence([seed, key]).generate_state(1)[0])
     paths = fitted.sample_paths(horizon, n_paths, seed=stream)
     frame = pd.DataFrame(
         {
@@ -341,8 +345,9 @@ def sample_paths(
     """Simulated futures of every series: ``unique_id, ds, path, value`` (non-negative).
 
     Each series draws from its own random stream, derived from ``seed`` and the series'
-    position in sorted order: the same history and seed give identical paths, locally or
-    on a cluster. Series are simulated independently (no cross-series correlation).
+    ``unique_id``: the same history and seed give identical paths, locally or on a
+    cluster, and a series' paths do not change when other series are added or removed.
+    Series are simulated independently (no cross-series correlation).
     Other parameters as in :func:`forecast`.
 
     Examples

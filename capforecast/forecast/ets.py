@@ -49,11 +49,21 @@ class ETS(Forecaster):
         seasonal = self.seasonal if self.season_length > 1 else None
         if seasonal is not None and len(y) < 2 * self.season_length + 2:
             seasonal = None  # too short to estimate a seasonal pattern
+        damped = self.damped_trend and self.trend is not None
+        parameters = (
+            2  # smoothing level and initial level
+            + (2 if self.trend else 0)
+            + (1 if damped else 0)
+            + (self.season_length if seasonal else 0)
+        )
+        if len(y) < parameters + 4:
+            # As R's ets(): fewer points would let the model interpolate its data.
+            raise ValueError(f"ETS needs at least {parameters + 4} observations, got {len(y)}")
         model = ETSModel(
             pd.Series(y),
             error="add",
             trend=self.trend,
-            damped_trend=self.damped_trend and self.trend is not None,
+            damped_trend=damped,
             seasonal=seasonal,
             seasonal_periods=self.season_length if seasonal else None,
         )

@@ -104,8 +104,15 @@ def aggregate(
     totals = wide.to_numpy() @ hierarchy.summing.T
     long = pd.DataFrame(totals, index=wide.index, columns=hierarchy.ids)
     table = long.reset_index().melt(id_vars="ds", var_name="unique_id", value_name="y")
-    table = table[["unique_id", "ds", "y"]].sort_values(["unique_id", "ds"], kind="stable")
-    table = table.reset_index(drop=True)
+    # Bottom series keep their own span; only the sums count a missing value as 0.
+    observed = set(zip(history["unique_id"].astype(str), history["ds"], strict=True))
+    bottom = set(hierarchy.bottom)
+    keep = [
+        uid not in bottom or (uid, ds) in observed
+        for uid, ds in zip(table["unique_id"], table["ds"], strict=True)
+    ]
+    table = table.loc[keep, ["unique_id", "ds", "y"]]
+    table = table.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     table.attrs.update(history.attrs)
     return table, hierarchy
 
@@ -177,6 +184,12 @@ def _top_down(hierarchy: Hierarchy, base: np.ndarray) -> np.ndarray:
         raise ParameterError("top_down needs a single series at the top level (the total).")
     share = np.ones(len(hierarchy.bottom))
     for upper, lower in itertools.pairwise(level_rows):
+        parents = [[p for p in upper if np.all(S[c] <= S[p])] for c in lower]
+        if any(len(found) != 1 for found in parents):
+            raise ParameterError(
+                "top_down needs nested levels (each series inside exactly one series of the "
+                "level above); use bottom_up or MinTrace for crossed attributes."
+            )
         for parent in upper:
             children = [c for c in lower if np.all(S[c] <= S[parent]) and S[c].any()]
             total = sum(base[c] for c in children)

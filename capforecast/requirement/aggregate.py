@@ -176,7 +176,10 @@ def requirement(
 
 
 def _step_ends(starts: pd.DatetimeIndex, freq: str | None) -> pd.DatetimeIndex:
-    """Where each step ends: the next step of ``freq``, else of the smallest spacing."""
+    """Where each step ends: the next step of ``freq`` (given or inferred from the steps),
+    else of the smallest spacing."""
+    if freq is None and len(starts) >= 3:
+        freq = pd.infer_freq(starts)
     if freq is not None:
         return starts + to_offset(freq)
     spacing = np.diff(starts.asi8)
