@@ -207,15 +207,17 @@ def reconcile(
     method: Method = "mint_shrink",
     *,
     residuals: pd.DataFrame | None = None,
-    columns: Sequence[str] = ("mean",),
 ) -> pd.DataFrame:
-    """Coherent forecasts of every series of ``hierarchy``.
+    """Coherent point forecasts of every series of ``hierarchy``.
+
+    Interval bounds are quantiles, which do not add up: reconcile sample paths with
+    :func:`reconcile_paths` and take quantiles of the result instead.
 
     Parameters
     ----------
     forecasts
-        Base forecasts ``unique_id, ds, <columns>`` of every series of the hierarchy
-        (one model; filter the forecast table first).
+        Base forecasts ``unique_id, ds, mean`` of every series of the hierarchy (one
+        model; filter the forecast table first).
     hierarchy
         From :func:`aggregate` or :func:`build_hierarchy`.
     method
@@ -223,44 +225,30 @@ def reconcile(
         ``mint_shrink``.
     residuals
         In-sample residuals ``unique_id, ds, residual`` of every series (``mint_shrink``).
-    columns
-        The forecast columns to reconcile (each with the same ``P``; ``top_down`` derives
-        its proportions from ``mean``).
     """
     if method not in METHODS:
         raise ParameterError(f"Unknown reconciliation method '{method}'; choose one of {METHODS}.")
-    wide = {
-        column: forecasts.pivot(index="unique_id", columns="ds", values=column).reindex(
-            hierarchy.ids
-        )
-        for column in columns
-    }
-    missing = wide[columns[0]].index[wide[columns[0]].isna().any(axis=1)].tolist()
+    wide = forecasts.pivot(index="unique_id", columns="ds", values="mean").reindex(hierarchy.ids)
+    missing = wide.index[wide.isna().any(axis=1)].tolist()
     if missing:
         raise ParameterError(
             f"Base forecasts are missing for {len(missing)} series of the hierarchy: {missing[:5]}."
         )
-    residual_matrix = _residual_matrix(residuals, hierarchy)
-    mean = wide["mean"].to_numpy() if "mean" in wide else None
-    frames = []
-    fixed = None if method == "top_down" else projection(hierarchy, method, None, residual_matrix)
-    for column, table in wide.items():
-        values = table.to_numpy()
-        if fixed is not None:
-            coherent = hierarchy.summing @ fixed @ values
-        else:
-            assert mean is not None, "top_down reconciles with the proportions of 'mean'"
-            coherent = np.column_stack(
-                [
-                    hierarchy.summing @ projection(hierarchy, "top_down", mean[:, j]) @ values[:, j]
-                    for j in range(values.shape[1])
-                ]
-            )
-        frames.append(
-            pd.DataFrame(coherent, index=table.index, columns=table.columns).stack().rename(column)
+    base = wide.to_numpy()
+    if method == "top_down":
+        # The proportions differ from step to step: one projection per step.
+        coherent = np.column_stack(
+            [
+                hierarchy.summing @ projection(hierarchy, "top_down", base[:, j]) @ base[:, j]
+                for j in range(base.shape[1])
+            ]
         )
-    result = pd.concat(frames, axis=1).reset_index()
-    result.columns = ["unique_id", "ds", *columns]
+    else:
+        residual_matrix = _residual_matrix(residuals, hierarchy)
+        coherent = hierarchy.summing @ projection(hierarchy, method, None, residual_matrix) @ base
+    table = pd.DataFrame(coherent, index=wide.index, columns=wide.columns)
+    result = table.stack().rename("mean").reset_index()
+    result.columns = ["unique_id", "ds", "mean"]
     return result
 
 
