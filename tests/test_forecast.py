@@ -227,6 +227,12 @@ def test_forecast_cli_rejects_bad_parameters(tmp_path: Path, cli: Callable[..., 
     assert result.code == 2 and "horizon" in result.stderr  # type: ignore[attr-defined]
     result = cli("forecast", history, "--horizon", 3, "--level", 120, "--out", tmp_path / "f.csv")
     assert result.code == 2 and "(0, 100)" in result.stderr  # type: ignore[attr-defined]
+    result = cli("forecast", history, "--horizon", 200_000, "--out", tmp_path / "f.csv")
+    assert result.code == 2 and "shorter horizon" in result.stderr  # type: ignore[attr-defined]
+    result = cli(
+        "backtest", history, "--horizon", 3, "--metric", "bias", "--out", tmp_path / "b.csv"
+    )
+    assert result.code == 2 and "Cannot select by 'bias'" in result.stderr  # type: ignore[attr-defined]
 
 
 def test_sample_history_reads_with_its_attributes() -> None:

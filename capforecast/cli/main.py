@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from capforecast.core.errors import CapforecastError
+from capforecast.core.errors import CapforecastError, ParameterError
 from capforecast.core.history import read_history
 from capforecast.core.io import write_table
 from capforecast.forecast.engine import forecast as run_forecast
@@ -136,8 +136,15 @@ def backtest(
     jobs: JobsOption = None,
 ) -> None:
     """Backtest models on HISTORY; write metrics per series and model, and the choice."""
-    from capforecast.forecast.backtest import cross_validation, evaluate, select_models
+    from capforecast.forecast.backtest import (
+        LOWER_IS_BETTER,
+        cross_validation,
+        evaluate,
+        select_models,
+    )
 
+    if metric not in LOWER_IS_BETTER:  # checked before the (long) backtest runs
+        raise ParameterError(f"Cannot select by '{metric}'; choose one of {list(LOWER_IS_BETTER)}.")
     table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
     names = model or ["naive", "seasonal_naive", "auto_ets", "theta"]
     folds = cross_validation(

@@ -72,7 +72,13 @@ def series_arrays(history: pd.DataFrame) -> Iterator[tuple[str, pd.DatetimeIndex
 
 
 def _future(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
-    return pd.date_range(last, periods=horizon + 1, freq=freq)[1:]
+    try:
+        return pd.date_range(last, periods=horizon + 1, freq=freq)[1:]
+    except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise ParameterError(
+            f"A horizon of {horizon} steps of {freq} after {last.date()} runs past the "
+            "dates pandas can represent (year 2262); choose a shorter horizon."
+        ) from exc
 
 
 def fit_or_fallback(
