@@ -51,6 +51,17 @@ def z_score(level: int) -> float:
     return float(stats.norm.ppf(0.5 + level / 200.0))
 
 
+def normal_prediction(mean: np.ndarray, spread: np.ndarray, levels: tuple[int, ...]) -> Prediction:
+    """Central intervals ``mean ± z · spread`` of a normal forecast error."""
+    return Prediction(
+        mean,
+        {
+            level: (mean - z_score(level) * spread, mean + z_score(level) * spread)
+            for level in levels
+        },
+    )
+
+
 class Forecaster:
     """Base class of every forecaster.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from capforecast.forecast.base import Forecaster, Prediction, z_score
+from capforecast.forecast.base import Forecaster, Prediction, normal_prediction
 
 
 def _rms(errors: np.ndarray) -> float:
@@ -20,16 +20,6 @@ def _rms(errors: np.ndarray) -> float:
     (as in R's ``forecast::rwf`` and ``snaive``).
     """
     return float(np.sqrt(np.mean(errors**2))) if len(errors) else 0.0
-
-
-def _symmetric(mean: np.ndarray, spread: np.ndarray, levels: tuple[int, ...]) -> Prediction:
-    return Prediction(
-        mean,
-        {
-            level: (mean - z_score(level) * spread, mean + z_score(level) * spread)
-            for level in levels
-        },
-    )
 
 
 class Naive(Forecaster):
@@ -52,7 +42,7 @@ class Naive(Forecaster):
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         steps = np.arange(1, horizon + 1)
-        return _symmetric(np.full(horizon, self.last_), self.sigma_ * np.sqrt(steps), levels)
+        return normal_prediction(np.full(horizon, self.last_), self.sigma_ * np.sqrt(steps), levels)
 
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
         walk = rng.normal(0.0, self.sigma_, size=(n_paths, horizon)).cumsum(axis=1)
@@ -93,12 +83,7 @@ class SeasonalNaive(Forecaster):
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         mean, seasons_ahead = self._steps(horizon)
-        spread = self.sigma_ * np.sqrt(seasons_ahead)
-        intervals = {
-            level: (mean - z_score(level) * spread, mean + z_score(level) * spread)
-            for level in levels
-        }
-        return Prediction(mean, intervals)
+        return normal_prediction(mean, self.sigma_ * np.sqrt(seasons_ahead), levels)
 
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
         mean, seasons_ahead = self._steps(horizon)
@@ -134,7 +119,7 @@ class Drift(Forecaster):
         steps = np.arange(1, horizon + 1)
         mean = self.last_ + self.slope_ * steps
         spread = self.sigma_ * np.sqrt(steps * (1 + steps / self.n_))
-        return _symmetric(mean, spread, levels)
+        return normal_prediction(mean, spread, levels)
 
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
         steps = np.arange(1, horizon + 1)
@@ -167,7 +152,7 @@ class WindowAverage(Forecaster):
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         spread = np.full(horizon, self.sigma_ * np.sqrt(1 + 1 / self.window))
-        return _symmetric(np.full(horizon, self.level_), spread, levels)
+        return normal_prediction(np.full(horizon, self.level_), spread, levels)
 
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
         scale = self.sigma_ * np.sqrt(1 + 1 / self.window)

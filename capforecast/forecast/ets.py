@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import warnings
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 
 from capforecast.forecast.base import Forecaster, Prediction
+
+
+def _ets_model(
+    y: np.ndarray, trend: str | None, damped: bool, seasonal: str | None, season_length: int
+) -> Any:
+    """A statsmodels ``ETSModel`` with additive errors for ``y``."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    return ETSModel(
+        pd.Series(y),
+        error="add",
+        trend=trend,
+        damped_trend=damped,
+        seasonal=seasonal,
+        seasonal_periods=season_length if seasonal else None,
+    )
 
 
 class ETS(Forecaster):
@@ -44,7 +60,6 @@ class ETS(Forecaster):
     min_length = 4
 
     def _fit(self, y: np.ndarray) -> None:
-        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
         seasonal = self.seasonal if self.season_length > 1 else None
         if seasonal is not None and len(y) < 2 * self.season_length + 2:
@@ -59,14 +74,7 @@ class ETS(Forecaster):
         if len(y) < parameters + 4:
             # As R's ets(): fewer points would let the model interpolate its data.
             raise ValueError(f"ETS needs at least {parameters + 4} observations, got {len(y)}")
-        model = ETSModel(
-            pd.Series(y),
-            error="add",
-            trend=self.trend,
-            damped_trend=damped,
-            seasonal=seasonal,
-            seasonal_periods=self.season_length if seasonal else None,
-        )
+        model = _ets_model(y, self.trend, damped, seasonal, self.season_length)
         with warnings.catch_warnings():
             # Optimiser chatter (convergence, bounds) is judged by the result below.
             warnings.simplefilter("ignore")
@@ -77,16 +85,13 @@ class ETS(Forecaster):
     def update(self, y: np.ndarray) -> Self:
         """Re-filter the longer series ``y`` with the fitted parameters (no re-estimation)."""
         self._check_fitted()
-        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
         fitted = self.result_.model
-        model = ETSModel(
-            pd.Series(np.asarray(y, dtype=float)),
-            error="add",
-            trend=fitted.trend,
-            damped_trend=fitted.damped_trend,
-            seasonal=fitted.seasonal,
-            seasonal_periods=fitted.seasonal_periods if fitted.seasonal else None,
+        model = _ets_model(
+            np.asarray(y, dtype=float),
+            fitted.trend,
+            fitted.damped_trend,
+            fitted.seasonal,
+            fitted.seasonal_periods,
         )
         updated = self.clone()
         with warnings.catch_warnings():

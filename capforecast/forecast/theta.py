@@ -12,7 +12,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.signal import lfilter
 
-from capforecast.forecast.base import Forecaster, Prediction, z_score
+from capforecast.forecast.base import Forecaster, Prediction, normal_prediction
 
 
 def seasonality_test(y: np.ndarray, m: int) -> bool:
@@ -107,14 +107,7 @@ class Theta(Forecaster):
         return self.sigma_ * np.sqrt(1 + (h - 1) * self.alpha_**2) * self._season(horizon)
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
-        mean, spread = self._mean(horizon), self._spread(horizon)
-        return Prediction(
-            mean,
-            {
-                level: (mean - z_score(level) * spread, mean + z_score(level) * spread)
-                for level in levels
-            },
-        )
+        return normal_prediction(self._mean(horizon), self._spread(horizon), levels)
 
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
         shocks = rng.normal(0.0, self.sigma_, size=(n_paths, horizon))
