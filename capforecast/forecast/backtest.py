@@ -150,11 +150,10 @@ def _backtest_task(
     for estimator in estimators:
         fitted: Forecaster | None = None
         for origin in origins:
-            train = y[:origin]
             if fitted is None or refit:
-                fitted = fit_or_fallback(estimator, train, season, uid, fallbacks)
+                fitted = fit_or_fallback(estimator, series, origin, season, fallbacks)
             else:
-                fitted = fitted.update(train)
+                fitted = fitted.update(y[:origin], stamps[:origin])
             frames.append(
                 pd.DataFrame(
                     {

@@ -1,7 +1,8 @@
 """The forecaster contract: scikit-learn style, one series at a time.
 
-``__init__`` only stores parameters; ``fit(y)`` learns from a 1-d array and returns
-``self``; learned state ends in ``_``; ``predict`` or ``sample_paths`` before ``fit`` raise
+``__init__`` only stores parameters; ``fit(y, ds=None)`` learns from a 1-d array (and,
+for models that use the calendar such as Prophet, its timestamps ``ds``, a
+``DatetimeIndex`` with a frequency) and returns ``self``; learned state ends in ``_``; ``predict`` or ``sample_paths`` before ``fit`` raise
 :class:`~capforecast.core.errors.NotFittedError`. Every output is non-negative: demand for
 accelerators cannot be below zero.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from capforecast.core.errors import NotFittedError, ParameterError
@@ -72,6 +74,9 @@ class Forecaster:
     #: Fewest observations ``fit`` accepts.
     min_length = 1
 
+    #: Whether ``fit`` needs the timestamps ``ds`` (calendar models such as Prophet).
+    needs_dates = False
+
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters, as scikit-learn's ``get_params``."""
         names = [
@@ -103,8 +108,20 @@ class Forecaster:
         """The model label used in forecast tables."""
         return type(self).__name__
 
-    def fit(self, y: np.ndarray) -> Self:
-        """Learn from one series of non-negative observations; returns ``self``."""
+    def for_series(self, unique_id: str) -> Self:
+        """The forecaster to fit on the series ``unique_id`` of a panel.
+
+        The default is ``self``; models with per-series inputs (regressors keyed by
+        ``unique_id``) return a clone restricted to that series.
+        """
+        return self
+
+    def fit(self, y: np.ndarray, ds: pd.DatetimeIndex | None = None) -> Self:
+        """Learn from one series of non-negative observations; returns ``self``.
+
+        ``ds`` are the timestamps of ``y`` (a ``DatetimeIndex`` of the same length, with
+        a frequency); models that do not use the calendar ignore them.
+        """
         season = self.get_params().get("season_length", 1)
         if not isinstance(season, int | np.integer) or season < 1:
             raise ParameterError(
@@ -120,18 +137,25 @@ class Forecaster:
             )
         if not np.isfinite(values).all():
             raise ValueError(f"{self.name}.fit got non-finite values")
-        self._fit(values)
+        if ds is not None and len(ds) != len(values):
+            raise ValueError(f"{self.name}.fit got {len(ds)} timestamps for {len(values)} values")
+        if ds is not None:
+            self._fit_dates(values, pd.DatetimeIndex(ds))
+        elif self.needs_dates:
+            raise ParameterError(f"{self.name} needs the timestamps: call fit(y, ds=...).")
+        else:
+            self._fit(values)
         self.n_obs_ = len(values)
         return self
 
-    def update(self, y: np.ndarray) -> Self:
+    def update(self, y: np.ndarray, ds: pd.DatetimeIndex | None = None) -> Self:
         """A forecaster for the longer series ``y`` that keeps what was learned.
 
         Models with estimated parameters override this to re-filter the new data with the
         parameters they have (cheap); the default refits a clone.
         """
         self._check_fitted()
-        return self.clone().fit(y)
+        return self.clone().fit(y, ds)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_obs_"):
@@ -160,6 +184,10 @@ class Forecaster:
 
     def _fit(self, y: np.ndarray) -> None:
         raise NotImplementedError
+
+    def _fit_dates(self, y: np.ndarray, ds: pd.DatetimeIndex) -> None:
+        """``fit`` with timestamps; models that do not use the calendar ignore them."""
+        self._fit(y)
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         raise NotImplementedError

@@ -65,10 +65,14 @@ def default_season_length(freq: str) -> int:
     return DEFAULT_SEASON.get(type(offset), 1)
 
 
-def series_arrays(history: pd.DataFrame) -> Iterator[tuple[str, pd.DatetimeIndex, np.ndarray]]:
-    """Each series in sorted order as ``(unique_id, timestamps, values)``."""
+def series_arrays(
+    history: pd.DataFrame, freq: str | None = None
+) -> Iterator[tuple[str, pd.DatetimeIndex, np.ndarray]]:
+    """Each series in sorted order as ``(unique_id, timestamps, values)``; the
+    timestamps carry ``freq`` when given (the series must then be regular)."""
     for uid, group in history.groupby("unique_id", sort=True, observed=True):
-        yield str(uid), pd.DatetimeIndex(group["ds"]), group["y"].to_numpy(dtype=float)
+        stamps = pd.DatetimeIndex(group["ds"], freq=freq)
+        yield str(uid), stamps, group["y"].to_numpy(dtype=float)
 
 
 def _future(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
@@ -82,15 +86,21 @@ def _future(last: pd.Timestamp, horizon: int, freq: str) -> pd.DatetimeIndex:
 
 
 def fit_or_fallback(
-    model: Forecaster, y: np.ndarray, season_length: int, uid: str, fallbacks: list[Fallback]
+    model: Forecaster,
+    series: Series,
+    length: int,
+    season_length: int,
+    fallbacks: list[Fallback],
 ) -> Forecaster:
-    """Fit ``model``; on failure fit the seasonal naive fallback and record why."""
+    """Fit ``model`` on the first ``length`` steps of ``series``; on failure fit the
+    seasonal naive fallback and record why."""
+    y, ds = series.y[:length], series.stamps[:length]
     try:
-        return model.clone().fit(y)
+        return model.for_series(series.unique_id).clone().fit(y, ds)
     except ParameterError:
         raise  # the caller's mistake, not the series': no fallback hides it
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-        fallbacks.append(Fallback(uid, model.name, str(exc).splitlines()[0][:200]))
+        fallbacks.append(Fallback(series.unique_id, model.name, str(exc).splitlines()[0][:200]))
         season = season_length if len(y) >= season_length else 1
         return SeasonalNaive(season_length=season).fit(y)
 
@@ -168,7 +178,7 @@ def prepare(
         )
     series = [
         Series(position, uid, stamps, y)
-        for position, (uid, stamps, y) in enumerate(series_arrays(regular))
+        for position, (uid, stamps, y) in enumerate(series_arrays(regular, freq))
     ]
     return Panel(series, freq, season)
 
@@ -222,7 +232,7 @@ def _forecast_task(
     future = _future(series.stamps[-1], horizon, freq)
     frames = []
     for estimator in estimators:
-        fitted = fit_or_fallback(estimator, series.y, season, series.unique_id, fallbacks)
+        fitted = fit_or_fallback(estimator, series, len(series.y), season, fallbacks)
         prediction = fitted.predict(horizon, levels)
         frames.append(
             pd.DataFrame(
@@ -318,7 +328,7 @@ def _paths_task(
     season: int,
 ) -> tuple[list[pd.DataFrame], list[Fallback]]:
     fallbacks: list[Fallback] = []
-    fitted = fit_or_fallback(estimator, series.y, season, series.unique_id, fallbacks)
+    fitted = fit_or_fallback(estimator, series, len(series.y), season, fallbacks)
     # Keyed on the series' name, not its position: adding or removing other series (a
     # scenario) leaves this series' paths unchanged.
     key = zlib.crc32(series.unique_id.encode())

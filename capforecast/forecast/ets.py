@@ -82,7 +82,7 @@ class ETS(Forecaster):
         if not np.isfinite(self.result_.params).all():
             raise ValueError("ETS fit produced non-finite parameters")
 
-    def update(self, y: np.ndarray) -> Self:
+    def update(self, y: np.ndarray, ds: pd.DatetimeIndex | None = None) -> Self:
         """Re-filter the longer series ``y`` with the fitted parameters (no re-estimation)."""
         self._check_fitted()
         fitted = self.result_.model
@@ -170,7 +170,7 @@ class AutoETS(Forecaster):
             raise ValueError("no ETS specification could be fitted")
         self.aicc_, self.chosen_ = best
 
-    def update(self, y: np.ndarray) -> Self:
+    def update(self, y: np.ndarray, ds: pd.DatetimeIndex | None = None) -> Self:
         """Keep the chosen specification and its parameters; re-filter ``y``."""
         self._check_fitted()
         updated = self.clone()
