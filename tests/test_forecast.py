@@ -27,6 +27,10 @@ def _series(n: int = 120, seed: int = 0) -> np.ndarray:
     return 50 + 0.3 * t + 8 * (t % 7 < 5) + rng.normal(0, 2, n)
 
 
+def _dates(n: int = 120) -> pd.DatetimeIndex:
+    return pd.date_range("2025-01-06", periods=n, freq="D")
+
+
 @pytest.mark.parametrize("model", FORECASTERS, ids=repr)
 class TestConformance:
     def test_params_round_trip_and_clone(self, model: Forecaster) -> None:
@@ -50,11 +54,11 @@ class TestConformance:
         y = _series()
         before = y.copy()
         estimator = model.clone()
-        assert estimator.fit(y) is estimator
+        assert estimator.fit(y, _dates()) is estimator
         np.testing.assert_array_equal(y, before)
 
     def test_intervals_nested_and_non_negative(self, model: Forecaster) -> None:
-        prediction = model.clone().fit(_series()).predict(30, levels=(80, 95))
+        prediction = model.clone().fit(_series(), _dates()).predict(30, levels=(80, 95))
         lo80, hi80 = prediction.intervals[80]
         lo95, hi95 = prediction.intervals[95]
         assert prediction.mean.shape == (30,)
@@ -63,7 +67,7 @@ class TestConformance:
         assert (lo95 >= 0).all()
 
     def test_paths_seeded_and_non_negative(self, model: Forecaster) -> None:
-        fitted = model.clone().fit(_series())
+        fitted = model.clone().fit(_series(), _dates())
         first = fitted.sample_paths(20, 50, seed=3)
         assert first.shape == (50, 20)
         np.testing.assert_array_equal(first, fitted.sample_paths(20, 50, seed=3))
@@ -71,7 +75,7 @@ class TestConformance:
         assert (first >= 0).all()
 
     def test_paths_agree_with_intervals(self, model: Forecaster) -> None:
-        fitted = model.clone().fit(_series(seed=5))
+        fitted = model.clone().fit(_series(seed=5), _dates())
         prediction = fitted.predict(14, levels=(80,))
         paths = fitted.sample_paths(14, 4000, seed=1)
         lo, hi = prediction.intervals[80]
@@ -105,7 +109,7 @@ def test_levels_are_validated() -> None:
 def test_outputs_never_negative(values: list[float], horizon: int) -> None:
     for model in (make_model(name, 3) for name in MODELS):
         try:
-            fitted = model.fit(np.asarray(values))
+            fitted = model.fit(np.asarray(values), _dates(len(values)))
         except ValueError:
             continue  # a model may refuse a series; the engine falls back then
         prediction = fitted.predict(horizon, levels=(80, 95))
