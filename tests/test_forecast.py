@@ -329,8 +329,54 @@ def test_auto_keeps_the_naive_forecast_unless_clearly_beaten() -> None:
     strict = Auto(horizon=7, margin=1.0).fit(y)  # nothing can beat naive by 100%
     assert strict.chosen_.name in ("Naive", "SeasonalNaive")
     lenient = Auto(horizon=7, margin=0.0).fit(y)
-    best = min(lenient.scores_, key=lambda name: lenient.scores_[name])
-    assert lenient.chosen_.name == make_model(best, 1).name
+    options = {n: s for n, s in lenient.scores_.items() if n in ("naive", "ensemble")}
+    assert lenient.chosen_.name == make_model(min(options, key=options.__getitem__), 1).name
+    single = Auto(horizon=7, margin=0.0, ensemble=False).fit(y)
+    assert "ensemble" not in single.scores_
+    best = min(single.scores_, key=single.scores_.__getitem__)
+    assert single.chosen_.name == make_model(best, 1).name
+
+
+def test_ensemble_weights_members_by_inverse_backtest_mase() -> None:
+    from capforecast.forecast import Ensemble
+    from capforecast.forecast.ensemble import backtest_mase, origins, rolling_predictions
+
+    y = _series(160, seed=4)
+    model = Ensemble(season_length=7, horizon=14, n_windows=3).fit(y)
+    starts = origins(len(y), 14, 3)
+    expected = []
+    for name in ("theta", "auto_ets"):
+        found = rolling_predictions(make_model(name, 7), y, None, starts, 14)
+        assert found is not None
+        expected.append(1 / backtest_mase(y, starts, found))
+    np.testing.assert_allclose(model.weights_, np.array(expected) / sum(expected), rtol=1e-12)
+    members = [m.predict(10, levels=(80,)) for m in model.members_]
+    combined = model.predict(10, levels=(80,))
+    mean = sum(w * p.mean for w, p in zip(model.weights_, members, strict=True))
+    np.testing.assert_allclose(combined.mean, mean, rtol=1e-12)
+    # Quantile averaging: the interval is as wide as the weighted mean of the members'.
+    widths = [p.intervals[80][1] - p.intervals[80][0] for p in members]
+    np.testing.assert_allclose(
+        combined.intervals[80][1] - combined.intervals[80][0],
+        sum(w * width for w, width in zip(model.weights_, widths, strict=True)),
+        rtol=1e-9,
+    )
+
+
+def test_ensemble_beats_its_members_on_average() -> None:
+    # Two members with errors of opposite sign: the combination is more accurate than
+    # either on most series (the reason ensembles win forecasting competitions).
+    from capforecast.forecast import Ensemble
+
+    wins = 0
+    for seed in range(10):
+        y = _series(200, seed=seed)[:-14]
+        actual = _series(200, seed=seed)[-14:]
+        model = Ensemble(season_length=7, horizon=14).fit(y)
+        error = np.abs(model.predict(14).mean - actual).mean()
+        member_errors = [np.abs(m.predict(14).mean - actual).mean() for m in model.members_]
+        wins += error <= max(member_errors)
+    assert wins == 10
 
 
 def test_paths_of_a_series_do_not_depend_on_the_other_series() -> None:

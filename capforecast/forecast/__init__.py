@@ -4,9 +4,11 @@ from capforecast.forecast.backtest import cross_validation, evaluate, select_mod
 from capforecast.forecast.base import Forecaster, Prediction
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
 from capforecast.forecast.engine import forecast, sample_paths
+from capforecast.forecast.ensemble import Ensemble
 from capforecast.forecast.ets import ETS, AutoETS
 from capforecast.forecast.hierarchy import aggregate, build_hierarchy, reconcile, reconcile_paths
 from capforecast.forecast.models import MODELS, make_model
+from capforecast.forecast.prophet import Prophet
 from capforecast.forecast.theta import Theta
 
 __all__ = [
@@ -14,9 +16,11 @@ __all__ = [
     "MODELS",
     "AutoETS",
     "Drift",
+    "Ensemble",
     "Forecaster",
     "Naive",
     "Prediction",
+    "Prophet",
     "SeasonalNaive",
     "Theta",
     "WindowAverage",

@@ -1,13 +1,22 @@
-"""``model="auto"``: per series, the candidate that backtests best."""
+"""``model="auto"``: per series, the naive forecast or an ensemble, whichever backtests best."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
-from capforecast.forecast import metrics
 from capforecast.forecast.base import Forecaster, Prediction, z_score
+from capforecast.forecast.ensemble import (
+    FIT_ERRORS,
+    Ensemble,
+    backtest_mase,
+    combine,
+    inverse_score_weights,
+    origins,
+    rolling_predictions,
+)
 
 #: Naive forecasts that a richer candidate must beat by ``margin`` to be chosen.
 SIMPLE = ("naive", "seasonal_naive")
@@ -15,38 +24,42 @@ SIMPLE = ("naive", "seasonal_naive")
 #: Fewest backtest errors that calibrate the intervals of ``auto``.
 MIN_SCORES = 10
 
-#: Candidates ``auto`` chooses from, cheapest first (ties go to the earlier one). Drift and
-#: window average are left out: on M4 Weekly they win backtests by chance and bring
-#: intervals that do not widen enough (OWA 0.917 and 77% coverage at 80% with them,
-#: 0.897 and 86% without; ``benchmarks/m4.py``).
+#: Candidates ``auto`` chooses from, cheapest first (ties go to the earlier one). The
+#: naive ones are taken as they are; the richer ones are combined into an inverse-MASE
+#: ensemble (``ensemble=True``) or taken one by one. Drift and window average are left
+#: out: on M4 Weekly they win backtests by chance and bring intervals that do not widen
+#: enough (``benchmarks/m4.py``).
 AUTO_CANDIDATES = ("naive", "seasonal_naive", "theta", "auto_ets")
 
 
 class Auto(Forecaster):
-    """Choose, per series, the candidate with the lowest rolling-origin MASE.
+    """Choose, per series, between the naive forecasts and an ensemble of richer models,
+    by rolling-origin MASE.
 
     The series is cut at ``n_windows`` origins ``horizon`` steps apart (the last one
     ``horizon`` steps before its end); every candidate is fitted before each origin and
-    scored on the following ``horizon`` steps; the winner is refitted on the whole series.
-    Naive forecasts are candidates, and ``auto`` only departs from them when a richer
-    model has backtested at least ``margin`` (2%) better on this very series.
+    scored on the following ``horizon`` steps. The richer candidates (Theta, AutoETS by
+    default) are combined with weights proportional to the inverse of their MASE, and the
+    combination is scored on the same windows (``ensemble=False`` scores them one by
+    one instead). Naive forecasts are candidates too, and ``auto`` only departs from
+    them when the ensemble has backtested at least ``margin`` (2%) better on this very
+    series: on step-like or bursty series a small edge in a short backtest is noise. The
+    winner is refitted on the whole series.
 
     With ``calibrate=True`` the intervals are conformalised: the backtest errors
     of the chosen model, divided by the spread of its own 80% interval, are the
     non-conformity scores, and the interval at level ``L`` is ``mean ± q_L · spread``
-    with ``q_L`` their split-conformal quantile. Selecting the model that backtested
-    best makes its native intervals too narrow; this corrects that. Sample paths are
-    widened by the same factor at 80%. At least ``MIN_SCORES`` scores are needed,
-    else the native intervals are kept. It is off by default: on M4 Weekly the two
-    backtest windows understate the errors of the test weeks, and coverage at 80% fell
-    from 86% (native) to 76% (calibrated).
+    with ``q_L`` their split-conformal quantile. Sample paths are widened by the same
+    factor at 80%. At least ``MIN_SCORES`` scores are needed, else the native intervals
+    are kept. It is off by default: on M4 Weekly the two backtest windows understate
+    the errors of the test weeks (see ``docs/forecasting.md``).
 
     Examples
     --------
     >>> t = np.arange(120, dtype=float)
     >>> model = Auto(horizon=8).fit(100 + 3 * t)
-    >>> model.chosen_.name in ("Drift", "AutoETS", "Theta")
-    True
+    >>> model.chosen_.name, sorted(model.scores_)
+    ('Ensemble', ['auto_ets', 'ensemble', 'naive', 'seasonal_naive', 'theta'])
     """
 
     min_length = 4
@@ -57,6 +70,7 @@ class Auto(Forecaster):
         horizon: int | None = None,
         n_windows: int = 2,
         candidates: Sequence[str] = AUTO_CANDIDATES,
+        ensemble: bool = True,
         calibrate: bool = False,
         margin: float = 0.02,
     ) -> None:
@@ -64,6 +78,7 @@ class Auto(Forecaster):
         self.horizon = horizon
         self.n_windows = n_windows
         self.candidates = candidates
+        self.ensemble = ensemble
         self.calibrate = calibrate
         self.margin = margin
 
@@ -71,55 +86,78 @@ class Auto(Forecaster):
         return self.horizon or max(2 * self.season_length, 4)
 
     def _fit(self, y: np.ndarray) -> None:
-        from capforecast.forecast.backtest import cutoffs
+        self._fit_dates(y, None)
+
+    def _fit_dates(self, y: np.ndarray, ds: pd.DatetimeIndex | None) -> None:
         from capforecast.forecast.models import make_model
 
         horizon = self._horizon()
-        origins = [o for o in cutoffs(len(y), horizon, self.n_windows, horizon) if o >= 4]
-        scores: dict[str, float] = {}
-        conformity: dict[str, np.ndarray] = {}
+        starts = origins(len(y), horizon, self.n_windows)
+        backtests: dict[str, list[Prediction]] = {}
         for name in self.candidates:
             model = make_model(name, self.season_length)
-            errors, normalised = [], []
-            for origin in origins:
-                try:
-                    fitted = model.clone().fit(y[:origin])
-                except (ValueError, np.linalg.LinAlgError):
-                    break
-                actual = y[origin : origin + horizon]
-                raw = fitted._predict(horizon, (80,))
-                forecast = np.clip(raw.mean, 0.0, None)
-                errors.append(metrics.mase(actual, forecast, y[:origin], 1))
-                spread = _spread(raw)
-                usable = spread > 0
-                normalised.append(np.abs(actual - forecast)[usable] / spread[usable])
-            else:
-                finite = [e for e in errors if np.isfinite(e)]
-                if finite:
-                    scores[name] = float(np.mean(finite))
-                    conformity[name] = np.concatenate(normalised) if normalised else np.empty(0)
+            found = rolling_predictions(model, y, ds, starts, horizon)
+            if found and np.isfinite(backtest_mase(y, starts, found)):
+                backtests[name] = found
+        scores = {name: backtest_mase(y, starts, found) for name, found in backtests.items()}
+        richer = [name for name in backtests if name not in SIMPLE]
+        weights = inverse_score_weights([scores[name] for name in richer]) if richer else None
+        if self.ensemble and weights is not None:
+            combined = [
+                combine(list(window), weights)
+                for window in zip(*(backtests[name] for name in richer), strict=True)
+            ]
+            backtests["ensemble"] = combined
+            scores["ensemble"] = backtest_mase(y, starts, combined)
         self.scores_ = scores
-        ranking = sorted(scores, key=lambda name: (scores[name], self.candidates.index(name)))
+        options = [n for n in scores if n in SIMPLE or n == "ensemble" or not self.ensemble]
+        order = [*self.candidates, "ensemble"]
+        ranking = sorted(options, key=lambda name: (scores[name], order.index(name)))
         simple = [n for n in ranking if n in SIMPLE]
-        # A richer model must beat the best naive forecast by a margin to be chosen:
-        # backtests are short, and on step-like or bursty series a small edge is noise.
+        # A richer model must beat the best naive forecast by a margin to be chosen.
         if (
             simple
             and ranking[0] not in SIMPLE
             and scores[ranking[0]] > (1 - self.margin) * scores[simple[0]]
         ):
             ranking.insert(0, ranking.pop(ranking.index(simple[0])))
-        # When no window fits (a short series), try the candidates in order of preference.
-        order = ranking or [n for n in ("auto_ets", "theta", "naive") if n in self.candidates]
-        for name in order:
+        # When no window could be scored (a short series), fall back in order of preference.
+        for name in ranking or ["ensemble", "naive"]:
             try:
-                self.chosen_ = make_model(name, self.season_length).fit(y)
-            except (ValueError, np.linalg.LinAlgError):
+                self.chosen_ = self._refit(name, richer, weights, y, ds)
+            except FIT_ERRORS:
                 continue
-            found = conformity.get(name, np.empty(0))
-            self.conformity_ = found if self.calibrate and len(found) >= MIN_SCORES else None
+            scores_ = _conformity(y, starts, backtests[name]) if name in backtests else np.empty(0)
+            self.conformity_ = scores_ if self.calibrate and len(scores_) >= MIN_SCORES else None
             return
         raise ValueError("no candidate of auto could be fitted")
+
+    def _refit(
+        self,
+        name: str,
+        richer: list[str],
+        weights: np.ndarray | None,
+        y: np.ndarray,
+        ds: pd.DatetimeIndex | None,
+    ) -> Forecaster:
+        """The chosen option fitted on the whole series."""
+        from capforecast.forecast.models import make_model
+
+        if name != "ensemble":
+            return make_model(name, self.season_length).fit(y, ds)
+        if weights is None:  # nothing was scored: an equally weighted ensemble
+            members = [n for n in self.candidates if n not in SIMPLE]
+            return Ensemble(self.season_length, members=members, weights="equal").fit(y, ds)
+        fitted, kept = [], []
+        for member, weight in zip(richer, weights, strict=True):
+            try:
+                fitted.append(make_model(member, self.season_length).fit(y, ds))
+            except FIT_ERRORS:
+                continue
+            kept.append(weight)
+        if not fitted:
+            raise ValueError("no member of the ensemble could be fitted")
+        return Ensemble.of(fitted, np.asarray(kept))
 
     def _quantile(self, level: int) -> float:
         """Split-conformal quantile: the ``ceil((n+1) L)``-th smallest score, or ``inf``
@@ -154,6 +192,18 @@ class Auto(Forecaster):
             return paths
         mean = self.chosen_._predict(horizon, ()).mean
         return mean + (paths - mean) * (q80 / z_score(80))
+
+
+def _conformity(y: np.ndarray, starts: list[int], predictions: list[Prediction]) -> np.ndarray:
+    """Backtest errors divided by the spread of the forecast's own 80% interval."""
+    found = []
+    for origin, prediction in zip(starts, predictions, strict=True):
+        actual = y[origin : origin + len(prediction.mean)]
+        spread = _spread(prediction)
+        usable = spread > 0
+        error = np.abs(actual - np.clip(prediction.mean, 0.0, None))
+        found.append(error[usable] / spread[usable])
+    return np.concatenate(found) if found else np.empty(0)
 
 
 def _spread(prediction: Prediction) -> np.ndarray:

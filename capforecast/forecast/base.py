@@ -2,7 +2,8 @@
 
 ``__init__`` only stores parameters; ``fit(y, ds=None)`` learns from a 1-d array (and,
 for models that use the calendar such as Prophet, its timestamps ``ds``, a
-``DatetimeIndex`` with a frequency) and returns ``self``; learned state ends in ``_``; ``predict`` or ``sample_paths`` before ``fit`` raise
+``DatetimeIndex`` with a frequency) and returns ``self``; learned state ends in ``_``;
+``predict`` or ``sample_paths`` before ``fit`` raise
 :class:`~capforecast.core.errors.NotFittedError`. Every output is non-negative: demand for
 accelerators cannot be below zero.
 """
@@ -185,7 +186,7 @@ class Forecaster:
     def _fit(self, y: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _fit_dates(self, y: np.ndarray, ds: pd.DatetimeIndex) -> None:
+    def _fit_dates(self, y: np.ndarray, ds: pd.DatetimeIndex | None) -> None:
         """``fit`` with timestamps; models that do not use the calendar ignore them."""
         self._fit(y)
 

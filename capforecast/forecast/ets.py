@@ -122,9 +122,15 @@ class ETS(Forecaster):
         return np.asarray(simulated, dtype=float).reshape(horizon, n_paths).T
 
 
+#: Longest season AutoETS models with seasonal states; longer ones (52 for weekly data)
+#: have too many states to estimate reliably, as R's ``ets`` and statsforecast also hold.
+MAX_SEASON = 24
+
+
 class AutoETS(Forecaster):
     """The ETS specification with the lowest AICc among SES, Holt, damped Holt and, for
-    seasonal data, additive Holt-Winters with and without damping.
+    seasonal data with a season of at most ``MAX_SEASON`` steps, additive Holt-Winters
+    with and without damping.
 
     All candidates have additive errors, so intervals are analytic.
 
@@ -144,7 +150,7 @@ class AutoETS(Forecaster):
     def candidates(self, n_obs: int) -> list[ETS]:
         """The specifications tried for a series of ``n_obs`` observations."""
         shapes: list[tuple[str | None, bool]] = [(None, False), ("add", False), ("add", True)]
-        seasonal = self.season_length > 1 and n_obs >= 2 * self.season_length + 2
+        seasonal = 1 < self.season_length <= MAX_SEASON and n_obs >= 2 * self.season_length + 2
         models = [
             ETS(season_length=1, trend=trend, damped_trend=damped, seasonal=None)
             for trend, damped in shapes

@@ -8,7 +8,9 @@ from capforecast.core.errors import ParameterError
 from capforecast.forecast.auto import Auto
 from capforecast.forecast.base import Forecaster
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
+from capforecast.forecast.ensemble import Ensemble
 from capforecast.forecast.ets import ETS, AutoETS
+from capforecast.forecast.prophet import Prophet
 from capforecast.forecast.theta import Theta
 
 #: Models available by name (CLI ``--model`` and the panel engine).
@@ -20,7 +22,9 @@ MODELS: dict[str, Callable[..., Forecaster]] = {
     "ets": ETS,
     "auto_ets": AutoETS,
     "theta": Theta,
+    "ensemble": Ensemble,
     "auto": Auto,
+    "prophet": Prophet,
 }
 
 
