@@ -381,11 +381,66 @@ def test_ensemble_beats_its_members_on_average() -> None:
 
 def test_paths_of_a_series_do_not_depend_on_the_other_series() -> None:
     panel = _panel()
-    both = sample_paths(panel, 6, model="naive", n_paths=5, seed=3)
     alone = sample_paths(panel[panel["unique_id"] == "s2"], 6, model="naive", n_paths=5, seed=3)
+    independent = sample_paths(panel, 6, model="naive", n_paths=5, seed=3, dependence="independent")
     np.testing.assert_array_equal(
-        both.loc[both["unique_id"] == "s2", "value"].to_numpy(), alone["value"].to_numpy()
+        independent.loc[independent["unique_id"] == "s2", "value"].to_numpy(),
+        alone["value"].to_numpy(),
     )
+    # Paired by history: the same paths, each intact, possibly at other indices.
+    paired = sample_paths(panel, 6, model="naive", n_paths=5, seed=3)
+    rows = paired.loc[paired["unique_id"] == "s2", "value"].to_numpy().reshape(5, 6)
+    expected = alone["value"].to_numpy().reshape(5, 6)
+    assert sorted(map(tuple, rows)) == sorted(map(tuple, expected))
+
+
+def _co_moving_panel(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """Two series driven by one common random walk, and one unrelated series."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(0, 1, n).cumsum()
+    values = {
+        "a": 200 + 5 * common + rng.normal(0, 1, n),
+        "b": 300 + 3 * common + rng.normal(0, 1, n),
+        "c": 250 + 5 * rng.normal(0, 1, n).cumsum(),
+    }
+    ds = pd.date_range("2025-01-06", periods=n, freq="D")
+    return pd.DataFrame(
+        [(uid, d, v) for uid, series in values.items() for d, v in zip(ds, series, strict=True)],
+        columns=["unique_id", "ds", "y"],
+    )
+
+
+def _path_levels(paths: pd.DataFrame, uid: str) -> np.ndarray:
+    rows = paths[paths["unique_id"] == uid]
+    return rows.groupby("path")["value"].mean().to_numpy()
+
+
+def test_paths_keep_the_cross_series_dependence_of_the_history() -> None:
+    panel = _co_moving_panel()
+    paired = sample_paths(panel, 14, model="naive", n_paths=400, seed=2, freq="D")
+    alone = sample_paths(
+        panel, 14, model="naive", n_paths=400, seed=2, freq="D", dependence="independent"
+    )
+    a, b, c = (_path_levels(paired, uid) for uid in "abc")
+    assert np.corrcoef(a, b)[0, 1] > 0.7  # the history co-moved
+    assert abs(np.corrcoef(a, c)[0, 1]) < 0.2  # unrelated series stay unrelated
+    ia, ib = (_path_levels(alone, uid) for uid in "ab")
+    assert abs(np.corrcoef(ia, ib)[0, 1]) < 0.2
+    # Each series keeps its own distribution: only the pairing differs.
+    for uid in "abc":
+        np.testing.assert_array_equal(
+            np.sort(paired.loc[paired["unique_id"] == uid, "value"].to_numpy()),
+            np.sort(alone.loc[alone["unique_id"] == uid, "value"].to_numpy()),
+        )
+    # The joint upper tail is what the requirement step sees: it is wider when paired.
+    assert np.quantile(a + b, 0.9) > np.quantile(ia + ib, 0.9)
+    again = sample_paths(panel, 14, model="naive", n_paths=400, seed=2, freq="D")
+    pd.testing.assert_frame_equal(paired, again)
+
+
+def test_dependence_is_validated() -> None:
+    with pytest.raises(ValueError, match="'dependence' parameter"):
+        sample_paths(_panel(), 3, model="naive", dependence="copula")
 
 
 def test_ets_refuses_too_few_points_and_the_engine_falls_back() -> None:

@@ -22,6 +22,7 @@ from capforecast.core.errors import ParameterError
 from capforecast.core.history import GapPolicy, fill_gaps
 from capforecast.forecast.base import Forecaster, Prediction, check_levels
 from capforecast.forecast.baselines import SeasonalNaive
+from capforecast.forecast.dependence import pair_paths
 from capforecast.forecast.models import make_model
 from capforecast.forecast.parallel import map_series
 
@@ -355,6 +356,7 @@ def sample_paths(
     freq: str | None = None,
     season_length: int | None = None,
     gaps: GapPolicy = "error",
+    dependence: str = "history",
     n_jobs: int | None = None,
     client: Any = None,
 ) -> pd.DataFrame:
@@ -362,9 +364,14 @@ def sample_paths(
 
     Each series draws from its own random stream, derived from ``seed`` and the series'
     ``unique_id``: the same history and seed give identical paths, locally or on a
-    cluster, and a series' paths do not change when other series are added or removed.
-    Series are simulated independently (no cross-series correlation).
-    Other parameters as in :func:`forecast`.
+    cluster, and the set of a series' paths does not change when other series are added
+    or removed.
+
+    ``dependence="history"`` (default) then pairs the paths of different series the way
+    the series moved together in the past (:func:`~capforecast.forecast.dependence.
+    pair_paths`), so that sums of paths across series (a workload's requirement) see
+    joint peaks; ``"independent"`` keeps each series' own order (no cross-series
+    correlation). Other parameters as in :func:`forecast`.
 
     Examples
     --------
@@ -379,6 +386,10 @@ def sample_paths(
         raise ParameterError(
             f"'horizon' and 'n_paths' must be integers >= 1. Got {horizon} and {n_paths}."
         )
+    if dependence not in ("history", "independent"):
+        raise ParameterError(
+            f"The 'dependence' parameter must be 'history' or 'independent'. Got {dependence!r}."
+        )
     panel = prepare(history, freq, season_length, gaps)
     (estimator,) = build_estimators([model], panel.season_length, horizon)
     task = partial(
@@ -391,7 +402,17 @@ def sample_paths(
         season=panel.season_length,
     )
     per_series, fallbacks = run_tasks(task, panel, n_jobs=n_jobs, client=client)
-    table = pd.concat([frames[0] for frames in per_series], ignore_index=True)
+    frames = [found[0] for found in per_series]
+    if dependence == "history" and len(frames) > 1:
+        paired = pair_paths(
+            [f["value"].to_numpy().reshape(n_paths, horizon) for f in frames],
+            [s.stamps for s in panel.series],
+            [s.y for s in panel.series],
+            horizon,
+            seed,
+        )
+        frames = [f.assign(value=p.ravel()) for f, p in zip(frames, paired, strict=True)]
+    table = pd.concat(frames, ignore_index=True)
     table["unique_id"] = table["unique_id"].astype("category")
     table.attrs["fallbacks"] = fallbacks
     table.attrs["freq"] = panel.freq
