@@ -90,12 +90,46 @@ def test_seasonal_naive_repeats_the_last_season() -> None:
 
 
 def test_seasonal_naive_interval_width_grows_with_seasons_ahead() -> None:
-    prediction = SeasonalNaive(season_length=2).fit(_series()).predict(6, levels=(95,))
+    model = SeasonalNaive(season_length=2, intervals="normal")
+    prediction = model.fit(_series()).predict(6, levels=(95,))
     lo, hi = prediction.intervals[95]
     width = hi - lo
     assert width[0] == pytest.approx(width[1])
     assert width[2] == pytest.approx(width[0] * np.sqrt(2))
     assert width[4] == pytest.approx(width[0] * np.sqrt(3))
+
+
+def test_empirical_intervals_are_quantiles_of_past_naive_errors() -> None:
+    y = _series(200, seed=3)
+    prediction = Naive().fit(y).predict(5, levels=(80,))
+    lo, hi = prediction.intervals[80]
+    for h in range(1, 6):
+        past = np.abs(y[h:] - y[:-h])  # the h-step error of the naive forecast at every origin
+        assert hi[h - 1] - y[-1] == pytest.approx(np.quantile(past, 0.8), rel=1e-12)
+        assert y[-1] - lo[h - 1] == pytest.approx(np.quantile(past, 0.8), rel=1e-12)
+    seasonal = SeasonalNaive(season_length=7).fit(y).predict(10, levels=(80,))
+    # Step 9 repeats y[-6], two weeks before its target: from an origin t the error is
+    # y[t + 9] - y[t - 5], for every origin t >= 6 (a full season) with t + 9 in the data.
+    past = np.abs(y[15:] - y[1:-14])
+    assert seasonal.intervals[80][1][8] - seasonal.mean[8] == pytest.approx(
+        np.quantile(past, 0.8), rel=1e-12
+    )
+
+
+def test_empirical_intervals_are_calibrated_on_heavy_tailed_walks() -> None:
+    # Usage that jumps on 30% of days by Laplace-distributed amounts: over many series,
+    # the empirical intervals cover close to their nominal level.
+    rng = np.random.default_rng(7)
+    inside: dict[int, list[float]] = {80: [], 95: []}
+    for _ in range(100):
+        y = 1000 + ((rng.random(300) < 0.3) * rng.laplace(0, 5, 300)).cumsum()
+        prediction = Naive().fit(y[:-7]).predict(7, levels=(80, 95))
+        for level, (lo, hi) in prediction.intervals.items():
+            inside[level].append(np.mean((y[-7:] >= lo) & (y[-7:] <= hi)))
+    assert abs(np.mean(inside[80]) - 0.80) < 0.05
+    assert abs(np.mean(inside[95]) - 0.95) < 0.03
+    with pytest.raises(ValueError, match="'intervals' parameter"):
+        Naive(intervals="bootstrap").fit(np.arange(30.0))
 
 
 def test_levels_are_validated() -> None:
