@@ -146,7 +146,7 @@ def backtest(
     if metric not in LOWER_IS_BETTER:  # checked before the (long) backtest runs
         raise ParameterError(f"Cannot select by '{metric}'; choose one of {list(LOWER_IS_BETTER)}.")
     table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
-    names = model or ["naive", "seasonal_naive", "auto_ets", "theta"]
+    names = model or ["naive", "seasonal_naive", "theta", "auto_ets", "ensemble"]
     folds = cross_validation(
         table,
         horizon,

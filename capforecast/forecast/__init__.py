@@ -1,5 +1,6 @@
 """Forecasting: models behind one contract, a panel engine, metrics and backtests."""
 
+from capforecast.forecast.arima import ARIMA, AutoARIMA
 from capforecast.forecast.backtest import cross_validation, evaluate, select_models
 from capforecast.forecast.base import Forecaster, Prediction
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
@@ -12,8 +13,10 @@ from capforecast.forecast.prophet import Prophet
 from capforecast.forecast.theta import Theta
 
 __all__ = [
+    "ARIMA",
     "ETS",
     "MODELS",
+    "AutoARIMA",
     "AutoETS",
     "Drift",
     "Ensemble",

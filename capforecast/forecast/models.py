@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from capforecast.core.errors import ParameterError
+from capforecast.forecast.arima import ARIMA, AutoARIMA
 from capforecast.forecast.auto import Auto
 from capforecast.forecast.base import Forecaster
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
@@ -22,6 +23,8 @@ MODELS: dict[str, Callable[..., Forecaster]] = {
     "ets": ETS,
     "auto_ets": AutoETS,
     "theta": Theta,
+    "arima": ARIMA,
+    "auto_arima": AutoARIMA,
     "ensemble": Ensemble,
     "auto": Auto,
     "prophet": Prophet,
