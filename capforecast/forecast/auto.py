@@ -148,16 +148,17 @@ class Auto(Forecaster):
         if weights is None:  # nothing was scored: an equally weighted ensemble
             members = [n for n in self.candidates if n not in SIMPLE]
             return Ensemble(self.season_length, members=members, weights="equal").fit(y, ds)
-        fitted, kept = [], []
+        names, fitted, kept = [], [], []
         for member, weight in zip(richer, weights, strict=True):
             try:
                 fitted.append(make_model(member, self.season_length).fit(y, ds))
             except FIT_ERRORS:
                 continue
+            names.append(member)
             kept.append(weight)
         if not fitted:
             raise ValueError("no member of the ensemble could be fitted")
-        return Ensemble.of(fitted, np.asarray(kept))
+        return Ensemble.of(names, fitted, np.asarray(kept))
 
     def _quantile(self, level: int) -> float:
         """Split-conformal quantile: the ``ceil((n+1) L)``-th smallest score, or ``inf``

@@ -151,9 +151,13 @@ class Ensemble(Forecaster):
         self.weights = weights
 
     @classmethod
-    def of(cls, fitted: Sequence[Forecaster], weights: np.ndarray) -> Ensemble:
-        """An ensemble of already fitted members with given weights (used by ``auto``)."""
-        ensemble = cls(season_length=fitted[0].get_params().get("season_length", 1))
+    def of(
+        cls, names: Sequence[str], fitted: Sequence[Forecaster], weights: np.ndarray
+    ) -> Ensemble:
+        """An ensemble of the already fitted members ``names`` with given weights (used by
+        ``auto``, which has backtested them already)."""
+        season = fitted[0].get_params().get("season_length", 1)
+        ensemble = cls(season_length=season, members=tuple(names))
         ensemble.members_ = list(fitted)
         ensemble.weights_ = np.asarray(weights, dtype=float) / float(np.sum(weights))
         ensemble.n_obs_ = fitted[0].n_obs_
