@@ -58,7 +58,10 @@ def map_series(
     """
     if client is not None:
         count = max(1, 4 * len(client.scheduler_info().get("workers", {})))
-        futures = client.map(partial(_run_batch, task), _batches(items, count), pure=False)
+        # Scatter the data first: inside the task graph, a large panel would be sent
+        # through the scheduler (and dask warns about the graph's size).
+        batches = client.scatter(_batches(items, count))
+        futures = client.map(partial(_run_batch, task), batches, pure=False)
         return [result for batch in client.gather(futures) for result in batch]
     processes = workers(n_jobs)
     if processes == 1 or (n_jobs is None and len(items) < MIN_PARALLEL):
