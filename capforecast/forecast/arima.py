@@ -33,7 +33,7 @@ from scipy.optimize import least_squares
 from scipy.signal import lfilter
 
 from capforecast.core.errors import ParameterError
-from capforecast.forecast.base import Forecaster, Prediction, normal_prediction
+from capforecast.forecast.base import Forecaster, Prediction, Selecting, normal_prediction
 
 #: Longest season given seasonal AR and MA terms by :class:`AutoARIMA`. Beyond it (weekly
 #: data, season 52) a seasonal ARMA term puts 52-105 states in the state space: one
@@ -656,7 +656,7 @@ def _catch(
     return estimate
 
 
-class AutoARIMA(Forecaster):
+class AutoARIMA(Selecting):
     """ARIMA with the order chosen as R's ``forecast::auto.arima`` (Hyndman & Khandakar).
 
     1. ``D``: one seasonal difference when ``season_length > 1``, the series holds more
@@ -860,9 +860,3 @@ class AutoARIMA(Forecaster):
         updated.chosen_ = self.chosen_.update(y)
         updated.n_obs_ = len(y)
         return updated
-
-    def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
-        return self.chosen_._predict(horizon, levels)
-
-    def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
-        return self.chosen_._paths(horizon, n_paths, rng)

@@ -13,6 +13,7 @@ from capforecast.forecast.ensemble import (
     Ensemble,
     backtest_mase,
     combine,
+    default_horizon,
     inverse_score_weights,
     origins,
     rolling_predictions,
@@ -82,16 +83,13 @@ class Auto(Forecaster):
         self.calibrate = calibrate
         self.margin = margin
 
-    def _horizon(self) -> int:
-        return self.horizon or max(2 * self.season_length, 4)
-
     def _fit(self, y: np.ndarray) -> None:
         self._fit_dates(y, None)
 
     def _fit_dates(self, y: np.ndarray, ds: pd.DatetimeIndex | None) -> None:
         from capforecast.forecast.models import make_model
 
-        horizon = self._horizon()
+        horizon = default_horizon(self.horizon, self.season_length)
         starts = origins(len(y), horizon, self.n_windows)
         backtests: dict[str, list[Prediction]] = {}
         for name in self.candidates:

@@ -195,3 +195,15 @@ class Forecaster:
 
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
+
+
+class Selecting(Forecaster):
+    """A forecaster that chooses one fitted model (``chosen_``) and forecasts with it."""
+
+    chosen_: Forecaster
+
+    def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
+        return self.chosen_._predict(horizon, levels)
+
+    def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
+        return self.chosen_._paths(horizon, n_paths, rng)

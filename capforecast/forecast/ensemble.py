@@ -27,6 +27,12 @@ ENSEMBLE_MEMBERS = ("theta", "auto_ets")
 FIT_ERRORS = (ValueError, np.linalg.LinAlgError, FloatingPointError)
 
 
+def default_horizon(horizon: int | None, season_length: int) -> int:
+    """The backtest horizon of models that select by backtest, when none is given:
+    two seasons, at least 4 steps."""
+    return horizon or max(2 * season_length, 4)
+
+
 def origins(length: int, horizon: int, n_windows: int) -> list[int]:
     """Backtest origins ``horizon`` apart, the last ``horizon`` before the end; origins
     that would leave fewer than 4 training points are dropped.
@@ -176,7 +182,7 @@ class Ensemble(Forecaster):
             )
         if not self.members:
             raise ParameterError("An Ensemble needs at least one member.")
-        horizon = self.horizon or max(2 * self.season_length, 4)
+        horizon = default_horizon(self.horizon, self.season_length)
         starts = origins(len(y), horizon, self.n_windows)
         models = [make_model(name, self.season_length) for name in self.members]
         scores = []

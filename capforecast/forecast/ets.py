@@ -8,7 +8,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from capforecast.forecast.base import Forecaster, Prediction
+from capforecast.forecast.base import Forecaster, Prediction, Selecting
 
 
 def _ets_model(
@@ -127,7 +127,7 @@ class ETS(Forecaster):
 MAX_SEASON = 24
 
 
-class AutoETS(Forecaster):
+class AutoETS(Selecting):
     """The ETS specification with the lowest AICc among SES, Holt, damped Holt and, for
     seasonal data with a season of at most ``MAX_SEASON`` steps, additive Holt-Winters
     with and without damping.
@@ -183,9 +183,3 @@ class AutoETS(Forecaster):
         updated.aicc_, updated.chosen_ = self.aicc_, self.chosen_.update(y)
         updated.n_obs_ = len(y)
         return updated
-
-    def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
-        return self.chosen_._predict(horizon, levels)
-
-    def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
-        return self.chosen_._paths(horizon, n_paths, rng)
