@@ -2,13 +2,22 @@
 
 Run ``python benchmarks/gpu_series.py``. Rolling-origin backtests of naive, seasonal naive
 and ``auto`` on
-- the 25 Helios Venus virtual-cluster allocations (daily, step-like; h = 7, 6 windows),
-- Microsoft Philly active nodes, averaged per hour (bursty load; h = 24, 10 windows;
-  the few hours missing from the trace are interpolated),
-- Alibaba openb GPUs held per QoS class, hourly (bursty; h = 24, 10 windows).
+- the 25 Helios Venus virtual-cluster allocations (daily, step-like; h = 7, a window
+  every week for the last 16 weeks),
+- Microsoft Philly active nodes, averaged per hour (bursty load; h = 24, a window every
+  day for the last 60 days; the few hours missing from the trace are interpolated),
+- Alibaba openb GPUs held per QoS class, hourly (bursty; h = 24, the last 20 days).
 
-For each data set it reports mean MASE per model, how often ``auto`` is within 2% of the
-better of the two naive forecasts on a series, and the coverage of ``auto``'s intervals.
+The windows are many because coverage measured on a handful of windows of one series is
+noise: shifting ten Philly windows by nine hours moved it by two points.
+
+For each data set it reports mean MASE per model, ``auto``'s MASE against the better of
+the two naive forecasts (mean and worst series), and the coverage of ``auto``'s
+intervals, counted twice: actuals in the closed interval ``[lo, hi]`` and strictly
+inside ``(lo, hi)``. Step-like series have atoms (most weeks an allocation does not
+change), so a calibrated interval is often the single point "no change" and no interval
+can cover exactly 80%; calibration then means the two counts bracket the nominal level,
+``P(lo < Y < hi) <= L <= P(lo <= Y <= hi)``. On continuous series the two agree.
 The result replaces the ``gpu`` section of ``docs/benchmarks.md``.
 """
 
@@ -82,10 +91,13 @@ def study(name: str, history: pd.DataFrame, horizon: int, windows: int, season: 
     scores = evaluate(folds, history, season_length=1)
     wide = scores.pivot(index="unique_id", columns="model", values="mase")
     best_naive = wide[["Naive", "SeasonalNaive"]].min(axis=1)
-    defined = best_naive > 0
-    ratio = (wide["Auto"] / best_naive)[defined]
-    auto = scores[scores["model"] == "Auto"]
-    return {
+    # Where the best naive forecast is perfect (MASE 0), auto must be too (ratio 1, else
+    # infinite); series whose MASE is undefined (a constant history) are left out.
+    defined = best_naive.notna() & wide["Auto"].notna()
+    exact = (best_naive == 0) & (wide["Auto"] == 0)
+    ratio = (wide["Auto"] / best_naive).where(~exact, 1.0)[defined]
+    auto = folds[folds["model"] == "Auto"]
+    row = {
         "data": name,
         "series": history["unique_id"].nunique(),
         "h x windows": f"{horizon} x {windows}",
@@ -93,19 +105,25 @@ def study(name: str, history: pd.DataFrame, horizon: int, windows: int, season: 
         "MASE seasonal naive": round(float(wide["SeasonalNaive"].mean()), 3),
         "MASE auto": round(float(wide["Auto"].mean()), 3),
         "auto / best naive (mean)": round(float(ratio.mean()), 3),
-        "series within 2%": f"{int((ratio <= 1.02).sum())} of {int(defined.sum())}",
-        "auto coverage 80": f"{auto['coverage-80'].mean():.1%}",
-        "auto coverage 95": f"{auto['coverage-95'].mean():.1%}",
-        "seconds": round(time.perf_counter() - started, 1),
+        "auto / best naive (worst series)": round(float(ratio.max()), 3),
     }
+    for level in (80, 95):
+        lo, hi = auto[f"lo-{level}"], auto[f"hi-{level}"]
+        closed = ((auto["y"] >= lo) & (auto["y"] <= hi)).groupby(auto["unique_id"]).mean()
+        inside = ((auto["y"] > lo) & (auto["y"] < hi)).groupby(auto["unique_id"]).mean()
+        row[f"auto coverage {level}: [lo, hi] / (lo, hi)"] = (
+            f"{closed.mean():.1%} / {inside.mean():.1%}"
+        )
+    row["seconds"] = round(time.perf_counter() - started, 1)
+    return row
 
 
 def main() -> int:
     venus = read_history(helios_history_path())
     rows = [
-        study("Helios Venus VCs (daily)", venus, horizon=7, windows=6, season=7),
-        study("Philly active nodes (hourly)", philly(), horizon=24, windows=10, season=24),
-        study("openb GPUs held per QoS (hourly)", openb(), horizon=24, windows=10, season=24),
+        study("Helios Venus VCs (daily)", venus, horizon=7, windows=16, season=7),
+        study("Philly active nodes (hourly)", philly(), horizon=24, windows=60, season=24),
+        study("openb GPUs held per QoS (hourly)", openb(), horizon=24, windows=20, season=24),
     ]
     table = markdown_table(rows)
     print(table)
@@ -116,8 +134,12 @@ def main() -> int:
                 "## Real GPU-cluster series (`benchmarks/gpu_series.py`)",
                 "",
                 f"Latest run: {time.strftime('%Y-%m-%d')}. Rolling-origin backtests; MASE "
-                "scaled by the in-sample naive error (lag 1) before each cutoff; series whose "
-                "naive MASE is 0 (constant allocations) are left out of the ratio.",
+                "scaled by the in-sample naive error (lag 1) before each cutoff; series with "
+                "a constant history (MASE undefined) are left out of the ratio, and where "
+                "the naive MASE is 0, auto's must be 0 too (ratio 1, else infinite). Coverage "
+                "is counted in the closed interval and strictly inside it: on step-like "
+                "series (atoms at 'no change') a calibrated interval brackets the nominal "
+                "level between the two.",
                 "",
                 table,
             ]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from capforecast.forecast.base import Forecaster, Prediction, z_score
+from capforecast.forecast.baselines import past_errors
 from capforecast.forecast.ensemble import (
     FIT_ERRORS,
     Ensemble,
@@ -42,10 +43,16 @@ class Auto(Forecaster):
     scored on the following ``horizon`` steps. The richer candidates (Theta, AutoETS by
     default) are combined with weights proportional to the inverse of their MASE, and the
     combination is scored on the same windows (``ensemble=False`` scores them one by
-    one instead). Naive forecasts are candidates too, and ``auto`` only departs from
-    them when the ensemble has backtested at least ``margin`` (2%) better on this very
-    series: on step-like or bursty series a small edge in a short backtest is noise. The
-    winner is refitted on the whole series.
+    one instead).
+
+    The benchmark is the naive or the seasonal naive forecast, whichever has the smaller
+    mean absolute ``horizon``-step error from every origin of the history (``benchmark_``):
+    they need no fitting, so they are judged on the whole history, not on two windows
+    that one outage can decide. ``auto`` only departs from the benchmark when the
+    ensemble has backtested at least ``margin`` (2%) better on this very series: on
+    step-like or bursty series a small edge in a short backtest is noise. When no window
+    can be scored (a short history, or a constant one, whose MASE is undefined) it keeps
+    the naive forecast. The winner is refitted on the whole series.
 
     With ``calibrate=True`` the intervals are conformalised: the backtest errors
     of the chosen model, divided by the spread of its own 80% interval, are the
@@ -98,6 +105,7 @@ class Auto(Forecaster):
             if found and np.isfinite(backtest_mase(y, starts, found)):
                 backtests[name] = found
         scores = {name: backtest_mase(y, starts, found) for name, found in backtests.items()}
+        benchmark = _benchmark(y, horizon, self.season_length, [n for n in SIMPLE if n in scores])
         richer = [name for name in backtests if name not in SIMPLE]
         weights = inverse_score_weights([scores[name] for name in richer]) if richer else None
         if self.ensemble and weights is not None:
@@ -107,20 +115,25 @@ class Auto(Forecaster):
             ]
             backtests["ensemble"] = combined
             scores["ensemble"] = backtest_mase(y, starts, combined)
-        self.scores_ = scores
-        options = [n for n in scores if n in SIMPLE or n == "ensemble" or not self.ensemble]
+        self.scores_, self.benchmark_ = scores, benchmark
+        # The benchmark, and the ensemble (or, without it, each richer candidate).
+        options = [
+            n
+            for n in scores
+            if n == benchmark or (n not in SIMPLE and (n == "ensemble") == self.ensemble)
+        ]
         order = [*self.candidates, "ensemble"]
         ranking = sorted(options, key=lambda name: (scores[name], order.index(name)))
-        simple = [n for n in ranking if n in SIMPLE]
-        # A richer model must beat the best naive forecast by a margin to be chosen.
+        # A richer model must beat the benchmark by a margin to be chosen.
         if (
-            simple
-            and ranking[0] not in SIMPLE
-            and scores[ranking[0]] > (1 - self.margin) * scores[simple[0]]
+            benchmark is not None
+            and ranking[0] != benchmark
+            and scores[ranking[0]] > (1 - self.margin) * scores[benchmark]
         ):
-            ranking.insert(0, ranking.pop(ranking.index(simple[0])))
-        # When no window could be scored (a short series), fall back in order of preference.
-        for name in ranking or ["ensemble", "naive"]:
+            ranking.insert(0, ranking.pop(ranking.index(benchmark)))
+        # No window could be scored (a short or constant history): without evidence, the
+        # naive forecast.
+        for name in ranking or ["naive"]:
             try:
                 self.chosen_ = self._refit(name, richer, weights, y, ds)
             except FIT_ERRORS:
@@ -143,9 +156,7 @@ class Auto(Forecaster):
 
         if name != "ensemble":
             return make_model(name, self.season_length).fit(y, ds)
-        if weights is None:  # nothing was scored: an equally weighted ensemble
-            members = [n for n in self.candidates if n not in SIMPLE]
-            return Ensemble(self.season_length, members=members, weights="equal").fit(y, ds)
+        assert weights is not None  # the ensemble is an option only when it was scored
         names, fitted, kept = [], [], []
         for member, weight in zip(richer, weights, strict=True):
             try:
@@ -191,6 +202,19 @@ class Auto(Forecaster):
             return paths
         mean = self.chosen_._predict(horizon, ()).mean
         return mean + (paths - mean) * (q80 / z_score(80))
+
+
+def _benchmark(y: np.ndarray, horizon: int, season: int, simple: list[str]) -> str | None:
+    """The naive forecast a richer model has to beat: of ``simple``, the one with the
+    smaller mean absolute ``horizon``-step error from every past origin (they need no
+    fitting, so the whole history scores them, not only the backtest windows)."""
+    if len(simple) < 2 or season <= 1:
+        return simple[0] if simple else None
+    naive = past_errors(y, horizon, 1)[season - 1 :]
+    seasonal = past_errors(y, horizon, season)
+    if not np.isfinite(seasonal).any():
+        return "naive"
+    return min(simple, key=lambda n: (np.nanmean(np.abs(naive if n == "naive" else seasonal)), n))
 
 
 def _conformity(y: np.ndarray, starts: list[int], predictions: list[Prediction]) -> np.ndarray:

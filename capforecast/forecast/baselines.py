@@ -38,7 +38,7 @@ def _rms(errors: np.ndarray) -> float:
     return float(np.sqrt(np.mean(errors**2))) if len(errors) else 0.0
 
 
-def _past_errors(y: np.ndarray, horizon: int, season: int) -> np.ndarray:
+def past_errors(y: np.ndarray, horizon: int, season: int) -> np.ndarray:
     """Errors of the (seasonal) naive forecast from every past origin: row ``τ``, column
     ``h - 1`` is ``y[τ + h]`` minus the forecast made with data up to ``τ`` (NaN past the
     end of the history)."""
@@ -86,7 +86,7 @@ class _Repeating(Forecaster):
     def _errors(self, horizon: int) -> np.ndarray | None:
         if self.intervals != "empirical":
             return None
-        return _past_errors(self.y_, horizon, self._lag)
+        return past_errors(self.y_, horizon, self._lag)
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         mean = self._mean(horizon)
@@ -98,12 +98,15 @@ class _Repeating(Forecaster):
         usable = counts >= MIN_EMPIRICAL
         if not usable.any():
             return normal
-        absolute = np.abs(errors[:, usable])
+        ordered = np.sort(np.abs(errors), axis=0)  # NaN (no error yet) sorts last
         intervals = {}
         for level in levels:
             lo, hi = (bound.copy() for bound in normal.intervals[level])
-            q = np.nanquantile(absolute, level / 100, axis=0)
-            lo[usable], hi[usable] = mean[usable] - q, mean[usable] + q
+            # Split-conformal: the ceil((n + 1) L)-th smallest of the n past errors.
+            rank = np.ceil((counts + 1) * level / 100).astype(int)
+            fits = usable & (rank <= counts)
+            q = ordered[rank[fits] - 1, np.flatnonzero(fits)]
+            lo[fits], hi[fits] = mean[fits] - q, mean[fits] + q
             intervals[level] = (lo, hi)
         return Prediction(mean, intervals)
 
