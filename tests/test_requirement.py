@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capforecast import InputError, requirement, requirement_scenarios
+from capforecast.requirement.reduction import forward_selection
 
 PERIODS = pd.period_range("2027Q1", periods=2, freq="Q")
 DAYS = pd.date_range(PERIODS[0].start_time, PERIODS[-1].end_time.normalize(), freq="D")
@@ -118,20 +119,57 @@ def test_uncovered_period_is_an_error() -> None:
         requirement(_paths(0, 3), ATTRIBUTES, PERF, pd.period_range("2027Q1", periods=3, freq="Q"))
 
 
-def test_scenarios_have_equal_probability_and_come_from_paths() -> None:
+def test_scenarios_are_paths_with_the_probability_of_their_nearest_paths() -> None:
     paths = _paths(3, n_paths=10)
-    demand, scenarios = requirement_scenarios(
-        paths, ATTRIBUTES, PERF, PERIODS, n_scenarios=4, seed=0
-    )
+    demand, scenarios = requirement_scenarios(paths, ATTRIBUTES, PERF, PERIODS, n_scenarios=4)
     assert scenarios["probability"].sum() == pytest.approx(1.0)
-    assert len(demand) == 4 * 2 * 2
-    singles = [
-        requirement(paths[paths["path"] == p], ATTRIBUTES, PERF, PERIODS)["demand"].to_numpy()
+    assert len(scenarios) == 4 and len(demand) == 4 * 2 * 2
+    singles = {
+        f"path{p}": requirement(
+            paths[paths["path"] == p], ATTRIBUTES, PERF, PERIODS, service_level=0.5
+        )
+        .sort_values(["workload", "period"])["demand"]
+        .to_numpy()
         for p in range(10)
-    ]
-    for _, scenario in demand.groupby("scenario"):
-        vector = scenario.sort_values(["workload", "period"])["demand"].to_numpy()
-        assert any(np.allclose(vector, single) for single in singles)
+    }
+    kept = {}
+    for name, scenario in demand.groupby("scenario"):
+        kept[name] = scenario.sort_values(["workload", "period"])["demand"].to_numpy()
+        np.testing.assert_allclose(kept[name], singles[str(name)])
+    # Every path hands its 1/10 to the kept scenario nearest to it.
+    share = dict.fromkeys(kept, 0.0)
+    for vector in singles.values():
+        nearest = min(kept, key=lambda n: (np.linalg.norm(vector - kept[n]), n))
+        share[nearest] += 0.1
+    assert scenarios.set_index("scenario")["probability"].to_dict() == pytest.approx(share)
+    # Keeping every path keeps each with its own probability.
+    _, every = requirement_scenarios(paths, ATTRIBUTES, PERF, PERIODS, n_scenarios=10)
+    assert every["probability"].tolist() == pytest.approx([0.1] * 10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 30).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.floats(0, 1000), min_size=3 * n, max_size=3 * n), st.integers(1, n)
+        )
+    )
+)
+def test_forward_selection_spreads_all_probability_and_improves_with_more_scenarios(
+    case: tuple[list[float], int],
+) -> None:
+    values, keep = case
+    points = np.array(values).reshape(-1, 3)
+    kept, probability = forward_selection(points, keep)
+    assert len(set(kept.tolist())) == keep
+    assert probability.sum() == pytest.approx(1.0) and (probability > 0).all()
+
+    def transport(k: int) -> float:  # mean distance of every path to its nearest kept path
+        chosen, _ = forward_selection(points, k)
+        return float(np.mean(np.min(np.linalg.norm(points[:, None] - points[chosen], axis=2), 1)))
+
+    assert transport(keep) <= transport(max(1, keep - 1)) + 1e-9
+    assert transport(len(points)) == 0.0
 
 
 def test_series_of_different_lengths_must_each_cover_the_periods() -> None:

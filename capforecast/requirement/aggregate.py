@@ -9,7 +9,7 @@ peak), and only then take the quantile at the service level.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -17,6 +17,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from capforecast.core.errors import InputError, ParameterError, Problem
+from capforecast.requirement.reduction import forward_selection
 
 PeriodStat = Literal["mean", "max"]
 
@@ -121,6 +122,35 @@ def requirement(
         raise ParameterError(
             f"The 'service_level' parameter must be in (0, 1). Got {service_level} instead."
         )
+    names, per_path = requirement_paths(
+        paths,
+        attributes,
+        perf,
+        periods,
+        period_stat=period_stat,
+        utilization_target=utilization_target,
+    )
+    quantile = np.quantile(per_path, service_level, axis=1)  # [workload, period]
+    return pd.DataFrame(
+        {
+            "workload": np.repeat(np.asarray(names, dtype=object), len(periods)),
+            "period": np.tile(periods, len(names)),
+            "demand": quantile.ravel(),
+        }
+    )
+
+
+def requirement_paths(
+    paths: pd.DataFrame,
+    attributes: pd.DataFrame,
+    perf: pd.DataFrame,
+    periods: pd.PeriodIndex,
+    *,
+    period_stat: PeriodStat = "mean",
+    utilization_target: float | Mapping[str, float] = 1.0,
+) -> tuple[list[str], np.ndarray]:
+    """The requirement on every path: sorted workload names and ``[workload, path, period]``
+    reference units (arguments as in :func:`requirement`)."""
     if period_stat not in ("mean", "max"):
         raise ParameterError(
             f"The 'period_stat' parameter must be 'mean' or 'max'. Got {period_stat!r}."
@@ -151,28 +181,21 @@ def requirement(
         per_path = np.stack(
             [steps[:, :, overlap[:, p] > 0].max(axis=2) for p in range(len(periods))], axis=2
         )  # [workload, path, period]
-    quantile = np.quantile(per_path, service_level, axis=1)  # [workload, period]
-    order = np.argsort(names)
-    result = pd.DataFrame(
-        {
-            "workload": np.repeat(np.asarray(names, dtype=object)[order], len(periods)),
-            "period": np.tile(periods, W),
-            "demand": quantile[order].ravel(),
-        }
-    )
-    targets = result["workload"].map(
-        lambda w: (
+    targets = np.array(
+        [
             utilization_target.get(w, 1.0)
             if isinstance(utilization_target, Mapping)
             else utilization_target
-        )
+            for w in names
+        ],
+        dtype=float,
     )
     if not ((targets > 0) & (targets <= 1)).all():
         raise ParameterError(
             f"The 'utilization_target' parameter must be in (0, 1]. Got {utilization_target}."
         )
-    result["demand"] = result["demand"] / targets
-    return result[["workload", "period", "demand"]]
+    order = np.argsort(names)
+    return [names[i] for i in order], (per_path / targets[:, None, None])[order]
 
 
 def _step_ends(starts: pd.DatetimeIndex, freq: str | None) -> pd.DatetimeIndex:
@@ -231,35 +254,42 @@ def requirement_scenarios(
     perf: pd.DataFrame,
     periods: pd.PeriodIndex,
     *,
-    n_scenarios: int = 5,
-    seed: int = 0,
+    n_scenarios: int = 10,
     period_stat: PeriodStat = "mean",
-    utilization_target: float = 1.0,
+    utilization_target: float | Mapping[str, float] = 1.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Demand scenarios drawn from the sample paths, each of equal probability.
+    """Demand scenarios with probabilities: every path's requirement, reduced to
+    ``n_scenarios`` by fast forward selection
+    (:func:`~capforecast.requirement.reduction.forward_selection`).
 
-    Returns ``demand`` (``workload, period, scenario, demand``) and ``scenarios``
-    (``scenario, probability``), ready for the planning inputs.
+    Each path gives one requirement per workload and period (as :func:`requirement`
+    does before taking the quantile); the kept paths become the scenarios, each with the
+    probability of the paths nearest to it. Returns ``demand`` (``workload, period,
+    scenario, demand``) and ``scenarios`` (``scenario, probability``), ready for the
+    planning inputs; scenarios are named by their path (``path17``).
     """
-    chosen = np.sort(
-        np.random.default_rng(seed).choice(
-            np.asarray(pd.unique(paths["path"])), size=n_scenarios, replace=False
-        )
+    names, per_path = requirement_paths(
+        paths,
+        attributes,
+        perf,
+        periods,
+        period_stat=period_stat,
+        utilization_target=utilization_target,
     )
-    frames = []
-    for number, path in enumerate(chosen):
-        one = paths[paths["path"] == path]
-        table = requirement(
-            one,
-            attributes,
-            perf,
-            periods,
-            service_level=0.5,
-            period_stat=period_stat,
-            utilization_target=utilization_target,
-        )
-        frames.append(table.assign(scenario=f"path{number:03d}"))
-    demand = pd.concat(frames, ignore_index=True)[["workload", "period", "scenario", "demand"]]
-    names: Sequence[str] = [f"path{n:03d}" for n in range(n_scenarios)]
-    scenarios = pd.DataFrame({"scenario": names, "probability": 1.0 / n_scenarios})
+    W, P, T = per_path.shape
+    points = per_path.transpose(1, 0, 2).reshape(P, W * T)  # one row per path
+    kept, probability = forward_selection(points, n_scenarios)
+    order = np.argsort(kept)  # scenarios in path order
+    kept, probability = kept[order], probability[order]
+    path_labels = np.sort(pd.unique(paths["path"]))  # the path axis of ``per_path``
+    scenario = [f"path{path_labels[i]}" for i in kept]
+    demand = pd.DataFrame(
+        {
+            "workload": np.tile(np.repeat(np.asarray(names, dtype=object), T), len(kept)),
+            "period": np.tile(periods, W * len(kept)),
+            "scenario": np.repeat(scenario, W * T),
+            "demand": points[kept].ravel(),
+        }
+    )
+    scenarios = pd.DataFrame({"scenario": scenario, "probability": probability})
     return demand, scenarios
