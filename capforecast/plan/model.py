@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import pulp
 
 from capforecast.plan.data import ModelData
@@ -434,3 +435,24 @@ def build_model(data: ModelData, extra_constraints: ConstraintHook | None = None
     if extra_constraints is not None:
         extra_constraints(model)
     return model
+
+
+def fix_orders(purchases: pd.DataFrame) -> ConstraintHook:
+    """A hook that fixes every order ``n_{s,k,t}`` to the lots of ``purchases`` (a plan's
+    ``sku, site, order_period, lots`` table; orders not in it are fixed to 0)."""
+    lots = {
+        (str(row.sku), str(row.site), str(row.order_period)): float(row.lots)
+        for row in purchases.itertuples(index=False)
+    }
+
+    def fix(model: PlanModel) -> None:
+        data, buy = model.data, model.buy
+        for variable, s, k, t in zip(
+            buy.variables, buy.index["s"], buy.index["k"], buy.index["t"], strict=True
+        ):
+            value = lots.pop((data.skus[s], data.sites[k], str(data.periods[t])), 0.0)
+            variable.lowBound = variable.upBound = value
+        if lots:
+            raise ValueError(f"orders that this model cannot place: {sorted(lots)[:3]}")
+
+    return fix

@@ -10,6 +10,7 @@ import pandas as pd
 from capforecast.plan.data import ModelData
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
+from capforecast.plan.options import PlanOptions
 from capforecast.plan.result import Plan
 from capforecast.plan.solvers import SolverOutcome, get_solver
 
@@ -43,17 +44,35 @@ def solve(inputs: PlanningInputs, *, extra_constraints: ConstraintHook | None = 
     >>> bool((plan.spend["capex"] <= plan.spend["budget"] + 1e-6).all())
     True
     """
-    options = inputs.options
-    backend = get_solver(options.solver)
     started = time.perf_counter()
     data = ModelData.from_inputs(inputs)
+    return solve_data(
+        data,
+        inputs.options,
+        extra_constraints=extra_constraints,
+        warnings=tuple(str(f) for f in inputs.findings),
+        started=started,
+    )
+
+
+def solve_data(
+    data: ModelData,
+    options: PlanOptions,
+    *,
+    extra_constraints: ConstraintHook | None = None,
+    warnings: tuple[str, ...] = (),
+    started: float | None = None,
+) -> Plan:
+    """Build and solve the model for ``data`` (e.g. a variant of the inputs' data made with
+    :func:`dataclasses.replace`); ``started`` is when building began, for the timings."""
+    backend = get_solver(options.solver)
+    started = time.perf_counter() if started is None else started
     model = build_model(data, extra_constraints)
     built = time.perf_counter()
     outcome = backend.solve(
         model.problem, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
     )
     solved = time.perf_counter()
-    warnings = tuple(str(f) for f in inputs.findings)
     return read_back(
         model,
         outcome,

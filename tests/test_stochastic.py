@@ -1,0 +1,109 @@
+"""Stochastic planning: closed forms (newsvendor), VSS and EVPI."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capforecast import PlanStatus, read_planning_inputs, solve
+from capforecast.plan.information import value_of_information
+from tests.random_instances import write_random_instance
+
+
+def _has_scenarios(seed: int) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        write_random_instance(Path(tmp), seed)
+        return (Path(tmp) / "scenarios.csv").is_file()
+
+
+def newsvendor(
+    directory: Path, price: float, penalty: float, demand: list[float], probability: list[float]
+) -> Path:
+    """One period, one SKU, one site, one workload, no energy cost, no lead time: buying
+    ``n`` units costs ``price · n + penalty · E[(D - n)+]``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {
+        "catalog.csv": "sku,unit_price,lot_size,power_kw,lead_time,lifetime\n"
+        f"gpu,{price},1,1.0,0,1\n",
+        "sites.csv": "site,pue,energy_price,power_cap_kw\ndc,1.0,0.0,1000000\n",
+        "perf.csv": "sku,workload,factor\ngpu,jobs,1.0\n",
+        "fleet.csv": "sku,site,units,available_from,retire_period\n",
+        "budget.csv": "period,capex_budget\n2027Q1,1e12\n",
+        "demand.csv": "workload,period,scenario,demand\n"
+        + "".join(f"jobs,2027Q1,s{i},{d}\n" for i, d in enumerate(demand)),
+        "scenarios.csv": "scenario,probability\n"
+        + "".join(f"s{i},{p!r}\n" for i, p in enumerate(probability)),
+        "options.yaml": f"shortfall_penalty: {penalty}\nmip_gap: 0.0\n",
+    }
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    return directory
+
+
+def expected_cost(
+    n: float, price: float, penalty: float, demand: np.ndarray, p: np.ndarray
+) -> float:
+    return price * n + penalty * float(p @ np.clip(demand - n, 0.0, None))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(0, 400), min_size=1, max_size=6),
+    st.lists(st.integers(1, 9), min_size=6, max_size=6),
+    st.integers(1, 99),
+)
+def test_single_period_plan_is_the_newsvendor_critical_fractile(
+    demand: list[int], weights: list[int], price_pct: int
+) -> None:
+    d = np.array(demand, dtype=float)
+    p = np.array(weights[: len(d)], dtype=float)
+    p /= p.sum()
+    price, penalty = float(price_pct), 100.0
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = read_planning_inputs(newsvendor(Path(tmp), price, penalty, demand, p.tolist()))
+        plan = solve(inputs)
+    assert plan.status is PlanStatus.OPTIMAL
+    units = float(plan.purchases["units"].sum())
+    # Critical fractile: the smallest n with P(D <= n) >= 1 - price / penalty.
+    order = np.argsort(d, kind="stable")
+    cdf = np.cumsum(p[order])
+    fractile = 1 - price / penalty
+    best = d[order][np.argmax(cdf >= fractile - 1e-12)]
+    closed = expected_cost(best, price, penalty, d, p)
+    assert plan.objective == pytest.approx(closed, rel=1e-9, abs=1e-6)
+    # Any optimal order is a newsvendor optimum (ties happen when P(D <= n) hits it exactly).
+    assert expected_cost(units, price, penalty, d, p) == pytest.approx(closed, rel=1e-9, abs=1e-6)
+
+
+def test_vss_and_evpi_of_a_two_point_demand_match_their_closed_forms(tmp_path: Path) -> None:
+    # D = 0 or 100 with equal odds, price 1, penalty 10: the critical fractile 0.9 buys 100
+    # (RP = 100); the mean-demand plan buys 50 and pays 10 · 50 half the time (EEV = 300);
+    # knowing the demand costs 0 or 100 (WS = 50).
+    inputs = read_planning_inputs(newsvendor(tmp_path, 1.0, 10.0, [0.0, 100.0], [0.5, 0.5]))
+    value = value_of_information(inputs)
+    assert value.rp == pytest.approx(100.0)
+    assert value.eev == pytest.approx(300.0)
+    assert value.ws == pytest.approx(50.0)
+    assert (value.vss, value.evpi) == pytest.approx((200.0, 50.0))
+    assert value.mean_value.purchases["units"].sum() == 50
+    assert value.recourse.purchases["units"].sum() == 100
+
+
+@pytest.mark.parametrize("seed", [s for s in range(60) if _has_scenarios(s)][:4])
+def test_wait_and_see_le_recourse_le_mean_value_on_random_instances(seed: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        write_random_instance(Path(tmp), seed)
+        inputs = read_planning_inputs(Path(tmp))
+        value = value_of_information(inputs)
+    slack = 2 * value.max_gap * abs(value.rp) + 1e-6
+    assert value.ws <= value.rp + slack
+    assert value.rp <= value.eev + slack
+    # The mean-value plan's orders are kept when it is evaluated on the scenarios.
+    ordered = value.mean_value.purchases[["sku", "site", "order_period", "lots"]]
+    evaluated = value.mean_value_evaluated.purchases[["sku", "site", "order_period", "lots"]]
+    assert ordered.reset_index(drop=True).equals(evaluated.reset_index(drop=True))
