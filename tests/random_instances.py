@@ -307,5 +307,12 @@ def write_random_instance(directory: Path, seed: int) -> None:
         options["mip_gap"] = 0.01
     if rng.random() < 0.15:
         options = {}  # no options.yaml: every default
+    # Objective extensions (drawn last, so the instances above stay as they were).
+    if options and rng.random() < 0.35:
+        options["terminal_value"] = "straight_line"
+    if options and rng.random() < 0.35:
+        options["risk"] = "cvar"
+        options["cvar_alpha"] = round(float(rng.uniform(0.5, 0.95)), 2)
+        options["cvar_weight"] = round(float(rng.uniform(0.2, 1.0)), 2)
     if options:
         (directory / "options.yaml").write_text(yaml.safe_dump(options, sort_keys=False))

@@ -250,10 +250,31 @@ def reference_solve(directory: Path) -> ReferenceResult:
                 cost[n_idx[s, k, tau]] = lot[s] * (
                     disc[tau] * price[s, tau] + energy[s, k] * disc[in_service].sum()
                 )
-    weight = disc[None, :, None] * prob[None, None, :]
-    cost[r_idx] = weight * rent_price[:, :, None]
-    cost[u_idx] = weight * penalty[:, None, None]
+    if options.get("terminal_value") == "straight_line":
+        # Straight-line value of the service life left after the horizon, discounted by δ^T.
+        for s in range(S):
+            for tau in range(T):
+                left = min(life[s], max(0, tau + lead[s] + life[s] - T))
+                credit = delta**T * price[s, tau] * lot[s] * left / life[s]
+                cost[n_idx[s, :, tau]] -= credit
     fleet_energy = float(np.einsum("skt,sk,t->", F, energy, disc))
+    # Second-stage cost of each scenario (not weighted by its probability).
+    scenario_cost = np.zeros((Z, n_vars))
+    for o in range(Z):
+        scenario_cost[o, r_idx[:, :, o]] = disc[None, :] * rent_price
+        scenario_cost[o, u_idx[:, :, o]] = disc[None, :] * penalty[:, None]
+    first_stage = cost.copy()
+    cost = first_stage + prob @ scenario_cost
+    cvar_weight = float(options.get("cvar_weight", 0.5)) if options.get("risk") == "cvar" else 0.0
+    if cvar_weight > 0:
+        # (1 - w) E[C] + w (η + Σ π z / (1 - α)),  z_ω >= C_ω - η,  z >= 0, η free.
+        alpha = float(options.get("cvar_alpha", 0.9))
+        eta, z_idx = n_vars, n_vars + 1 + np.arange(Z)
+        n_vars += 1 + Z
+        cost = np.r_[(1 - cvar_weight) * cost, cvar_weight, cvar_weight * prob / (1 - alpha)]
+        lower = np.r_[lower, -np.inf, np.zeros(Z)]
+        upper = np.r_[upper, np.full(1 + Z, np.inf)]
+        integrality = np.r_[integrality, np.zeros(1 + Z)]
 
     rows = _Rows()
     # split: sum_w x - sum_tau L n <= F
@@ -304,6 +325,17 @@ def reference_solve(directory: Path) -> ReferenceResult:
             if np.isfinite(supply[s, t]):
                 rows.add(n_idx[s, :, t], lot[s], -np.inf, supply[s, t])
 
+    if cvar_weight > 0:
+        for o in range(Z):
+            c_o = first_stage + scenario_cost[o]
+            used = np.flatnonzero(c_o)
+            rows.add(
+                np.r_[used, eta, z_idx[o]],
+                np.r_[-c_o[used], 1.0, 1.0],
+                fleet_energy,
+                np.inf,
+            )
+
     result = milp(
         cost,
         constraints=rows.constraint(n_vars),
@@ -316,7 +348,8 @@ def reference_solve(directory: Path) -> ReferenceResult:
     lots = np.round(result.x[n_idx])
     capex = np.einsum("skt,st,s->t", lots, price, lot)
     return ReferenceResult(
-        objective=float(result.fun) + fleet_energy,
+        # η absorbs the fleet's energy in the CVaR part; the expectation part lacks it.
+        objective=float(result.fun) + (1 - cvar_weight) * fleet_energy,
         fleet_energy=fleet_energy,
         lots=lots,
         capex=capex,

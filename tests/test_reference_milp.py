@@ -71,6 +71,9 @@ REQUIRED_FEATURES = frozenset(
         "power_binding",
         "slots_binding",
         "supply_binding",
+        "terminal_value",
+        "risk_cvar",
+        "risk_cvar_with_scenarios",
     }
 )
 
@@ -134,6 +137,12 @@ def _features(directory: Path) -> set[str]:
     else:
         found.add("shortfall_penalty_number")
     found |= {key for key in ("hours_per_period", "load_factor") if key in options}
+    if options.get("terminal_value") == "straight_line":
+        found.add("terminal_value")
+    if options.get("risk") == "cvar":
+        found.add("risk_cvar")
+        if "scenario" in demand.columns:
+            found.add("risk_cvar_with_scenarios")
     return found
 
 

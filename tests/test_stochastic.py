@@ -107,3 +107,74 @@ def test_wait_and_see_le_recourse_le_mean_value_on_random_instances(seed: int) -
     ordered = value.mean_value.purchases[["sku", "site", "order_period", "lots"]]
     evaluated = value.mean_value_evaluated.purchases[["sku", "site", "order_period", "lots"]]
     assert ordered.reset_index(drop=True).equals(evaluated.reset_index(drop=True))
+
+
+def tail_mean(cost: np.ndarray, probability: np.ndarray, alpha: float) -> float:
+    """CVaR_α by its definition: the mean cost over the worst ``1 - α`` of probability."""
+    order = np.argsort(-cost)
+    mass, total, left = 0.0, 0.0, 1 - alpha
+    for i in order:
+        take = min(probability[i], left - mass)
+        total += take * cost[i]
+        mass += take
+        if mass >= left - 1e-15:
+            break
+    return total / left
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(st.integers(0, 300), min_size=2, max_size=5),
+    st.integers(1, 90),
+    st.sampled_from([0.5, 0.8, 0.9]),
+    st.sampled_from([0.25, 0.5, 1.0]),
+)
+def test_cvar_plan_minimises_the_mixed_objective(
+    demand: list[int], price: int, alpha: float, weight: float
+) -> None:
+    d = np.array(demand, dtype=float)
+    p = np.full(len(d), 1 / len(d))
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = newsvendor(Path(tmp), float(price), 100.0, demand, p.tolist())
+        with (directory / "options.yaml").open("a") as options:
+            options.write(f"risk: cvar\ncvar_alpha: {alpha}\ncvar_weight: {weight}\n")
+        plan = solve(read_planning_inputs(directory))
+
+    def mixed(n: float) -> float:
+        cost = price * n + 100.0 * np.clip(d - n, 0.0, None)
+        return (1 - weight) * float(p @ cost) + weight * tail_mean(cost, p, alpha)
+
+    # The objective is convex and piecewise linear in n with kinks at the demands.
+    best = min(mixed(n) for n in [0.0, *d])
+    assert plan.status is PlanStatus.OPTIMAL
+    assert plan.objective == pytest.approx(best, rel=1e-9, abs=1e-6)
+    assert mixed(float(plan.purchases["units"].sum())) == pytest.approx(best, rel=1e-9, abs=1e-6)
+    scenario_costs = plan.scenario_costs["cost"].to_numpy()
+    assert float(p @ scenario_costs) == pytest.approx(sum(plan.costs.values()))
+
+
+def test_service_level_meets_demand_in_enough_scenarios(tmp_path: Path) -> None:
+    # Shortfall is cheap (penalty 1 < price 10): left alone the plan buys nothing. At a
+    # 70% service level it must cover demand in scenarios of probability >= 0.7, so it
+    # buys the smallest demand with P(D <= n) >= 0.7: 50.
+    demand, probability = [0.0, 20.0, 50.0, 90.0], [0.3, 0.3, 0.2, 0.2]
+    directory = newsvendor(tmp_path, 10.0, 1.0, demand, probability)
+    assert solve(read_planning_inputs(directory)).purchases.empty
+    with (directory / "options.yaml").open("a") as options:
+        options.write("service_level: {jobs: 0.7}\n")
+    plan = solve(read_planning_inputs(directory))
+    assert plan.status is PlanStatus.OPTIMAL
+    assert plan.purchases["units"].sum() == 50
+    met = plan.shortfall["unmet"] <= 1e-9
+    assert plan.shortfall.loc[met, "probability"].sum() >= 0.7
+
+
+def test_forbidden_shortfall_makes_an_impossible_ask_infeasible(tmp_path: Path) -> None:
+    directory = newsvendor(tmp_path, 10.0, 1.0, [0.0, 500.0], [0.5, 0.5])
+    (directory / "budget.csv").write_text("period,capex_budget\n2027Q1,1000\n")  # 100 units
+    allowed = solve(read_planning_inputs(directory))
+    assert allowed.status is PlanStatus.OPTIMAL
+    with (directory / "options.yaml").open("a") as options:
+        options.write("shortfall: forbid\n")
+    forbidden = solve(read_planning_inputs(directory))
+    assert forbidden.status is PlanStatus.INFEASIBLE and forbidden.purchases.empty

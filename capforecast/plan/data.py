@@ -46,14 +46,30 @@ class ModelData:
     rent_cap: np.ndarray  # [w, t], 0 when not given
     penalty: np.ndarray  # [w]
     discount: np.ndarray  # [t], δ^t
+    discount_factor: float  # δ
     hours: float
     load_factor: float
     carryover: bool
+    terminal_value: bool = False  # straight-line credit for service life after T
+    forbid_shortfall: bool = False  # no u variables: demand must be met or rented
+    cvar_weight: float = 0.0  # w; 0 is the expected cost alone
+    cvar_alpha: float = 0.9
+    service_level: np.ndarray | None = None  # [w], NaN where no chance constraint
 
     @property
     def horizon(self) -> int:
         """``T``, the number of periods."""
         return len(self.periods)
+
+    @property
+    def terminal_credit(self) -> np.ndarray:
+        """``δ^T r_{s,t} / λ_s`` as ``[s, t]``: the share of an order placed at ``t`` that
+        straight-line depreciation leaves after the horizon, discounted to today."""
+        T = self.horizon
+        t = np.arange(T)[None, :]
+        life = self.lifetime[:, None]
+        left = np.minimum(life, np.maximum(0, t + self.lead_time[:, None] + life - T))
+        return (self.discount_factor**T) * left / life
 
     @property
     def energy_per_unit(self) -> np.ndarray:
@@ -136,9 +152,15 @@ class ModelData:
             rent_cap=rent_cap,
             penalty=penalty,
             discount=options.discount_factor ** np.arange(len(periods), dtype=float),
+            discount_factor=options.discount_factor,
             hours=options.hours_per_period,
             load_factor=options.load_factor,
             carryover=options.budget_carryover,
+            terminal_value=options.terminal_value == "straight_line",
+            forbid_shortfall=options.shortfall == "forbid",
+            cvar_weight=options.cvar_weight if options.risk == "cvar" else 0.0,
+            cvar_alpha=options.cvar_alpha,
+            service_level=_per_workload(options.service_level, workloads),
         )
 
 
@@ -183,3 +205,14 @@ def _penalty(
             per_unit = unit_price[serves] / factor[serves, w] if serves.any() else unit_price
             penalty[w] = PENALTY_MULTIPLIER * float(per_unit.max())
     return penalty
+
+
+def _per_workload(
+    option: float | dict[str, float] | None, workloads: list[str]
+) -> np.ndarray | None:
+    """A ``[w]`` array of the option (NaN for workloads it leaves out); None when unset."""
+    if option is None:
+        return None
+    if isinstance(option, dict):
+        return np.array([option.get(w, np.nan) for w in workloads], dtype=float)
+    return np.full(len(workloads), float(option))

@@ -113,6 +113,7 @@ class PlanModel:
     rent: VariableFamily
     unmet: VariableFamily
     installed: Terms
+    met: VariableFamily | None = None  # binaries of the service-level constraints
     objective_constant: float = 0.0
     constraint_families: dict[str, int] = field(default_factory=dict)
 
@@ -232,9 +233,12 @@ def define_rent(problem: pulp.LpProblem, data: ModelData) -> VariableFamily:
 
 
 def define_unmet(problem: pulp.LpProblem, data: ModelData) -> VariableFamily:
-    """``u_{w,t,ω}``: demand left unserved (priced at the shortfall penalty)."""
+    """``u_{w,t,ω}``: demand left unserved (priced at the shortfall penalty); none when
+    shortfall is forbidden."""
     w, t, o = _grid(len(data.workloads), data.horizon, len(data.scenarios))
-    return _variables(problem, "unmet", _labels(data, "wto"), {"w": w, "t": t, "o": o})
+    keep = np.full(len(w), not data.forbid_shortfall)
+    index = {"w": w[keep], "t": t[keep], "o": o[keep]}
+    return _variables(problem, "unmet", _labels(data, "wto"), index)
 
 
 def _add(
@@ -374,41 +378,127 @@ def define_supply(model: PlanModel) -> None:
     _add(model, "supply", terms.grouped("s", "t"), "st", build)
 
 
-def define_objective(model: PlanModel) -> None:
-    """Discounted capex + energy on installed units + expected rent and shortfall."""
+def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
+    """The discounted cost as terms: first stage (orders and the energy of what they
+    install, less the terminal value) and second stage (rent and shortfall) keyed by
+    scenario ``o``, not yet weighted by probability."""
     data = model.data
     buy, rent, unmet, installed = model.buy, model.rent, model.unmet, model.installed
-    energy = data.energy_per_unit
     capex = _capex_terms(data, buy)
-    probability = data.probability
-    parts = [
+    first = [
         capex.scaled(data.discount[capex.keys["t"]] * capex.coef),
         installed.scaled(
             data.discount[installed.keys["t"]]
             * installed.coef
-            * energy[installed.keys["s"], installed.keys["k"]]
+            * data.energy_per_unit[installed.keys["s"], installed.keys["k"]]
         ),
+    ]
+    if data.terminal_value:
+        credit = data.terminal_credit[buy.index["s"], buy.index["t"]]
+        first.append(capex.scaled(-capex.coef * credit))
+    second = [
         Terms.of(
             {},
             rent,
-            data.discount[rent.index["t"]]
-            * probability[rent.index["o"]]
-            * data.rent_price[rent.index["w"], rent.index["t"]],
+            data.discount[rent.index["t"]] * data.rent_price[rent.index["w"], rent.index["t"]],
         ),
-        Terms.of(
-            {},
-            unmet,
-            data.discount[unmet.index["t"]]
-            * probability[unmet.index["o"]]
-            * data.penalty[unmet.index["w"]],
-        ),
+        Terms.of({}, unmet, data.discount[unmet.index["t"]] * data.penalty[unmet.index["w"]]),
     ]
+    size = sum(len(p.variables) for p in first)
+    scenario = np.r_[rent.index["o"], unmet.index["o"]].astype(int)
+    return (
+        Terms.concat({"all": np.zeros(size, dtype=int)}, first),
+        Terms.concat({"o": scenario}, second),
+    )
+
+
+def define_objective(model: PlanModel) -> None:
+    """Discounted capex + energy on installed units (- terminal value) + expected rent
+    and shortfall; with ``risk: cvar``, ``(1 - w) E[C] + w CVaR_α(C)`` in the
+    Rockafellar–Uryasev form: ``CVaR = min_η η + E[(C_ω - η)+] / (1 - α)``."""
+    data = model.data
+    first, second = _stage_costs(model)
+    # The existing fleet's energy is fixed; it is added to objective and bound on read-back.
+    model.objective_constant = float(
+        np.einsum("skt,sk,t->", data.fleet, data.energy_per_unit, data.discount)
+    )
+    w = data.cvar_weight
+    expected = [first, second.scaled(second.coef * data.probability[second.keys["o"]])]
+    parts = [p.scaled(p.coef * (1 - w)) for p in expected] if w > 0 else expected
+    if w > 0:
+        parts.extend(_define_cvar(model, first, second))
     size = sum(len(p.variables) for p in parts)
     terms = Terms.concat({"all": np.zeros(size, dtype=int)}, parts)
     objective = next(terms.grouped("all"), ((0,), pulp.LpAffineExpression()))[1]
     model.problem.setObjective(objective)
-    # The existing fleet's energy is fixed; it is added to objective and bound on read-back.
-    model.objective_constant = float(np.einsum("skt,sk,t->", data.fleet, energy, data.discount))
+
+
+def _define_cvar(model: PlanModel, first: Terms, second: Terms) -> list[Terms]:
+    """``η`` and ``z_ω >= C_ω - η``; returns the objective terms ``w (η + Σ π z / (1-α))``."""
+    data = model.data
+    N = len(data.scenarios)
+    threshold = _variables(model.problem, "cvar_threshold", [["var"]], {"a": np.zeros(1, int)})
+    excess = _variables(model.problem, "cvar_excess", _labels(data, "o"), {"o": np.arange(N)})
+    # z_ω + η - (first-stage cost) - (second-stage cost of ω) >= energy of the fleet
+    scenarios = np.arange(N)
+    tiled_first = _tile(
+        first.scaled(-first.coef), N, {"o": np.repeat(scenarios, len(first.variables))}
+    )
+    tiled_threshold = _tile(Terms.of({}, threshold, np.ones(1)), N, {"o": scenarios})
+    parts = [
+        Terms.of({}, excess, np.ones(N)),
+        tiled_threshold,
+        tiled_first,
+        second.scaled(-second.coef),
+    ]
+    keys = {
+        "o": np.concatenate([excess.index["o"], scenarios, tiled_first.keys["o"], second.keys["o"]])
+    }
+    _add(
+        model,
+        "cvar",
+        Terms.concat(keys, parts).grouped("o"),
+        "o",
+        lambda key, lhs: lhs >= model.objective_constant,
+    )
+    w, alpha = data.cvar_weight, data.cvar_alpha
+    return [
+        Terms.of({}, threshold, np.full(1, w)),
+        Terms.of({}, excess, w * data.probability / (1 - alpha)),
+    ]
+
+
+def define_service_level(model: PlanModel) -> None:
+    """Chance constraints: for each workload ``w`` with a level ``p_w`` and period ``t``,
+    binaries ``m_{w,t,ω}`` with ``u_{w,t,ω} <= D_{w,t,ω} (1 - m_{w,t,ω})`` and
+    ``Σ_ω π_ω m_{w,t,ω} >= p_w``: demand is met in scenarios of probability ``p_w``."""
+    data, unmet = model.data, model.unmet
+    if data.service_level is None or len(unmet) == 0:
+        return
+    level = data.service_level
+    rows = np.flatnonzero(np.isfinite(level[unmet.index["w"]]))
+    index = {axis: unmet.index[axis][rows] for axis in ("w", "t", "o")}
+    met = _variables(model.problem, "met", _labels(data, "wto"), index, category=pulp.LpBinary)
+    model.met = met
+    # u_{w,t,ω} + D_{w,t,ω} m_{w,t,ω} <= D_{w,t,ω}
+    demand = data.demand[index["w"], index["t"], index["o"]]
+    parts = [Terms.of({}, unmet, np.ones(len(unmet))).take(rows, {}), Terms.of({}, met, demand)]
+    keys = {axis: np.r_[index[axis], index[axis]] for axis in ("w", "t", "o")}
+    _add(
+        model,
+        "met",
+        Terms.concat(keys, parts).grouped("w", "t", "o"),
+        "wto",
+        lambda key, lhs: lhs <= float(data.demand[key]),
+    )
+    probability = Terms.of(index, met, data.probability[index["o"]])
+    _add(
+        model,
+        "service_level",
+        probability.grouped("w", "t"),
+        "wt",
+        lambda key, lhs: lhs >= float(level[key[0]]),
+    )
 
 
 def build_model(data: ModelData, extra_constraints: ConstraintHook | None = None) -> PlanModel:
@@ -431,6 +521,7 @@ def build_model(data: ModelData, extra_constraints: ConstraintHook | None = None
     define_slots(model)
     define_budget(model)
     define_supply(model)
+    define_service_level(model)
     define_objective(model)
     if extra_constraints is not None:
         extra_constraints(model)

@@ -33,11 +33,21 @@ class PlanOptions(BaseModel):
         None, description="USD per reference unit-period unmet; a number or a map by workload"
     )
     budget_carryover: bool = False
-    terminal_value: Literal["none"] | None = Field(
-        None, description="'straight_line' arrives with the optimiser extensions"
+    terminal_value: Literal["none", "straight_line"] | None = Field(
+        None, description="'straight_line': credit the service life left after the horizon"
     )
-    risk: Literal["none"] | None = Field(
-        None, description="'cvar' arrives with the optimiser extensions"
+    risk: Literal["none", "cvar"] | None = Field(
+        None, description="'cvar': (1 - w) E[C] + w CVaR_alpha(C) over scenario costs"
+    )
+    cvar_alpha: float = Field(0.9, ge=0.0, lt=1.0, description="alpha of CVaR_alpha")
+    cvar_weight: float = Field(0.5, ge=0.0, le=1.0, description="w, the weight of CVaR")
+    shortfall: Literal["allow", "forbid"] = Field(
+        "allow", description="'forbid': every scenario's demand must be met (or rented)"
+    )
+    service_level: float | dict[str, float] | None = Field(
+        None,
+        description="per workload: in each period, demand is met in scenarios of at least "
+        "this probability (a number for all workloads, or a map by workload)",
     )
     mip_gap: float = Field(0.001, ge=0.0, le=1.0)
     time_limit_s: float = Field(60.0, gt=0.0)
@@ -52,6 +62,16 @@ class PlanOptions(BaseModel):
         values = value.values() if isinstance(value, dict) else [] if value is None else [value]
         if any(v < 0 for v in values):
             raise ValueError("must be >= 0")
+        return value
+
+    @field_validator("service_level")
+    @classmethod
+    def _probability(
+        cls, value: float | dict[str, float] | None
+    ) -> float | dict[str, float] | None:
+        values = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if any(not 0 <= v <= 1 for v in values):
+            raise ValueError("must be between 0 and 1")
         return value
 
     @field_validator("period_freq")
@@ -103,9 +123,4 @@ def _problem(error: object) -> Problem:
     if details["type"] == "extra_forbidden":
         allowed = ", ".join(PlanOptions.model_fields)
         message = f"unknown option; allowed: {allowed}"
-    elif key in ("terminal_value", "risk"):
-        message = (
-            f"'{received}' is not available yet; this version solves the core model "
-            "(terminal_value and risk come with the optimiser extensions)"
-        )
     return Problem(FILE, None, key, f"{message} (got {received!r})")

@@ -13,16 +13,18 @@ from capforecast.core.io import write_json, write_table
 from capforecast.plan.status import PlanStatus
 
 #: Cost components of the objective, in the order reports show them.
-COST_COMPONENTS = ("capex", "energy_existing", "energy_new", "rent", "shortfall")
+COST_COMPONENTS = ("capex", "energy_existing", "energy_new", "terminal_value", "rent", "shortfall")
 
 
 @dataclass(frozen=True)
 class Plan:
     """A purchase plan and everything needed to read it.
 
-    All money is USD. ``objective`` and ``costs`` are discounted (DESIGN §4.4), expected
-    over scenarios, and include the energy of the existing fleet; ``spend`` is the
-    undiscounted capex per order period. Tables are empty when there is no solution.
+    All money is USD. ``costs`` are discounted (DESIGN §4.4), expected over scenarios,
+    and include the energy of the existing fleet (and the terminal value, negative, when
+    asked for); ``objective`` is their sum, or with ``risk: cvar`` the minimised
+    ``(1 - w) E[C] + w CVaR_α(C)`` over ``scenario_costs``. ``spend`` is the undiscounted
+    capex per order period. Tables are empty when there is no solution.
     """
 
     status: PlanStatus
@@ -41,6 +43,7 @@ class Plan:
     spend: pd.DataFrame
     power: pd.DataFrame
     costs: dict[str, float]
+    scenario_costs: pd.DataFrame  # scenario, probability, cost (the whole discounted C_ω)
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -90,6 +93,7 @@ class Plan:
             "shortfall": self.shortfall,
             "spend": self.spend,
             "power": self.power,
+            "scenario_costs": self.scenario_costs,
         }
         for name, table in tables.items():
             path = directory / f"{name}.csv"

@@ -209,17 +209,37 @@ def read_back(
     )
     power["slots"] = power["slots"].where(np.isfinite(power["slots"]))
 
-    weight = data.discount[None, :, None] * data.probability[None, None, :]
     energy = data.energy_per_unit[:, :, None] * data.discount[None, None, :]
-    costs = {
+    first = {
         "capex": float(capex_by_period @ data.discount),
         "energy_existing": model.objective_constant,
         "energy_new": float((new_units * energy).sum()),
-        "rent": float((rented * data.rent_price[:, :, None] * weight).sum()),
-        "shortfall": float((unmet * data.penalty[:, None, None] * weight).sum()),
     }
-    objective = sum(costs.values())
-    bound = None if outcome.bound is None else outcome.bound + model.objective_constant
+    if data.terminal_value:
+        first["terminal_value"] = -float(capex_by_order @ data.terminal_credit[s, t])
+    discounted = data.discount[None, :, None]
+    rent_cost = (rented * data.rent_price[:, :, None] * discounted).sum(axis=(0, 1))  # [ω]
+    unmet_cost = (unmet * data.penalty[:, None, None] * discounted).sum(axis=(0, 1))
+    scenario_costs = pd.DataFrame(
+        {
+            "scenario": np.asarray(data.scenarios, dtype=object),
+            "probability": data.probability,
+            "cost": sum(first.values()) + rent_cost + unmet_cost,
+        }
+    )
+    costs = first | {
+        "rent": float(data.probability @ rent_cost),
+        "shortfall": float(data.probability @ unmet_cost),
+    }
+    expected = sum(costs.values())
+    objective = expected
+    if data.cvar_weight > 0:
+        tail = cvar(scenario_costs["cost"].to_numpy(), data.probability, data.cvar_alpha)
+        objective = (1 - data.cvar_weight) * expected + data.cvar_weight * tail
+    # The fleet's energy is a constant left out of the solver's objective; under CVaR the
+    # threshold η carries it in the CVaR part, so only the expectation part lacks it.
+    offset = (1 - data.cvar_weight) * model.objective_constant
+    bound = None if outcome.bound is None else outcome.bound + offset
     return Plan(
         status=outcome.status,
         objective=objective,
@@ -237,8 +257,23 @@ def read_back(
         spend=spend,
         power=power,
         costs=costs,
+        scenario_costs=scenario_costs,
         warnings=warnings,
     )
+
+
+def cvar(cost: np.ndarray, probability: np.ndarray, alpha: float) -> float:
+    """``CVaR_α``: the expected cost in the worst ``1 - α`` of probability,
+    ``min_η η + E[(C - η)+] / (1 - α)`` (Rockafellar & Uryasev), whose minimum is at one
+    of the costs.
+
+    Examples
+    --------
+    >>> round(cvar(np.array([0.0, 10.0, 100.0]), np.array([0.5, 0.4, 0.1]), 0.8), 9)
+    55.0
+    """
+    excess = np.clip(cost[None, :] - cost[:, None], 0.0, None) @ probability
+    return float(np.min(cost + excess / (1 - alpha)))
 
 
 def _clean(values: np.ndarray) -> np.ndarray:
@@ -286,5 +321,6 @@ def _empty_plan(
         spend=empty("period", "capex", "budget", "cumulative_capex", "cumulative_budget"),
         power=empty("site", "period", "draw_kw", "cap_kw", "units", "slots"),
         costs={},
+        scenario_costs=empty("scenario", "probability", "cost"),
         warnings=warnings,
     )
