@@ -21,7 +21,7 @@ from capforecast.plan.inputs import PlanningInputs, read_planning_inputs
 from capforecast.plan.options import FILE as OPTIONS_FILE
 from capforecast.plan.result import Plan
 from capforecast.plan.solve import solve
-from capforecast.requirement.aggregate import PeriodStat, requirement
+from capforecast.requirement.aggregate import PeriodStat, requirement, requirement_scenarios
 
 Progress = Callable[[str], None]
 
@@ -60,6 +60,7 @@ def quarterly_plan(
     service_level: float = 0.9,
     period_stat: PeriodStat = "mean",
     utilization_target: float = 0.85,
+    n_scenarios: int | None = None,
     progress: Progress | None = None,
 ) -> QuarterlyPlan:
     """Forecast ``history``, derive the requirement and solve the plan.
@@ -69,8 +70,10 @@ def quarterly_plan(
     ``None`` keeps the history's own frequency).
     The planning inputs of ``planning_dir`` are used as they are, except ``demand.csv``,
     which is replaced by the requirement at ``service_level`` over the periods of the
-    original ``demand.csv``. Inputs are copied to ``out_dir/inputs``; the plan is written
-    to ``out_dir``.
+    original ``demand.csv``. With ``n_scenarios``, the plan is stochastic instead: the
+    paths are reduced to that many weighted demand scenarios (``requirement_scenarios``,
+    written as ``demand.csv`` and ``scenarios.csv``) and ``service_level`` is not used.
+    Inputs are copied to ``out_dir/inputs``; the plan is written to ``out_dir``.
     """
     say = progress or (lambda message: None)
     planning_dir, out_dir = Path(planning_dir), Path(out_dir)
@@ -85,19 +88,21 @@ def quarterly_plan(
     say(f"Simulating {n_paths} paths of {series} series, {horizon} steps ahead ({model})")
     paths = sample_paths(history, horizon, model=model, n_paths=n_paths, seed=seed, freq=freq)
     attributes = history[["unique_id", *[c for c in HISTORY_ATTRIBUTES if c in history]]]
-    say(f"Deriving the requirement at P{round(service_level * 100)} for {len(periods)} periods")
-    demand = requirement(
-        paths,
-        attributes,
-        template.perf,
-        periods,
-        service_level=service_level,
-        period_stat=period_stat,
-        utilization_target=utilization_target,
-    )
-    demand = demand.assign(period=demand["period"].astype(str), demand=demand["demand"].round(3))
     inputs_dir = out_dir / "inputs"
     _copy_inputs(planning_dir, inputs_dir)
+    shared = {"period_stat": period_stat, "utilization_target": utilization_target}
+    if n_scenarios is None:
+        say(f"Deriving the requirement at P{round(service_level * 100)} for {len(periods)} periods")
+        demand = requirement(
+            paths, attributes, template.perf, periods, service_level=service_level, **shared
+        )
+    else:
+        say(f"Reducing {n_paths} paths to {n_scenarios} demand scenarios")
+        demand, scenarios = requirement_scenarios(
+            paths, attributes, template.perf, periods, n_scenarios=n_scenarios, **shared
+        )
+        write_table(scenarios, inputs_dir / "scenarios.csv")
+    demand = demand.assign(period=demand["period"].astype(str), demand=demand["demand"].round(3))
     write_table(demand, inputs_dir / "demand.csv")
     inputs = read_planning_inputs(inputs_dir)
     say(f"Solving the plan with {inputs.options.solver}")

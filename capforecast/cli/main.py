@@ -197,6 +197,14 @@ def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/demo"),
     paths: Annotated[int, typer.Option(help="Sample paths per series.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed of the paths.")] = 0,
+    scenarios: Annotated[
+        int | None,
+        typer.Option(
+            help="Plan on this many weighted demand scenarios reduced from the paths "
+            "(a stochastic plan) instead of their P90.",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Run the quarterly plan on the bundled sample data (history -> plan)."""
     from capforecast.cli.render import print_plan
@@ -215,6 +223,7 @@ def demo(
         out,
         n_paths=paths,
         seed=seed,
+        n_scenarios=scenarios,
         progress=lambda message: console.print(f"[dim]- {message}[/dim]"),
     )
     print_plan(console, result.plan, result.inputs)

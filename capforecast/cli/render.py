@@ -14,6 +14,7 @@ _COST_LABELS = {
     "capex": "capex (new orders)",
     "energy_existing": "energy, existing fleet",
     "energy_new": "energy, new units",
+    "terminal_value": "terminal value (credit)",
     "rent": "cloud rent",
     "shortfall": "shortfall penalty",
 }
@@ -93,5 +94,8 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
     costs.add_column("USD", justify="right")
     for name, value in plan.costs.items():
         costs.add_row(_COST_LABELS.get(name, name), _money(value))
-    costs.add_row("[bold]total (objective)[/bold]", f"[bold]{_money(plan.objective or 0)}[/bold]")
+    expected = sum(plan.costs.values())
+    costs.add_row("[bold]total (expected)[/bold]", f"[bold]{_money(expected)}[/bold]")
+    if plan.objective is not None and abs(plan.objective - expected) > 1e-6 * abs(expected):
+        costs.add_row("objective, risk-adjusted (CVaR)", _money(plan.objective))
     console.print(costs)
