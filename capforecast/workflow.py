@@ -90,16 +90,27 @@ def quarterly_plan(
     attributes = history[["unique_id", *[c for c in HISTORY_ATTRIBUTES if c in history]]]
     inputs_dir = out_dir / "inputs"
     _copy_inputs(planning_dir, inputs_dir)
-    shared = {"period_stat": period_stat, "utilization_target": utilization_target}
     if n_scenarios is None:
         say(f"Deriving the requirement at P{round(service_level * 100)} for {len(periods)} periods")
         demand = requirement(
-            paths, attributes, template.perf, periods, service_level=service_level, **shared
+            paths,
+            attributes,
+            template.perf,
+            periods,
+            service_level=service_level,
+            period_stat=period_stat,
+            utilization_target=utilization_target,
         )
     else:
         say(f"Reducing {n_paths} paths to {n_scenarios} demand scenarios")
         demand, scenarios = requirement_scenarios(
-            paths, attributes, template.perf, periods, n_scenarios=n_scenarios, **shared
+            paths,
+            attributes,
+            template.perf,
+            periods,
+            n_scenarios=n_scenarios,
+            period_stat=period_stat,
+            utilization_target=utilization_target,
         )
         write_table(scenarios, inputs_dir / "scenarios.csv")
     demand = demand.assign(period=demand["period"].astype(str), demand=demand["demand"].round(3))

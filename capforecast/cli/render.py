@@ -35,6 +35,8 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     if not plan.has_solution:
         console.print("[red]No plan: see the status above.[/red]")
+        for line in plan.diagnosis:
+            console.print(f"- {escape(line)}", highlight=False)
         return
 
     orders = Table(title="Orders by SKU, site and period")
@@ -99,3 +101,7 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
     if plan.objective is not None and abs(plan.objective - expected) > 1e-6 * abs(expected):
         costs.add_row("objective, risk-adjusted (CVaR)", _money(plan.objective))
     console.print(costs)
+    if plan.explanations:
+        console.print("[bold]What binds, and what relaxing it is worth[/bold]")
+        for line in plan.explanations:
+            console.print(f"- {escape(line)}", highlight=False)

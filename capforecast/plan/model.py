@@ -116,6 +116,15 @@ class PlanModel:
     met: VariableFamily | None = None  # binaries of the service-level constraints
     objective_constant: float = 0.0
     constraint_families: dict[str, int] = field(default_factory=dict)
+    #: Every row by family: its key (indices along the family's axes) and the constraint.
+    rows: dict[str, list[tuple[tuple[int, ...], pulp.LpConstraint]]] = field(default_factory=dict)
+    axes: dict[str, str] = field(default_factory=dict)  # family -> its axes, e.g. "kt"
+    #: Families whose rows may be violated at a price (diagnosis): each row gets a
+    #: variable ``relax__<family>__<labels>`` >= 0 that widens it, listed here by family.
+    elastic: frozenset[str] = frozenset()
+    relaxations: dict[str, list[tuple[tuple[int, ...], pulp.LpVariable]]] = field(
+        default_factory=dict
+    )
 
 
 def safe(label: object) -> str:
@@ -249,15 +258,21 @@ def _add(
     build: Callable[[tuple[int, ...], pulp.LpAffineExpression], pulp.LpConstraint | None],
 ) -> None:
     labels = _labels(model.data, axes)
-    count = 0
+    rows = model.rows.setdefault(family, [])
+    model.axes[family] = axes
     for key, expression in groups:
         constraint = build(key, expression)
         if constraint is None:
             continue
         name = "__".join([family, *(labels[a][i] for a, i in enumerate(key))])
+        if family in model.elastic:
+            widen = model.problem.add_variable(f"relax__{name}", lowBound=0)
+            # <= rows may exceed their right-hand side by it, >= rows fall short by it.
+            constraint.addInPlace(-constraint.sense * widen)
+            model.relaxations.setdefault(family, []).append((key, widen))
         model.problem.addConstraint(constraint, name)
-        count += 1
-    model.constraint_families[family] = count
+        rows.append((key, constraint))
+    model.constraint_families[family] = len(rows)
 
 
 def _tile(terms: Terms, times: int, keys: dict[str, np.ndarray]) -> Terms:
@@ -501,8 +516,16 @@ def define_service_level(model: PlanModel) -> None:
     )
 
 
-def build_model(data: ModelData, extra_constraints: ConstraintHook | None = None) -> PlanModel:
-    """Build the complete core model of DESIGN §4 for ``data``."""
+def build_model(
+    data: ModelData,
+    extra_constraints: ConstraintHook | None = None,
+    elastic: frozenset[str] = frozenset(),
+) -> PlanModel:
+    """Build the complete core model of DESIGN §4 for ``data``.
+
+    With ``elastic`` families (diagnosis), their rows may be violated and the objective is
+    instead the total violation: the smallest relaxation of those families that makes
+    the rest feasible."""
     problem = pulp.LpProblem("capforecast_plan", pulp.LpMinimize)
     buy = define_buy(problem, data)
     installed = define_installed(data, buy)
@@ -514,6 +537,7 @@ def build_model(data: ModelData, extra_constraints: ConstraintHook | None = None
         rent=define_rent(problem, data),
         unmet=define_unmet(problem, data),
         installed=installed,
+        elastic=elastic,
     )
     define_split(model)
     define_demand(model)
@@ -523,6 +547,9 @@ def build_model(data: ModelData, extra_constraints: ConstraintHook | None = None
     define_supply(model)
     define_service_level(model)
     define_objective(model)
+    if elastic:
+        violation = [v for rows in model.relaxations.values() for _, v in rows]
+        model.problem.setObjective(pulp.LpAffineExpression((v, 1.0) for v in violation))
     if extra_constraints is not None:
         extra_constraints(model)
     return model

@@ -49,6 +49,9 @@ class PlanOptions(BaseModel):
         description="per workload: in each period, demand is met in scenarios of at least "
         "this probability (a number for all workloads, or a map by workload)",
     )
+    explain: bool = Field(
+        True, description="shadow prices and their sentences (two extra LP solves)"
+    )
     mip_gap: float = Field(0.001, ge=0.0, le=1.0)
     time_limit_s: float = Field(60.0, gt=0.0)
     solver: Literal["highs", "cbc"] = "highs"

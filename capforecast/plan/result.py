@@ -45,6 +45,13 @@ class Plan:
     costs: dict[str, float]
     scenario_costs: pd.DataFrame  # scenario, probability, cost (the whole discounted C_ω)
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: Constraints with a non-zero shadow price (``capforecast.plan.explain``).
+    binding: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The largest shadow prices in words, each naming the LP it comes from.
+    explanations: tuple[str, ...] = field(default_factory=tuple)
+    #: Without a plan: why, in words (``capforecast.plan.diagnosis``).
+    diagnosis: tuple[str, ...] = field(default_factory=tuple)
+    explain_seconds: float = 0.0
 
     @property
     def has_solution(self) -> bool:
@@ -79,6 +86,8 @@ class Plan:
                 "expected_unmet_unit_periods": _number(float(unmet)),
             },
             "warnings": list(self.warnings),
+            "explanations": list(self.explanations),
+            "diagnosis": list(self.diagnosis),
         }
 
     def write(self, directory: str | Path) -> list[Path]:
@@ -94,6 +103,7 @@ class Plan:
             "spend": self.spend,
             "power": self.power,
             "scenario_costs": self.scenario_costs,
+            "binding": self.binding,
         }
         for name, table in tables.items():
             path = directory / f"{name}.csv"

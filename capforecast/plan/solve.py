@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from capforecast.plan.data import ModelData
+from capforecast.plan.explain import sentences, shadow_prices
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
 from capforecast.plan.options import PlanOptions
@@ -73,7 +75,7 @@ def solve_data(
         model.problem, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
     )
     solved = time.perf_counter()
-    return read_back(
+    plan = read_back(
         model,
         outcome,
         solver=backend.name,
@@ -81,6 +83,19 @@ def solve_data(
         solve_seconds=solved - built,
         warnings=warnings,
     )
+    if plan.has_solution and options.explain:
+        binding = shadow_prices(model)
+        unmet = plan.shortfall["unmet"] * plan.shortfall["probability"]
+        by_workload = unmet.groupby(plan.shortfall["workload"]).sum()
+        short = str(by_workload.idxmax()) if by_workload.max() > ZERO else None
+        penalty = dict(zip(data.workloads, data.penalty.tolist(), strict=True))
+        return replace(
+            plan,
+            binding=binding,
+            explanations=tuple(sentences(binding, penalty, short)),
+            explain_seconds=time.perf_counter() - solved,
+        )
+    return plan
 
 
 def read_back(

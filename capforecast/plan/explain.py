@@ -1,0 +1,172 @@
+"""Why the plan is what it is: shadow prices of the binding constraints, in words.
+
+A MILP has no duals. As is standard, and labelled as such wherever it is shown, the
+integer decisions of the solved plan (orders, and service-level binaries) are fixed at
+their values and the remaining LP is re-solved. Its duals are the marginal values of the
+constraints that hold continuous decisions *given those orders*: one more unit of demand
+(``demand``), one more installed accelerator (``split``).
+
+Constraints on orders alone (``power``, ``slots``, ``budget``, ``supply``) have a zero
+dual once every order is fixed, which says nothing. For them a second LP keeps the plan's
+orders as a floor and lets orders grow continuously above it: its duals are what one more
+kW, dollar, slot or vendor unit would save if the plan could order a fraction of a lot
+more. Both are first-order values, not re-optimised plans.
+
+A shadow price is ``d(expected discounted cost) / d(right-hand side)``: negative for a
+binding limit (more of it lowers the cost), positive for demand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from capforecast.plan.model import PlanModel
+from capforecast.plan.solvers import get_solver
+
+#: How each family's shadow prices were obtained, as shown next to them.
+FIXED = "LP re-solved with integer decisions fixed"
+FLOOR = "LP re-solved with the plan's orders as a floor, extra orders fractional"
+
+#: Families explained: the unit of their right-hand side and the LP that prices them.
+FAMILIES = {
+    "power": ("kW", FLOOR),
+    "budget": ("USD", FLOOR),
+    "slots": ("accelerators", FLOOR),
+    "supply": ("accelerators", FLOOR),
+    "split": ("accelerators", FIXED),
+    "demand": ("reference units", FIXED),
+}
+
+#: Shadow prices smaller than this (USD per unit) are treated as zero.
+TOLERANCE = 1e-6
+
+#: Sentences per family, for the largest shadow prices.
+PER_FAMILY = 3
+
+_AXIS_COLUMNS = {"s": "sku", "k": "site", "w": "workload", "t": "period", "o": "scenario"}
+_COLUMNS = ["family", *_AXIS_COLUMNS.values(), "unit", "slack", "shadow_price", "basis"]
+
+
+def shadow_prices(model: PlanModel) -> pd.DataFrame:
+    """Shadow prices of the solved ``model``'s constraints with a non-zero dual, from the
+    two LPs described above (HiGHS).
+
+    Columns: ``family, sku, site, workload, period, scenario`` (empty where the family has
+    no such axis), ``unit``, ``slack``, ``shadow_price`` (USD, discounted and expected,
+    per unit of the right-hand side) and ``basis`` (which LP). The model's variables are
+    changed: call it after the plan has been read back.
+    """
+    integers = [v for v in model.problem.variables() if v.cat != pulp.LpContinuous]
+    for variable in integers:
+        variable.lowBound = variable.upBound = float(np.rint(variable.varValue or 0.0))
+        variable.cat = pulp.LpContinuous
+    frames = [_priced(model, FIXED)]
+    for variable in model.buy.variables:
+        variable.upBound = None  # the plan's orders stay as a floor
+    frames.append(_priced(model, FLOOR))
+    table = pd.concat([f for f in frames if not f.empty] or frames, ignore_index=True)
+    order = table["family"].map(list(FAMILIES).index)
+    return (
+        table.assign(_order=order, _size=-table["shadow_price"].abs())
+        .sort_values(["_order", "_size"], kind="stable")
+        .drop(columns=["_order", "_size"])
+        .reset_index(drop=True)
+    )
+
+
+def _priced(model: PlanModel, basis: str) -> pd.DataFrame:
+    """Solve the (now continuous) model; the rows of the families priced by ``basis``."""
+    outcome = get_solver("highs").solve(model.problem, mip_gap=0.0, time_limit_s=60.0)
+    if not outcome.status.has_solution:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in _COLUMNS})
+    data = model.data
+    names = {
+        "s": data.skus,
+        "k": data.sites,
+        "w": data.workloads,
+        "t": [str(p) for p in data.periods],
+        "o": data.scenarios,
+    }
+    records = []
+    for family, (unit, priced_by) in FAMILIES.items():
+        if priced_by != basis:
+            continue
+        axes = model.axes.get(family, "")
+        for key, constraint in model.rows.get(family, []):
+            price = float(constraint.pi or 0.0)
+            if abs(price) <= TOLERANCE:
+                continue
+            record: dict[str, object] = dict.fromkeys(_AXIS_COLUMNS.values(), "")
+            for axis, position in zip(axes, key, strict=True):
+                record[_AXIS_COLUMNS[axis]] = names[axis][position]
+            slack = float(constraint.slack or 0.0)
+            record.update(family=family, unit=unit, slack=slack, shadow_price=price, basis=basis)
+            records.append(record)
+    return pd.DataFrame.from_records(records, columns=_COLUMNS)
+
+
+def binding_summary(binding: pd.DataFrame) -> pd.DataFrame:
+    """Binding constraints per family and period: how many, and the largest and summed
+    magnitude of their shadow prices (per unit of each family's right-hand side)."""
+    magnitude = binding.assign(magnitude=binding["shadow_price"].abs())
+    return (
+        magnitude.groupby(["family", "period"], sort=False)["magnitude"]
+        .agg(binding="size", largest="max", total="sum")
+        .reset_index()
+    )
+
+
+def sentences(binding: pd.DataFrame, penalty: dict[str, float], short: str | None) -> list[str]:
+    """Plain-language statements of the largest shadow prices, ``PER_FAMILY`` per family.
+
+    ``penalty`` is the shortfall penalty per workload and ``short`` the workload with the
+    most expected unmet demand (``None`` when none is unmet): budget values are also told
+    as the shortfall they would avoid.
+    """
+    said = []
+    for family, rows in binding.groupby("family", sort=False):
+        for row in rows.head(PER_FAMILY).itertuples(index=False):
+            said.append(_sentence(str(family), row, penalty, short))
+    return said
+
+
+def _sentence(family: str, row: object, penalty: dict[str, float], short: str | None) -> str:
+    price = float(row.shadow_price)  # type: ignore[attr-defined]
+    saves = f"${-price:,.0f}"
+    sku, site, period = row.sku, row.site, row.period  # type: ignore[attr-defined]
+    workload, scenario, basis = row.workload, row.scenario, row.basis  # type: ignore[attr-defined]
+    if family == "power":
+        return (
+            f"One more MW at {site} in {period} would lower the expected cost by "
+            f"${-price * 1000:,.0f} ({basis})."
+        )
+    if family == "budget":
+        text = (
+            f"The budget in {period} is binding: each extra $1M would lower the expected "
+            f"cost by ${-price * 1e6:,.0f}"
+        )
+        if short is not None and penalty.get(short, 0) > 0:
+            avoided = -price * 1e6 / penalty[short]
+            text += f", the penalty of {avoided:,.1f} reference unit-periods of {short} shortfall"
+        return f"{text} ({basis})."
+    if family == "slots":
+        return (
+            f"One more accelerator slot at {site} in {period} would lower the expected cost "
+            f"by {saves} ({basis})."
+        )
+    if family == "supply":
+        return (
+            f"One more {sku} from the vendor in {period} would lower the expected cost by "
+            f"{saves} ({basis})."
+        )
+    if family == "split":
+        return (
+            f"One more {sku} installed at {site} in {period} would lower the expected cost "
+            f"by {saves} in scenario {scenario} ({basis})."
+        )
+    return (
+        f"One more reference unit of {workload} demand in {period} (scenario {scenario}) "
+        f"would add ${price:,.0f} to the expected cost ({basis})."
+    )
