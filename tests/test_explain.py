@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from capforecast import read_planning_inputs, solve
+from capforecast import PlanStatus, read_planning_inputs, solve
 from capforecast.plan.explain import FIXED, FLOOR, binding_summary
 from tests.test_stochastic import newsvendor
 
@@ -56,3 +56,32 @@ def test_explanations_can_be_turned_off_and_are_absent_without_a_plan(tmp_path: 
         options.write("explain: false\n")
     plan = solve(read_planning_inputs(directory))
     assert plan.binding.empty and plan.explanations == () and plan.explain_seconds == 0.0
+
+
+def test_an_impossible_ask_is_diagnosed_family_by_family(tmp_path: Path) -> None:
+    # Demand of 500 must be met, but the budget buys 100 units and power hosts 300.
+    directory = newsvendor(tmp_path, PRICE, PENALTY, [DEMAND], [1.0])
+    (directory / "budget.csv").write_text("period,capex_budget\n2027Q1,1000\n")
+    (directory / "sites.csv").write_text("site,pue,energy_price,power_cap_kw\ndc,1.0,0.0,300\n")
+    with (directory / "options.yaml").open("a") as options:
+        options.write("shortfall: forbid\n")
+    plan = solve(read_planning_inputs(directory))
+    assert plan.status is PlanStatus.INFEASIBLE and plan.purchases.empty
+    assert plan.diagnosis == (
+        "It becomes feasible with unmet demand: 400.0 reference unit-periods in all "
+        "(demand), largest 400.0 reference unit-periods at jobs 2027Q1 (scenario s0).",
+        "More budget alone cannot make the plan feasible (budget).",
+        "More power alone cannot make the plan feasible (power).",
+        "No single limit explains it: budget, power, slots and supply bind together (or "
+        "orders cannot arrive in time), and the unmet demand above is what they leave "
+        "uncovered.",
+    )
+    # With power to spare, the budget alone is the conflict: $4M short (400 units at 10).
+    (directory / "sites.csv").write_text("site,pue,energy_price,power_cap_kw\ndc,1.0,0.0,1e6\n")
+    plan = solve(read_planning_inputs(directory))
+    budget = plan.relaxations[plan.relaxations["family"] == "budget"]
+    assert budget["relaxation"].item() == pytest.approx(4000.0)
+    assert (
+        "It becomes feasible with more budget: $4,000 in all (budget), largest $4,000 at "
+        "2027Q1." in plan.diagnosis
+    )

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from capforecast.plan.model import PlanModel
+from capforecast.plan.model import AXIS_COLUMNS, PlanModel, row_labels
 from capforecast.plan.solvers import get_solver
 
 #: How each family's shadow prices were obtained, as shown next to them.
@@ -45,8 +45,7 @@ TOLERANCE = 1e-6
 #: Sentences per family, for the largest shadow prices.
 PER_FAMILY = 3
 
-_AXIS_COLUMNS = {"s": "sku", "k": "site", "w": "workload", "t": "period", "o": "scenario"}
-_COLUMNS = ["family", *_AXIS_COLUMNS.values(), "unit", "slack", "shadow_price", "basis"]
+_COLUMNS = ["family", *AXIS_COLUMNS.values(), "unit", "slack", "shadow_price", "basis"]
 
 
 def shadow_prices(model: PlanModel) -> pd.DataFrame:
@@ -81,29 +80,24 @@ def _priced(model: PlanModel, basis: str) -> pd.DataFrame:
     outcome = get_solver("highs").solve(model.problem, mip_gap=0.0, time_limit_s=60.0)
     if not outcome.status.has_solution:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in _COLUMNS})
-    data = model.data
-    names = {
-        "s": data.skus,
-        "k": data.sites,
-        "w": data.workloads,
-        "t": [str(p) for p in data.periods],
-        "o": data.scenarios,
-    }
     records = []
     for family, (unit, priced_by) in FAMILIES.items():
         if priced_by != basis:
             continue
-        axes = model.axes.get(family, "")
         for key, constraint in model.rows.get(family, []):
             price = float(constraint.pi or 0.0)
             if abs(price) <= TOLERANCE:
                 continue
-            record: dict[str, object] = dict.fromkeys(_AXIS_COLUMNS.values(), "")
-            for axis, position in zip(axes, key, strict=True):
-                record[_AXIS_COLUMNS[axis]] = names[axis][position]
-            slack = float(constraint.slack or 0.0)
-            record.update(family=family, unit=unit, slack=slack, shadow_price=price, basis=basis)
-            records.append(record)
+            records.append(
+                {
+                    "family": family,
+                    **row_labels(model, family, key),
+                    "unit": unit,
+                    "slack": float(constraint.slack or 0.0),
+                    "shadow_price": price,
+                    "basis": basis,
+                }
+            )
     return pd.DataFrame.from_records(records, columns=_COLUMNS)
 
 

@@ -268,7 +268,7 @@ def _add(
         if family in model.elastic:
             widen = model.problem.add_variable(f"relax__{name}", lowBound=0)
             # <= rows may exceed their right-hand side by it, >= rows fall short by it.
-            constraint.addInPlace(-constraint.sense * widen)
+            constraint.addInPlace(constraint.sense * widen)
             model.relaxations.setdefault(family, []).append((key, widen))
         model.problem.addConstraint(constraint, name)
         rows.append((key, constraint))
@@ -574,3 +574,24 @@ def fix_orders(purchases: pd.DataFrame) -> ConstraintHook:
             raise ValueError(f"orders that this model cannot place: {sorted(lots)[:3]}")
 
     return fix
+
+
+#: Table column of each model axis.
+AXIS_COLUMNS = {"s": "sku", "k": "site", "w": "workload", "t": "period", "o": "scenario"}
+
+
+def row_labels(model: PlanModel, family: str, key: tuple[int, ...]) -> dict[str, str]:
+    """The labels of a row of ``family`` (e.g. ``{"site": "texas", "period": "2027Q3"}``),
+    with an empty string for every axis the family does not have."""
+    data = model.data
+    names = {
+        "s": data.skus,
+        "k": data.sites,
+        "w": data.workloads,
+        "t": [str(p) for p in data.periods],
+        "o": data.scenarios,
+    }
+    labels = dict.fromkeys(AXIS_COLUMNS.values(), "")
+    for axis, position in zip(model.axes[family], key, strict=True):
+        labels[AXIS_COLUMNS[axis]] = names[axis][position]
+    return labels

@@ -49,8 +49,10 @@ class Plan:
     binding: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The largest shadow prices in words, each naming the LP it comes from.
     explanations: tuple[str, ...] = field(default_factory=tuple)
-    #: Without a plan: why, in words (``capforecast.plan.diagnosis``).
+    #: Without a plan: why, in words, and the smallest relaxation per constraint family
+    #: that would give one (``capforecast.plan.diagnosis``).
     diagnosis: tuple[str, ...] = field(default_factory=tuple)
+    relaxations: pd.DataFrame = field(default_factory=pd.DataFrame)
     explain_seconds: float = 0.0
 
     @property
@@ -104,6 +106,7 @@ class Plan:
             "power": self.power,
             "scenario_costs": self.scenario_costs,
             "binding": self.binding,
+            "relaxations": self.relaxations,
         }
         for name, table in tables.items():
             path = directory / f"{name}.csv"

@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 
 from capforecast.plan.data import ModelData
+from capforecast.plan.diagnosis import diagnose
 from capforecast.plan.explain import sentences, shadow_prices
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
 from capforecast.plan.options import PlanOptions
 from capforecast.plan.result import Plan
 from capforecast.plan.solvers import SolverOutcome, get_solver
+from capforecast.plan.status import PlanStatus
 
 #: Continuous values below this are solver noise and read back as 0.
 ZERO = 1e-7
@@ -83,6 +85,14 @@ def solve_data(
         solve_seconds=solved - built,
         warnings=warnings,
     )
+    if plan.status is PlanStatus.INFEASIBLE:
+        relaxations, diagnosis = diagnose(data, options)
+        return replace(
+            plan,
+            relaxations=relaxations,
+            diagnosis=tuple(diagnosis),
+            explain_seconds=time.perf_counter() - solved,
+        )
     if plan.has_solution and options.explain:
         binding = shadow_prices(model)
         unmet = plan.shortfall["unmet"] * plan.shortfall["probability"]

@@ -140,8 +140,15 @@ class CbcBackend:
         else:
             status = PlanStatus.ERROR
         value = float(objective) if has_solution and objective is not None else None
-        # PuLP does not expose CBC's dual bound; "optimal" only means within its gap.
-        return SolverOutcome(status, value, None, pulp.LpStatus[problem.status])
+        # PuLP does not expose CBC's dual bound; "optimal" only means within its gap. PuLP
+        # says "Optimal" for a run stopped by its time limit, and "Not Solved" (with
+        # whatever values CBC left in the variables) when it found nothing: say what it is.
+        message = {
+            PlanStatus.FEASIBLE: "stopped at the time limit with a solution, optimality not "
+            f"proven (PuLP reports '{pulp.LpStatus[problem.status]}')",
+            PlanStatus.NO_SOLUTION: "stopped at the time limit before finding any solution",
+        }.get(status, pulp.LpStatus[problem.status])
+        return SolverOutcome(status, value, None, message)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,107 @@
+"""Why there is no plan: the smallest relaxation of each constraint family, in words.
+
+When the model is infeasible (typically with ``shortfall: forbid``: demand must be met),
+each family in turn is made elastic: every row of it gets a variable that lets it be
+violated, and the model is re-solved minimising the total violation, with every other
+constraint kept hard. The answer per family is either "relaxing it alone cannot help" or
+the smallest total relaxation that makes everything else feasible, and where it is
+needed. This elastic re-solve (Chinneck, *Feasibility and Infeasibility in Optimization*,
+2008, ch. 8) names conflicts in the planner's units (MW, dollars, accelerators) rather
+than as an irreducible set of rows, which for a planning model is a list of hundreds of
+split and demand rows.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from capforecast.plan.data import ModelData
+from capforecast.plan.model import AXIS_COLUMNS, build_model, row_labels
+from capforecast.plan.options import PlanOptions
+from capforecast.plan.solvers import get_solver
+
+#: Families that may be relaxed, with the unit of their relaxation and how to say it.
+RELAXABLE = {
+    "demand": ("reference unit-periods", "unmet demand"),
+    "budget": ("USD", "more budget"),
+    "power": ("kW", "more power"),
+    "slots": ("accelerators", "more slots"),
+    "supply": ("accelerators", "more vendor supply"),
+    "service_level": ("probability", "a lower service level"),
+}
+
+#: Relaxations below this are solver noise.
+NOISE = 1e-6
+
+#: Places listed per family in a sentence.
+SHOWN = 3
+
+COLUMNS = ["family", *AXIS_COLUMNS.values(), "unit", "relaxation"]
+
+
+def diagnose(data: ModelData, options: PlanOptions) -> tuple[pd.DataFrame, list[str]]:
+    """The smallest relaxation of each family that alone makes ``data`` feasible.
+
+    Returns a table (``family, sku, site, workload, period, scenario, unit,
+    relaxation``: one row per relaxed constraint) and one sentence per family.
+    """
+    backend = get_solver(options.solver)
+    records: list[dict[str, object]] = []
+    said = []
+    enough = set()  # families whose relaxation alone gives a plan
+    for family, (unit, what) in RELAXABLE.items():
+        model = build_model(data, elastic=frozenset({family}))
+        if not model.relaxations.get(family):
+            continue  # the family has no rows in this model
+        outcome = backend.solve(
+            model.problem, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
+        )
+        if not outcome.status.has_solution:
+            said.append(f"{what.capitalize()} alone cannot make the plan feasible ({family}).")
+            continue
+        found = [
+            {"family": family, **row_labels(model, family, key), "unit": unit, "relaxation": v}
+            for key, variable in model.relaxations[family]
+            if (v := float(variable.varValue or 0.0)) > NOISE
+        ]
+        records.extend(found)
+        enough.add(family)
+        said.append(_sentence(family, unit, what, found))
+    if "demand" in enough and not enough & {"budget", "power", "slots", "supply"}:
+        said.append(
+            "No single limit explains it: budget, power, slots and supply bind together "
+            "(or orders cannot arrive in time), and the unmet demand above is what they "
+            "leave uncovered."
+        )
+    table = pd.DataFrame.from_records(records, columns=COLUMNS)
+    return table, said
+
+
+def _sentence(family: str, unit: str, what: str, found: list[dict[str, object]]) -> str:
+    if not found:
+        return f"With {what} allowed the plan is feasible without using it ({family})."
+    amounts = [float(str(row["relaxation"])) for row in found]
+    total = sum(amounts)
+    largest = sorted(range(len(found)), key=lambda i: -amounts[i])[:SHOWN]
+    places = "; ".join(f"{_amount(amounts[i], unit)} {_where(found[i])}" for i in largest)
+    more = f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+    return (
+        f"It becomes feasible with {what}: {_amount(total, unit)} in all ({family}), "
+        f"largest {places}{more}."
+    )
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "USD":
+        return f"${value / 1e6:,.2f}M" if value >= 1e6 else f"${value:,.0f}"
+    if unit == "kW":
+        return f"{value / 1000:,.3f} MW" if value >= 1000 else f"{value:,.1f} kW"
+    if unit == "probability":
+        return f"{value:.1%}"
+    return f"{value:,.1f} {unit}"
+
+
+def _where(row: dict[str, object]) -> str:
+    parts = [str(row[c]) for c in ("workload", "sku", "site", "period") if row[c]]
+    scenario = f" (scenario {row['scenario']})" if row["scenario"] else ""
+    return f"at {' '.join(parts)}{scenario}" if parts else scenario.strip()
