@@ -179,14 +179,19 @@ def _variables(
     return VariableFamily(name, index, variables, ids)
 
 
-def _labels(data: ModelData, axes: str) -> list[list[str]]:
-    by_axis = {
+def _axis_names(data: ModelData) -> dict[str, list[str]]:
+    """The labels along each model axis (``s, k, w, t, o``)."""
+    return {
         "s": data.skus,
         "k": data.sites,
         "w": data.workloads,
         "t": [str(p) for p in data.periods],
         "o": data.scenarios,
     }
+
+
+def _labels(data: ModelData, axes: str) -> list[list[str]]:
+    by_axis = _axis_names(data)
     return [safe_labels(by_axis[a]) for a in axes]
 
 
@@ -583,14 +588,7 @@ AXIS_COLUMNS = {"s": "sku", "k": "site", "w": "workload", "t": "period", "o": "s
 def row_labels(model: PlanModel, family: str, key: tuple[int, ...]) -> dict[str, str]:
     """The labels of a row of ``family`` (e.g. ``{"site": "texas", "period": "2027Q3"}``),
     with an empty string for every axis the family does not have."""
-    data = model.data
-    names = {
-        "s": data.skus,
-        "k": data.sites,
-        "w": data.workloads,
-        "t": [str(p) for p in data.periods],
-        "o": data.scenarios,
-    }
+    names = _axis_names(model.data)
     labels = dict.fromkeys(AXIS_COLUMNS.values(), "")
     for axis, position in zip(model.axes[family], key, strict=True):
         labels[AXIS_COLUMNS[axis]] = names[axis][position]
