@@ -104,8 +104,8 @@ class PlanningInputs:
         >>> from capforecast.examples import sample_planning_inputs
         >>> inputs = sample_planning_inputs()
         >>> flat = inputs.demand.assign(demand=1000.0)[["workload", "period", "demand"]]
-        >>> inputs.with_demand(flat).demand["demand"].max()
-        np.float64(1000.0)
+        >>> float(inputs.with_demand(flat).demand["demand"].max())
+        1000.0
         """
         raw: dict[str, pd.DataFrame | None] = {
             name: _as_raw(getattr(self, name)) for name in PLANNING_FILES

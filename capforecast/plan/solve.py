@@ -261,10 +261,7 @@ def read_back(
     if data.cvar_weight > 0:
         tail = cvar(scenario_costs["cost"].to_numpy(), data.probability, data.cvar_alpha)
         objective = (1 - data.cvar_weight) * expected + data.cvar_weight * tail
-    # The fleet's energy is a constant left out of the solver's objective; under CVaR the
-    # threshold η carries it in the CVaR part, so only the expectation part lacks it.
-    offset = (1 - data.cvar_weight) * model.objective_constant
-    bound = None if outcome.bound is None else outcome.bound + offset
+    bound = outcome.bound  # the solver's objective includes the fleet's energy
     return Plan(
         status=outcome.status,
         objective=objective,
