@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from capforecast.plan.data import ModelData
-from capforecast.plan.model import AXIS_COLUMNS, build_model, row_labels
+from capforecast.plan.model import AXIS_COLUMNS, ConstraintHook, build_model, row_labels
 from capforecast.plan.options import PlanOptions
 from capforecast.plan.solvers import get_solver
 
@@ -39,8 +39,11 @@ SHOWN = 3
 COLUMNS = ["family", *AXIS_COLUMNS.values(), "unit", "relaxation"]
 
 
-def diagnose(data: ModelData, options: PlanOptions) -> tuple[pd.DataFrame, list[str]]:
-    """The smallest relaxation of each family that alone makes ``data`` feasible.
+def diagnose(
+    data: ModelData, options: PlanOptions, extra_constraints: ConstraintHook | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The smallest relaxation of each family that alone makes ``data`` (with the user's
+    ``extra_constraints``, kept hard) feasible.
 
     Returns a table (``family, sku, site, workload, period, scenario, unit,
     relaxation``: one row per relaxed constraint) and one sentence per family.
@@ -50,7 +53,7 @@ def diagnose(data: ModelData, options: PlanOptions) -> tuple[pd.DataFrame, list[
     said = []
     enough = set()  # families whose relaxation alone gives a plan
     for family, (unit, what) in RELAXABLE.items():
-        model = build_model(data, elastic=frozenset({family}))
+        model = build_model(data, extra_constraints, elastic=frozenset({family}))
         if not model.relaxations.get(family):
             continue  # the family has no rows in this model
         outcome = backend.solve(

@@ -86,7 +86,7 @@ def solve_data(
         warnings=warnings,
     )
     if plan.status is PlanStatus.INFEASIBLE:
-        relaxations, diagnosis = diagnose(data, options)
+        relaxations, diagnosis = diagnose(data, options, extra_constraints)
         return replace(
             plan,
             relaxations=relaxations,
