@@ -219,10 +219,11 @@ def main() -> int:
                 f"Latest run: {time.strftime('%Y-%m-%d')}. Seeded instances with {WORKLOADS} "
                 "workloads; each size in a fresh process (peak MB is that process's maximum "
                 "resident memory, linopy included). Build: from the model's arrays to a "
-                "complete PuLP problem. Solve: HiGHS to a 0.1% gap, single thread, including "
-                "PuLP's hand-over to HiGHS and the read-back of values. linopy builds the "
-                "same model in the same process; on the three smallest sizes the LP relaxations "
-                "of both are solved and their optima compared (equal to 1e-7).",
+                "complete PuLP problem. Solve: HiGHS to a 0.1% gap (time limit 120 s), single "
+                "thread, including PuLP's hand-over to HiGHS and the read-back of values. "
+                "linopy builds the same model in the same process; on the three smallest "
+                "sizes the LP relaxations of both are solved and their optima compared "
+                "(equal to 1e-7).",
                 "",
                 table,
             ]
