@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from capforecast.core.errors import Problem
 
@@ -57,24 +64,17 @@ class PlanOptions(BaseModel):
     solver: Literal["highs", "cbc"] = "highs"
     period_freq: str = Field("Q", description="pandas period frequency of the period labels")
 
-    @field_validator("shortfall_penalty")
+    @field_validator("shortfall_penalty", "service_level")
     @classmethod
-    def _non_negative_penalty(
-        cls, value: float | dict[str, float] | None
+    def _in_range(
+        cls, value: float | dict[str, float] | None, info: ValidationInfo
     ) -> float | dict[str, float] | None:
+        """A number, or every number of a map by workload, within the option's range."""
         values = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if info.field_name == "service_level" and any(not 0 <= v <= 1 for v in values):
+            raise ValueError("must be between 0 and 1")
         if any(v < 0 for v in values):
             raise ValueError("must be >= 0")
-        return value
-
-    @field_validator("service_level")
-    @classmethod
-    def _probability(
-        cls, value: float | dict[str, float] | None
-    ) -> float | dict[str, float] | None:
-        values = value.values() if isinstance(value, dict) else [] if value is None else [value]
-        if any(not 0 <= v <= 1 for v in values):
-            raise ValueError("must be between 0 and 1")
         return value
 
     @field_validator("period_freq")
