@@ -19,6 +19,7 @@ from capforecast.plan.data import ModelData
 from capforecast.plan.model import AXIS_COLUMNS, ConstraintHook, build_model, row_labels
 from capforecast.plan.options import PlanOptions
 from capforecast.plan.solvers import get_solver
+from capforecast.plan.status import PlanStatus
 
 #: Families that may be relaxed, with the unit of their relaxation and how to say it.
 RELAXABLE = {
@@ -69,7 +70,10 @@ def diagnose(
         ]
         records.extend(found)
         enough.add(family)
-        said.append(_sentence(family, unit, what, found))
+        sentence = _sentence(family, unit, what, found)
+        if outcome.status is not PlanStatus.OPTIMAL:
+            sentence += " (The solve stopped at its time limit: a smaller one may exist.)"
+        said.append(sentence)
     if "demand" in enough and not enough & {"budget", "power", "slots", "supply"}:
         said.append(
             "No single limit explains it: budget, power, slots and supply bind together "
