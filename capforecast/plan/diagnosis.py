@@ -64,8 +64,10 @@ def diagnose(
             said.append(f"{what.capitalize()} alone cannot make the plan feasible ({family}).")
             continue
         found = [
-            {"family": family, **row_labels(model, family, key), "unit": unit, "relaxation": v}
-            for key, variable in model.relaxations[family]
+            {"family": family, **labels, "unit": unit, "relaxation": v}
+            for (_, variable), labels in zip(
+                model.relaxations[family], row_labels(model, family), strict=True
+            )
             if (v := float(variable.varValue or 0.0)) > NOISE
         ]
         records.extend(found)

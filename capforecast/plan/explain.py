@@ -18,11 +18,15 @@ binding limit (more of it lowers the cost), positive for demand.
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pulp
 
 from capforecast.plan.model import AXIS_COLUMNS, PlanModel, row_labels
+from capforecast.plan.result import Plan
 from capforecast.plan.solvers import get_solver
 
 #: How each family's shadow prices were obtained, as shown next to them.
@@ -84,14 +88,16 @@ def _priced(model: PlanModel, basis: str) -> pd.DataFrame:
     for family, (unit, priced_by) in FAMILIES.items():
         if priced_by != basis:
             continue
-        for key, constraint in model.rows.get(family, []):
+        for (_, constraint), labels in zip(
+            model.rows.get(family, []), row_labels(model, family), strict=True
+        ):
             price = float(constraint.pi or 0.0)
             if abs(price) <= TOLERANCE:
                 continue
             records.append(
                 {
                     "family": family,
-                    **row_labels(model, family, key),
+                    **labels,
                     "unit": unit,
                     "slack": float(constraint.slack or 0.0),
                     "shadow_price": price,
@@ -109,6 +115,24 @@ def binding_summary(binding: pd.DataFrame) -> pd.DataFrame:
         magnitude.groupby(["family", "period"], sort=False)["magnitude"]
         .agg(binding="size", largest="max", total="sum")
         .reset_index()
+    )
+
+
+def explain(model: PlanModel, plan: Plan) -> Plan:
+    """``plan`` with its shadow prices (``binding``) and their ``explanations``; the
+    budget's value is told as the shortfall of the workload with the most expected unmet
+    demand. Changes ``model``'s variables (see :func:`shadow_prices`)."""
+    started = time.perf_counter()
+    binding = shadow_prices(model)
+    short = plan.shortfall
+    unmet = (short["unmet"] * short["probability"]).groupby(short["workload"]).sum()
+    most = str(unmet.idxmax()) if not unmet.empty and unmet.max() > TOLERANCE else None
+    penalty = dict(zip(model.data.workloads, model.data.penalty.tolist(), strict=True))
+    return replace(
+        plan,
+        binding=binding,
+        explanations=tuple(sentences(binding, penalty, most)),
+        explain_seconds=time.perf_counter() - started,
     )
 
 

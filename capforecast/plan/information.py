@@ -103,12 +103,7 @@ def value_of_information(
     data = ModelData.from_inputs(inputs)
     say(f"Solving the stochastic plan over {len(data.scenarios)} scenarios")
     recourse = solve_data(data, options).raise_for_status()
-    mean = replace(
-        data,
-        scenarios=["mean"],
-        probability=np.ones(1),
-        demand=(data.demand @ data.probability)[:, :, None],
-    )
+    mean = _certain(data, "mean", data.demand @ data.probability)
     say("Solving the plan for the mean demand")
     mean_value = solve_data(mean, options).raise_for_status()
     say("Evaluating the mean-demand orders on every scenario")
@@ -121,14 +116,14 @@ def value_of_information(
     wait_and_see = []
     for number, name in enumerate(data.scenarios):
         say(f"Solving scenario {name} with its demand known ({number + 1}/{len(data.scenarios)})")
-        known = replace(
-            data,
-            scenarios=[name],
-            probability=np.ones(1),
-            demand=data.demand[:, :, number : number + 1],
-        )
+        known = _certain(data, name, data.demand[:, :, number])
         wait_and_see.append(solve_data(known, options).raise_for_status())
     return InformationValue(recourse, mean_value, evaluated, tuple(wait_and_see), data.probability)
+
+
+def _certain(data: ModelData, name: str, demand: np.ndarray) -> ModelData:
+    """``data`` with one scenario, ``name``, of probability 1 and ``demand`` ``[w, t]``."""
+    return replace(data, scenarios=[name], probability=np.ones(1), demand=demand[:, :, None])
 
 
 def _objective(plan: Plan) -> float:

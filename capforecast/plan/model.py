@@ -113,7 +113,6 @@ class PlanModel:
     rent: VariableFamily
     unmet: VariableFamily
     installed: Terms
-    met: VariableFamily | None = None  # binaries of the service-level constraints
     objective_constant: float = 0.0
     constraint_families: dict[str, int] = field(default_factory=dict)
     #: Every row by family: its key (indices along the family's axes) and the constraint.
@@ -505,7 +504,6 @@ def define_service_level(model: PlanModel) -> None:
     rows = np.flatnonzero(np.isfinite(level[unmet.index["w"]]))
     index = {axis: unmet.index[axis][rows] for axis in ("w", "t", "o")}
     met = _variables(model.problem, "met", _labels(data, "wto"), index, category=pulp.LpBinary)
-    model.met = met
     # u_{w,t,ω} + D_{w,t,ω} m_{w,t,ω} <= D_{w,t,ω}
     demand = data.demand[index["w"], index["t"], index["o"]]
     parts = [Terms.of({}, unmet, np.ones(len(unmet))).take(rows, {}), Terms.of({}, met, demand)]
@@ -576,13 +574,14 @@ def fix_orders(purchases: pd.DataFrame) -> ConstraintHook:
 
     def fix(model: PlanModel) -> None:
         data, buy = model.data, model.buy
+        left = dict(lots)  # the hook may be called for several models (e.g. a diagnosis)
         for variable, s, k, t in zip(
             buy.variables, buy.index["s"], buy.index["k"], buy.index["t"], strict=True
         ):
-            value = lots.pop((data.skus[s], data.sites[k], str(data.periods[t])), 0.0)
+            value = left.pop((data.skus[s], data.sites[k], str(data.periods[t])), 0.0)
             variable.lowBound = variable.upBound = value
-        if lots:
-            raise ValueError(f"orders that this model cannot place: {sorted(lots)[:3]}")
+        if left:
+            raise ValueError(f"orders that this model cannot place: {sorted(left)[:3]}")
 
     return fix
 
@@ -591,11 +590,16 @@ def fix_orders(purchases: pd.DataFrame) -> ConstraintHook:
 AXIS_COLUMNS = {"s": "sku", "k": "site", "w": "workload", "t": "period", "o": "scenario"}
 
 
-def row_labels(model: PlanModel, family: str, key: tuple[int, ...]) -> dict[str, str]:
-    """The labels of a row of ``family`` (e.g. ``{"site": "texas", "period": "2027Q3"}``),
-    with an empty string for every axis the family does not have."""
+def row_labels(model: PlanModel, family: str) -> list[dict[str, str]]:
+    """The labels of every row of ``family``, in the order of ``model.rows[family]`` (e.g.
+    ``{"site": "texas", "period": "2027Q3", ...}``, with an empty string for every axis
+    the family does not have)."""
     names = _axis_names(model.data)
-    labels = dict.fromkeys(AXIS_COLUMNS.values(), "")
-    for axis, position in zip(model.axes[family], key, strict=True):
-        labels[AXIS_COLUMNS[axis]] = names[axis][position]
-    return labels
+    axes = model.axes.get(family, "")
+    found = []
+    for key, _ in model.rows.get(family, []):
+        labels = dict.fromkeys(AXIS_COLUMNS.values(), "")
+        for axis, position in zip(axes, key, strict=True):
+            labels[AXIS_COLUMNS[axis]] = names[axis][position]
+        found.append(labels)
+    return found

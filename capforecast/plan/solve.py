@@ -10,7 +10,7 @@ import pandas as pd
 
 from capforecast.plan.data import ModelData
 from capforecast.plan.diagnosis import diagnose
-from capforecast.plan.explain import sentences, shadow_prices
+from capforecast.plan.explain import explain
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
 from capforecast.plan.options import PlanOptions
@@ -94,17 +94,7 @@ def solve_data(
             explain_seconds=time.perf_counter() - solved,
         )
     if plan.has_solution and options.explain:
-        binding = shadow_prices(model)
-        unmet = plan.shortfall["unmet"] * plan.shortfall["probability"]
-        by_workload = unmet.groupby(plan.shortfall["workload"]).sum()
-        short = str(by_workload.idxmax()) if by_workload.max() > ZERO else None
-        penalty = dict(zip(data.workloads, data.penalty.tolist(), strict=True))
-        return replace(
-            plan,
-            binding=binding,
-            explanations=tuple(sentences(binding, penalty, short)),
-            explain_seconds=time.perf_counter() - solved,
-        )
+        return explain(model, plan)
     return plan
 
 
