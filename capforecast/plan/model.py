@@ -437,24 +437,21 @@ def define_objective(model: PlanModel) -> None:
     Rockafellar–Uryasev form: ``CVaR = min_η η + E[(C_ω - η)+] / (1 - α)``."""
     data = model.data
     first, second = _stage_costs(model)
-    # The existing fleet's energy is part of the objective (DESIGN §4.4) but fixed. PuLP
-    # does not hand an objective constant to HiGHS, so it rides on a variable fixed at 1:
-    # the solver's relative gap is then the gap of the whole cost, as ``mip_gap`` means.
+    # The existing fleet's energy is part of the objective (DESIGN §4.4) but fixed: it is
+    # the objective's constant (HiGHS gets it as its offset, so its gap is the whole cost's).
     model.objective_constant = float(
         np.einsum("skt,sk,t->", data.fleet, data.energy_per_unit, data.discount)
     )
-    one = _variables(model.problem, "fleet_energy", [["fixed"]], {"a": np.zeros(1, int)})
-    one.variables[0].upBound = one.variables[0].lowBound = 1.0
     w = data.cvar_weight
     expected = [first, second.scaled(second.coef * data.probability[second.keys["o"]])]
     parts = [p.scaled(p.coef * (1 - w)) for p in expected] if w > 0 else expected
-    # With CVaR the threshold η carries the constant in the CVaR part (its rows' right side).
-    parts.append(Terms.of({}, one, np.full(1, (1 - w) * model.objective_constant)))
     if w > 0:
         parts.extend(_define_cvar(model, first, second))
     size = sum(len(p.variables) for p in parts)
     terms = Terms.concat({"all": np.zeros(size, dtype=int)}, parts)
     objective = next(terms.grouped("all"), ((0,), pulp.LpAffineExpression()))[1]
+    # With CVaR, the threshold η carries the rest of the constant (its rows' right side).
+    objective.constant = (1 - w) * model.objective_constant
     model.problem.setObjective(objective)
 
 

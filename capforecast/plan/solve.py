@@ -15,8 +15,8 @@ from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
 from capforecast.plan.options import PlanOptions
 from capforecast.plan.result import Plan
-from capforecast.plan.solvers import SolverOutcome, get_solver
-from capforecast.plan.status import PlanStatus
+from capforecast.plan.solvers import get_solver
+from capforecast.plan.status import PlanStatus, SolverOutcome
 
 #: Continuous values below this are solver noise and read back as 0.
 ZERO = 1e-7

@@ -9,28 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import math
 import os
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Protocol
 
 import pulp
 
 from capforecast.core.errors import SolverUnavailableError
-from capforecast.plan.status import PlanStatus
-
-
-@dataclass(frozen=True)
-class SolverOutcome:
-    """What a back end reports after solving (objective space excludes constants)."""
-
-    status: PlanStatus
-    objective: float | None
-    bound: float | None
-    message: str
+from capforecast.plan.status import PlanStatus, SolverOutcome
 
 
 class Backend(Protocol):
@@ -63,38 +51,12 @@ class HighsBackend:
     def solve(
         self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float
     ) -> SolverOutcome:
-        """Solve with HiGHS and read status, objective and dual bound from its info."""
-        import highspy
+        """Solve with HiGHS in phases (see :mod:`capforecast.plan.highs`)."""
+        from capforecast.plan import highs
 
-        solver = pulp.HiGHS(
-            msg=False, gapRel=mip_gap, timeLimit=time_limit_s, threads=1, random_seed=0
-        )
         with _quiet_stdout():
             # HiGHS prints a banner from C++ when constructed, whatever its options say.
-            problem.solve(solver)
-        highs = problem.solverModel
-        model_status = highs.getModelStatus()
-        info = highs.getInfo()
-        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        objective = float(info.objective_function_value) if has_solution else None
-        statuses = highspy.HighsModelStatus
-        if model_status == statuses.kOptimal:
-            status = PlanStatus.OPTIMAL
-        elif model_status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
-            status = PlanStatus.INFEASIBLE
-        elif model_status in (
-            statuses.kTimeLimit,
-            statuses.kIterationLimit,
-            statuses.kInterrupt,
-            statuses.kSolutionLimit,
-        ):
-            status = PlanStatus.FEASIBLE if has_solution else PlanStatus.NO_SOLUTION
-        else:
-            status = PlanStatus.ERROR
-        bound = float(info.mip_dual_bound) if problem.isMIP() else None
-        if bound is None or not math.isfinite(bound):
-            bound = objective if status is PlanStatus.OPTIMAL else None
-        return SolverOutcome(status, objective, bound, highs.modelStatusToString(model_status))
+            return highs.solve(problem, mip_gap=mip_gap, time_limit_s=time_limit_s)
 
 
 class CbcBackend:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -26,3 +27,14 @@ class PlanStatus(StrEnum):
     def has_solution(self) -> bool:
         """True when the plan carries purchases that satisfy every constraint."""
         return self in (PlanStatus.OPTIMAL, PlanStatus.FEASIBLE)
+
+
+@dataclass(frozen=True)
+class SolverOutcome:
+    """What a solver back end reports: the status, the objective and best bound (the
+    problem's objective, constant included), and a message."""
+
+    status: PlanStatus
+    objective: float | None
+    bound: float | None
+    message: str
