@@ -23,6 +23,7 @@ presolve removes that column, and could then stop with a wrong "optimal".)
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -32,7 +33,11 @@ import pulp
 
 from capforecast.plan.status import PlanStatus, SolverOutcome
 
-#: Share of the remaining time the neighbourhood search (phase 2) may use.
+logger = logging.getLogger(__name__)
+
+#: Share of the time limit the LP relaxation (phase 1) may use, and share of the time
+#: then left that the neighbourhood search (phase 2) may use.
+RELAXATION_SHARE = 0.5
 NEIGHBOURHOOD_SHARE = 0.25
 
 #: Integer values within this of an integer count as integral.
@@ -106,6 +111,15 @@ class HighsProblem:
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.passModel(lp)
+        # HiGHS can overrun its own time limit by minutes (in cut separation on large
+        # models); its interrupt callbacks are still called, and stop the run on time.
+        self.deadline = math.inf
+        self.highs.cbSimplexInterrupt += self._interrupt
+        self.highs.cbMipInterrupt += self._interrupt
+
+    def _interrupt(self, event: object) -> None:
+        # Set every time: HiGHS keeps the flag from one run to the next.
+        event.interrupt(time.perf_counter() > self.deadline)  # type: ignore[attr-defined]
 
     def run(
         self,
@@ -130,7 +144,10 @@ class HighsProblem:
         highs.setOptionValue("time_limit", max(time_limit_s, 1e-3))
         highs.setOptionValue("threads", 1)
         highs.setOptionValue("random_seed", 0)
+        started = time.perf_counter()
+        self.deadline = started + time_limit_s
         highs.run()
+        self.deadline = math.inf
         status = highs.getModelStatus()
         info = highs.getInfo()
         feasible = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -144,7 +161,20 @@ class HighsProblem:
             bound = objective
         if bound is not None and not math.isfinite(bound):
             bound = None
-        return Phase(status, highs.modelStatusToString(status), values, objective, bound)
+        message = highs.modelStatusToString(status)
+        if status == highspy.HighsModelStatus.kInterrupt:
+            status, message = highspy.HighsModelStatus.kTimeLimit, "Time limit reached"
+        phase = Phase(status, message, values, objective, bound)
+        logger.info(
+            "HiGHS %s: %s in %.1f s (limit %.1f s), objective %s, bound %s",
+            "LP relaxation" if relax else "MIP",
+            phase.message,
+            time.perf_counter() - started,
+            time_limit_s,
+            objective,
+            bound,
+        )
+        return phase
 
     def value(self, values: np.ndarray) -> float:
         """The problem's objective at ``values``."""
@@ -193,21 +223,23 @@ def solve(problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> So
             model.load(phase.values, duals=phase.status == statuses.kOptimal)
         return _outcome(phase, phase.values is not None)
 
-    relaxation = model.run(relax=True, mip_gap=mip_gap, time_limit_s=time_limit_s)
+    relaxation = model.run(
+        relax=True, mip_gap=mip_gap, time_limit_s=RELAXATION_SHARE * time_limit_s
+    )
     if relaxation.status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
         return SolverOutcome(
             PlanStatus.INFEASIBLE, None, None, "infeasible (its LP relaxation is infeasible)"
         )
-    best: Phase | None = None
     bound = relaxation.bound
-    if relaxation.status == statuses.kOptimal and relaxation.values is not None:
+    best: Phase | None = None
+    if bound is not None and relaxation.values is not None:
         model.restrict_to_neighbourhood(relaxation.values)
         left = deadline - time.perf_counter()
         best = model.run(relax=False, mip_gap=mip_gap, time_limit_s=NEIGHBOURHOOD_SHARE * left)
         model.restore_bounds()
-        if best.objective is None:
+        if best.values is None:
             best = None
-        elif bound is not None and _gap(best.objective, bound) <= mip_gap:
+        elif _gap(best.objective, bound) <= mip_gap:
             model.load(best.values, duals=False)
             message = f"optimal within {mip_gap:.4%} of the LP relaxation bound"
             return SolverOutcome(PlanStatus.OPTIMAL, best.objective, bound, message)
@@ -218,14 +250,12 @@ def solve(problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> So
         time_limit_s=deadline - time.perf_counter(),
         start=None if best is None else best.values,
     )
-    if whole.status == statuses.kInfeasible and best is None:
-        return SolverOutcome(PlanStatus.INFEASIBLE, None, None, whole.message)
-    if whole.objective is not None and (best is None or whole.objective <= best.objective):
+    if whole.values is not None and (best is None or _better(whole, best)):
         best = whole
+    if best is None or best.values is None:
+        return _outcome(whole, False)
     if whole.bound is not None:
         bound = whole.bound if bound is None else max(bound, whole.bound)
-    if best is None:
-        return _outcome(whole, False)
     model.load(best.values, duals=False)
     proven = whole.status == statuses.kOptimal or (
         bound is not None and _gap(best.objective, bound) <= mip_gap
@@ -234,8 +264,15 @@ def solve(problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> So
     return SolverOutcome(status, best.objective, bound, whole.message)
 
 
-def _gap(objective: float, bound: float) -> float:
+def _better(phase: Phase, than: Phase) -> bool:
+    """Whether ``phase`` found a plan at least as cheap as ``than``'s."""
+    return (phase.objective or math.inf) <= (than.objective or math.inf)
+
+
+def _gap(objective: float | None, bound: float) -> float:
     """Relative gap as HiGHS defines it, ``|objective - bound| / |objective|``."""
+    if objective is None:
+        return math.inf
     return abs(objective - bound) / max(abs(objective), 1e-9)
 
 

@@ -162,19 +162,19 @@ def _variables(
     category: str = pulp.LpContinuous,
     upper: np.ndarray | None = None,
 ) -> VariableFamily:
-    axes = list(index.values())
-    uppers = upper if upper is not None else np.full(len(axes[0]) if axes else 0, None)
-    variables = np.empty(len(axes[0]) if axes else 0, dtype=object)
-    for i, position in enumerate(zip(*axes, strict=True)):
-        parts = "__".join(labels[a][p] for a, p in enumerate(position))
-        bound = uppers[i]
-        variables[i] = problem.add_variable(
-            f"{name}__{parts}",
-            lowBound=0,
-            upBound=None if bound is None else float(bound),
-            cat=category,
-        )
-    ids = np.fromiter((next(_CREATION) for _ in range(len(variables))), np.int64, len(variables))
+    size = len(next(iter(index.values()))) if index else 0
+    columns = [
+        np.asarray(names, dtype=object)[position]
+        for names, position in zip(labels, index.values(), strict=True)
+    ]
+    names = ["__".join(parts) for parts in zip([name] * size, *columns, strict=True)]
+    uppers = [None] * size if upper is None else [float(u) for u in upper]
+    variables = np.empty(size, dtype=object)
+    variables[:] = [
+        problem.add_variable(label, lowBound=0, upBound=bound, cat=category)
+        for label, bound in zip(names, uppers, strict=True)
+    ]
+    ids = np.fromiter(itertools.islice(_CREATION, size), np.int64, size)
     return VariableFamily(name, index, variables, ids)
 
 
