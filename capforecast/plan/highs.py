@@ -61,7 +61,8 @@ class HighsProblem:
     def __init__(self, problem: pulp.LpProblem) -> None:
         import highspy
 
-        self.problem = problem
+        if problem.sense != pulp.LpMinimize:
+            raise ValueError("the HiGHS back end solves minimisation problems")
         self.variables = problem.variables()
         self.constraints = list(problem.constraints())  # PuLP 4 style: a list
         position = {id(v): i for i, v in enumerate(self.variables)}
@@ -70,7 +71,6 @@ class HighsProblem:
         for variable, coefficient in problem.objective.items():
             self.cost[position[id(variable)]] = coefficient
         self.constant = float(problem.objective.constant)
-        sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0
         self.lower = np.array(
             [-np.inf if v.lowBound is None else v.lowBound for v in self.variables]
         )
@@ -93,10 +93,10 @@ class HighsProblem:
 
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, len(self.constraints)
-        lp.col_cost_ = sign * self.cost
+        lp.col_cost_ = self.cost
         lp.col_lower_, lp.col_upper_ = self.lower, self.upper
         lp.row_lower_, lp.row_upper_ = row_lower, row_upper
-        lp.offset_ = sign * self.constant
+        lp.offset_ = self.constant
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
         lp.a_matrix_.start_ = starts
         lp.a_matrix_.index_ = columns
@@ -107,7 +107,6 @@ class HighsProblem:
                 highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
                 for i in self.integer
             ]
-        self.sign = sign
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.passModel(lp)
@@ -152,11 +151,10 @@ class HighsProblem:
         info = highs.getInfo()
         feasible = info.primal_solution_status == 2  # kSolutionStatusFeasible
         values = np.asarray(highs.getSolution().col_value, dtype=float) if feasible else None
-        # The objective is recomputed from the values: HiGHS's own figure can miss the
-        # constant its presolve removed (see the module docstring).
+        # From the values, so that it is exactly the PuLP problem's objective.
         objective = self.value(values) if values is not None else None
         mip = self.integer.any() and not relax
-        bound = float(info.mip_dual_bound) * self.sign if mip else None
+        bound = float(info.mip_dual_bound) if mip else None
         if relax and status == highspy.HighsModelStatus.kOptimal:
             bound = objective
         if bound is not None and not math.isfinite(bound):
@@ -206,7 +204,7 @@ class HighsProblem:
             # PuLP keeps the right-hand side as a constant on the left (its convention).
             slack = constraint.constant + activity
             constraint.slack = -slack if constraint.sense == pulp.LpConstraintLE else slack
-            constraint.pi = self.sign * dual
+            constraint.pi = dual
 
 
 def solve(problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:

@@ -94,12 +94,11 @@ class Terms:
         variables = self.variables[order][term_starts]
         term_keys = sorted_keys[term_starts]
         group_starts = np.flatnonzero(np.r_[True, np.any(np.diff(term_keys, axis=0) != 0, axis=1)])
-        group_ends = np.r_[group_starts[1:], len(term_keys)]
-        for start, end in zip(group_starts, group_ends, strict=True):
-            expression = pulp.LpAffineExpression(
-                zip(variables[start:end], coef[start:end], strict=True)
-            )
-            yield tuple(int(x) for x in term_keys[start]), expression
+        group_ends = np.r_[group_starts[1:], len(term_keys)].tolist()
+        group_keys = term_keys[group_starts].tolist()
+        pairs = list(zip(variables.tolist(), coef.tolist(), strict=True))
+        for key, start, end in zip(group_keys, group_starts.tolist(), group_ends, strict=True):
+            yield tuple(key), pulp.LpAffineExpression(pairs[start:end])
 
 
 @dataclass
