@@ -248,11 +248,13 @@ def main() -> int:
                 "single thread, including the hand-over to HiGHS and the read-back of values; "
                 "it solves the LP relaxation, then the MIP restricted to the floor and "
                 "ceiling of the LP's orders (RENS), and the whole MIP only when that plan is "
-                "not within the gap of the LP bound (docs/model.md, solver). The anchor is "
+                "not within the gap of the LP bound (docs/model.md §6.8). The anchor is "
                 "HiGHS on the whole MIP in one run, same model, gap and time limit. linopy "
                 "builds the same model in the same process; on the three smallest sizes the "
                 "LP relaxations of both are solved and their optima compared (equal to "
-                "1e-7).",
+                "1e-7). Solve s is the real time: a run can end later than its limit when "
+                "HiGHS is inside a step that calls no interrupt callback (presolve, a round "
+                "of cut separation).",
                 "",
                 table,
             ]
