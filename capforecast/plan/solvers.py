@@ -1,8 +1,9 @@
 """Solver back ends behind a registry, each with an availability probe and lazy imports.
 
 A back end takes a built PuLP problem and returns a :class:`SolverOutcome`: the status, the
-best bound in the solver's objective space, and a message. HiGHS (through ``highspy``) is
-the default; CBC (bundled with PuLP) is optional.
+objective and best bound (the problem's objective, its constant included), and a message.
+HiGHS (through ``highspy``, :mod:`capforecast.plan.highs`) is the default; CBC (bundled
+with PuLP) is optional.
 """
 
 from __future__ import annotations
