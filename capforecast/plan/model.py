@@ -96,9 +96,10 @@ class Terms:
         group_starts = np.flatnonzero(np.r_[True, np.any(np.diff(term_keys, axis=0) != 0, axis=1)])
         group_ends = np.r_[group_starts[1:], len(term_keys)].tolist()
         group_keys = term_keys[group_starts].tolist()
-        pairs = list(zip(variables.tolist(), coef.tolist(), strict=True))
+        variable_list, coef_list = variables.tolist(), coef.tolist()
         for key, start, end in zip(group_keys, group_starts.tolist(), group_ends, strict=True):
-            yield tuple(key), pulp.LpAffineExpression(pairs[start:end])
+            terms = zip(variable_list[start:end], coef_list[start:end], strict=True)
+            yield tuple(key), pulp.LpAffineExpression(terms)
 
 
 @dataclass
