@@ -37,6 +37,7 @@ from capforecast.plan.highs import HighsProblem  # noqa: E402
 from capforecast.plan.inputs import read_planning_inputs  # noqa: E402
 from capforecast.plan.model import build_model  # noqa: E402
 from capforecast.plan.solvers import get_solver  # noqa: E402
+from capforecast.plan.status import relative_gap  # noqa: E402
 
 WORKLOADS = 4
 #: Sizes and the time limit of each solve (the largest once more with a longer limit).
@@ -153,10 +154,8 @@ def one(size: tuple[int, int, int, int], time_limit_s: float) -> dict[str, objec
         plain = HighsProblem(build_model(data).problem)
         whole = plain.run(relax=False, mip_gap=0.001, time_limit_s=time_limit_s)
         one_run_s = time.perf_counter() - started
-        if whole.objective is not None and whole.bound is not None:
-            one_run_gap = (whole.objective - whole.bound) / abs(whole.objective)
-    objective, bound = outcome.objective, outcome.bound  # both include the fleet's energy
-    gap = None if objective is None or bound is None else (objective - bound) / abs(objective)
+        one_run_gap = relative_gap(whole.objective, whole.bound)
+    gap = relative_gap(outcome.objective, outcome.bound)  # both include the fleet's energy
     started = time.perf_counter()
     linopy_model(data)
     linopy_s = time.perf_counter() - started

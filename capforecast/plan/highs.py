@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from capforecast.plan.status import PlanStatus, SolverOutcome
+from capforecast.plan.status import PlanStatus, SolverOutcome, relative_gap
 
 logger = logging.getLogger(__name__)
 
@@ -187,9 +187,9 @@ class HighsProblem:
         self.highs.changeColsBounds(len(columns), columns, lower, np.maximum(lower, upper))
 
     def restore_bounds(self) -> None:
-        """Back to the problem's own bounds."""
-        columns = np.arange(len(self.variables))
-        self.highs.changeColsBounds(len(columns), columns, self.lower, self.upper)
+        """The integer variables back to the problem's own bounds."""
+        columns = np.flatnonzero(self.integer)
+        self.highs.changeColsBounds(len(columns), columns, self.lower[columns], self.upper[columns])
 
     def load(self, values: np.ndarray, *, duals: bool) -> None:
         """Give the PuLP variables ``values``; for an LP also the row duals and slacks."""
@@ -219,7 +219,7 @@ def solve(problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> So
         phase = model.run(relax=True, mip_gap=mip_gap, time_limit_s=time_limit_s)
         if phase.values is not None:
             model.load(phase.values, duals=phase.status == statuses.kOptimal)
-        return _outcome(phase, phase.values is not None)
+        return _outcome(phase)
 
     relaxation = model.run(
         relax=True, mip_gap=mip_gap, time_limit_s=RELAXATION_SHARE * time_limit_s
@@ -237,7 +237,7 @@ def solve(problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> So
         model.restore_bounds()
         if best.values is None:
             best = None
-        elif _gap(best.objective, bound) <= mip_gap:
+        elif _within(best.objective, bound, mip_gap):
             model.load(best.values, duals=False)
             message = f"optimal within {mip_gap:.4%} of the LP relaxation bound"
             return SolverOutcome(PlanStatus.OPTIMAL, best.objective, bound, message)
@@ -251,13 +251,11 @@ def solve(problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float) -> So
     if whole.values is not None and (best is None or _better(whole, best)):
         best = whole
     if best is None or best.values is None:
-        return _outcome(whole, False)
+        return _outcome(whole)  # no plan from any phase
     if whole.bound is not None:
         bound = whole.bound if bound is None else max(bound, whole.bound)
     model.load(best.values, duals=False)
-    proven = whole.status == statuses.kOptimal or (
-        bound is not None and _gap(best.objective, bound) <= mip_gap
-    )
+    proven = whole.status == statuses.kOptimal or _within(best.objective, bound, mip_gap)
     status = PlanStatus.OPTIMAL if proven else PlanStatus.FEASIBLE
     return SolverOutcome(status, best.objective, bound, whole.message)
 
@@ -267,14 +265,13 @@ def _better(phase: Phase, than: Phase) -> bool:
     return (phase.objective or math.inf) <= (than.objective or math.inf)
 
 
-def _gap(objective: float | None, bound: float) -> float:
-    """Relative gap as HiGHS defines it, ``|objective - bound| / |objective|``."""
-    if objective is None:
-        return math.inf
-    return abs(objective - bound) / max(abs(objective), 1e-9)
+def _within(objective: float | None, bound: float | None, mip_gap: float) -> bool:
+    """Whether the gap between ``objective`` and ``bound`` is known and at most ``mip_gap``."""
+    gap = relative_gap(objective, bound)
+    return gap is not None and gap <= mip_gap
 
 
-def _outcome(phase: Phase, has_solution: bool) -> SolverOutcome:
+def _outcome(phase: Phase) -> SolverOutcome:
     """The outcome of a single run (an LP, or a MIP run that found nothing)."""
     import highspy
 
@@ -283,15 +280,11 @@ def _outcome(phase: Phase, has_solution: bool) -> SolverOutcome:
         status = PlanStatus.OPTIMAL
     elif phase.status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
         status = PlanStatus.INFEASIBLE
-    elif phase.status in (
-        statuses.kTimeLimit,
-        statuses.kIterationLimit,
-        statuses.kInterrupt,
-        statuses.kSolutionLimit,
-    ):
-        status = PlanStatus.FEASIBLE if has_solution else PlanStatus.NO_SOLUTION
+    elif phase.status in (statuses.kTimeLimit, statuses.kIterationLimit, statuses.kSolutionLimit):
+        # (run() reports our own interrupt at the deadline as a time limit.)
+        status = PlanStatus.FEASIBLE if phase.values is not None else PlanStatus.NO_SOLUTION
     else:
         status = PlanStatus.ERROR
-    objective = phase.objective if has_solution else None
+    objective = phase.objective
     bound = objective if status is PlanStatus.OPTIMAL else phase.bound
     return SolverOutcome(status, objective, bound, phase.message)

@@ -16,7 +16,7 @@ from capforecast.plan.model import ConstraintHook, PlanModel, build_model
 from capforecast.plan.options import PlanOptions
 from capforecast.plan.result import Plan
 from capforecast.plan.solvers import get_solver
-from capforecast.plan.status import PlanStatus, SolverOutcome
+from capforecast.plan.status import PlanStatus, SolverOutcome, relative_gap
 
 #: Continuous values below this are solver noise and read back as 0.
 ZERO = 1e-7
@@ -256,7 +256,7 @@ def read_back(
         status=outcome.status,
         objective=objective,
         bound=bound,
-        gap=_gap(objective, bound),
+        gap=relative_gap(objective, bound),
         build_seconds=build_seconds,
         solve_seconds=solve_seconds,
         solver=solver,
@@ -290,15 +290,6 @@ def cvar(cost: np.ndarray, probability: np.ndarray, alpha: float) -> float:
 
 def _clean(values: np.ndarray) -> np.ndarray:
     return np.where(values > ZERO, values, 0.0)
-
-
-def _gap(objective: float, bound: float | None) -> float | None:
-    """Relative gap ``(objective - bound) / |objective|``, 0 for a zero objective."""
-    if bound is None:
-        return None
-    if abs(objective) < 1e-9:
-        return 0.0
-    return max(0.0, (objective - bound) / abs(objective))
 
 
 def _empty_plan(

@@ -38,3 +38,21 @@ class SolverOutcome:
     objective: float | None
     bound: float | None
     message: str
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """Relative gap ``(objective - bound) / |objective|``, 0 for a zero objective; None
+    without both numbers.
+
+    Examples
+    --------
+    >>> relative_gap(100.0, 99.0)
+    0.01
+    >>> relative_gap(100.0, None) is None
+    True
+    """
+    if objective is None or bound is None:
+        return None
+    if abs(objective) < 1e-9:
+        return 0.0
+    return max(0.0, (objective - bound) / abs(objective))
