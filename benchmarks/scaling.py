@@ -2,7 +2,7 @@
 
 Run ``python benchmarks/scaling.py``. For each size (SKUs x sites x periods x scenarios,
 four workloads, a seeded instance from ``benchmarks/instances.py``) a fresh process
-builds the DESIGN §4 model with capforecast (PuLP, vectorised), solves it with HiGHS to a
+builds the DESIGN §4 model with capforecast (arrays, vectorised), solves it with HiGHS to a
 0.1% gap, and builds the same model with linopy (xarray, vectorised) in the same
 process; it reports variables, constraints, build and solve seconds, the gap, the peak
 memory of the process, and the ratio of linopy's build time to ours. On the sizes where
@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pulp
 import xarray as xr
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,12 +145,12 @@ def one(size: tuple[int, int, int, int], time_limit_s: float) -> dict[str, objec
     started = time.perf_counter()
     model = build_model(data)
     build_s = time.perf_counter() - started
-    outcome = get_solver("highs").solve(model.problem, mip_gap=0.001, time_limit_s=time_limit_s)
+    outcome = get_solver("highs").solve(model.program, mip_gap=0.001, time_limit_s=time_limit_s)
     solve_s = time.perf_counter() - started - build_s
     one_run_s = one_run_gap = None
     if size in ONE_RUN:
         started = time.perf_counter()
-        plain = HighsProblem(build_model(data).problem)
+        plain = HighsProblem(build_model(data).program)
         whole = plain.run(relax=False, mip_gap=0.001, time_limit_s=time_limit_s)
         one_run_s = time.perf_counter() - started
         one_run_gap = relative_gap(whole.objective, whole.bound)
@@ -164,16 +163,16 @@ def one(size: tuple[int, int, int, int], time_limit_s: float) -> dict[str, objec
         # Same model, same LP relaxation: both optima must agree to solver precision.
         relaxed = linopy_model(data, integer=False)
         relaxed.solve("highs", output_flag=False)
-        for variable in model.problem.variables():
-            variable.cat = pulp.LpContinuous
-        lp = get_solver("highs").solve(model.problem, mip_gap=0.0, time_limit_s=time_limit_s)
+        continuous = model.program.copy()
+        continuous.integer[:] = False
+        lp = get_solver("highs").solve(continuous, mip_gap=0.0, time_limit_s=time_limit_s)
         ours = lp.objective or 0.0
         theirs = float(relaxed.objective.value) + model.objective_constant
         agree = abs(ours - theirs) <= 1e-7 * abs(ours)
     return {
         "size": size,
-        "variables": len(model.problem.variables()),
-        "constraints": len(model.problem.constraints),
+        "variables": model.program.num_columns,
+        "constraints": model.program.num_rows,
         "build_s": build_s,
         "solve_s": solve_s,
         "status": str(outcome.status),
@@ -242,9 +241,10 @@ def main() -> int:
                 "",
                 f"Latest run: {time.strftime('%Y-%m-%d')}. Seeded instances with {WORKLOADS} "
                 "workloads; each size in a fresh process (peak MB is that process's maximum "
-                "resident memory, linopy included). Build: from the model's arrays to a "
-                "complete PuLP problem. Solve: capforecast's HiGHS back end to a 0.1% gap, "
-                "single thread, including the hand-over to HiGHS and the read-back of values; "
+                "resident memory, linopy included). Build: from the planning data to the "
+                "program's arrays (columns, bounds, sparse rows, costs). Solve: "
+                "capforecast's HiGHS back end to a 0.1% gap, single thread, including the "
+                "hand-over to HiGHS and the read-back of values; "
                 "it solves the LP relaxation, then the MIP restricted to the floor and "
                 "ceiling of the LP's orders (RENS), and the whole MIP only when that plan is "
                 "not within the gap of the LP bound (docs/model.md §6.8). The anchor is "

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pulp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -94,7 +93,8 @@ def test_hook_adds_user_constraints_and_failed_solves_report_status(planning_dir
 
     def impossible(model: PlanModel) -> None:
         # Ten million lots in all: far over every budget, so no plan can satisfy it.
-        model.problem += pulp.lpSum(model.buy.variables) >= 10**7, "user_impossible"
+        buy = model.buy.columns
+        model.program.add_row("user_impossible", buy, np.ones(len(buy)), lower=10**7)
 
     plan = solve(inputs, extra_constraints=impossible)
     assert plan.status is PlanStatus.INFEASIBLE

@@ -33,10 +33,10 @@ def _stopped(solver: str, seconds: float) -> Plan:
 
 def test_highs_stopped_by_its_time_limit_reports_feasible_with_bound_and_gap() -> None:
     data = ModelData.from_inputs(sample_planning_inputs())
-    problem = build_model(data).problem
+    problem, _ = build_model(data).program.to_pulp()
     problem.solve(pulp.HiGHS(msg=False, gapRel=0.0, timeLimit=2.0, threads=1))
     assert problem.status == pulp.LpStatusOptimal  # PuLP's own HiGHS interface says so
-    outcome = get_solver("highs").solve(build_model(data).problem, mip_gap=0.0, time_limit_s=2.0)
+    outcome = get_solver("highs").solve(build_model(data).program, mip_gap=0.0, time_limit_s=2.0)
     assert outcome.status is PlanStatus.FEASIBLE and outcome.message == "Time limit reached"
     plan = _stopped("highs", 2.0)
     assert plan.status is PlanStatus.FEASIBLE and plan.has_solution

@@ -55,21 +55,18 @@ def diagnose(
     enough = set()  # families whose relaxation alone gives a plan
     for family, (unit, what) in RELAXABLE.items():
         model = build_model(data, extra_constraints, elastic=frozenset({family}))
-        if not model.relaxations.get(family):
+        widen = model.relaxations.get(family)
+        if widen is None or len(widen) == 0:
             continue  # the family has no rows in this model
         outcome = backend.solve(
-            model.problem, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
+            model.program, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
         )
-        if not outcome.status.has_solution:
+        if not outcome.status.has_solution or outcome.values is None:
             said.append(f"{what.capitalize()} alone cannot make the plan feasible ({family}).")
             continue
-        found = [
-            {"family": family, **labels, "unit": unit, "relaxation": v}
-            for (_, variable), labels in zip(
-                model.relaxations[family], row_labels(model, family), strict=True
-            )
-            if (v := float(variable.varValue or 0.0)) > NOISE
-        ]
+        relaxation = outcome.values[widen]
+        table = row_labels(model, family).assign(family=family, unit=unit, relaxation=relaxation)
+        found = table[relaxation > NOISE][COLUMNS].to_dict("records")
         records.extend(found)
         enough.add(family)
         sentence = _sentence(family, unit, what, found)

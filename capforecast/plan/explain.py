@@ -23,9 +23,9 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import pulp
 
 from capforecast.plan.model import AXIS_COLUMNS, PlanModel, row_labels
+from capforecast.plan.program import Program
 from capforecast.plan.result import Plan
 from capforecast.plan.solvers import get_solver
 
@@ -52,23 +52,21 @@ PER_FAMILY = 3
 _COLUMNS = ["family", *AXIS_COLUMNS.values(), "unit", "slack", "shadow_price", "basis"]
 
 
-def shadow_prices(model: PlanModel) -> pd.DataFrame:
-    """Shadow prices of the solved ``model``'s constraints with a non-zero dual, from the
-    two LPs described above (HiGHS).
+def shadow_prices(model: PlanModel, values: np.ndarray) -> pd.DataFrame:
+    """Shadow prices of the constraints with a non-zero dual, at the solution ``values``
+    of ``model``, from the two LPs described above (HiGHS).
 
     Columns: ``family, sku, site, workload, period, scenario`` (empty where the family has
     no such axis), ``unit``, ``slack``, ``shadow_price`` (USD, discounted and expected,
-    per unit of the right-hand side) and ``basis`` (which LP). The model's variables are
-    changed: call it after the plan has been read back.
+    per unit of the right-hand side) and ``basis`` (which LP).
     """
-    integers = [v for v in model.problem.variables() if v.cat != pulp.LpContinuous]
-    for variable in integers:
-        variable.lowBound = variable.upBound = float(np.rint(variable.varValue or 0.0))
-        variable.cat = pulp.LpContinuous
-    frames = [_priced(model, FIXED)]
-    for variable in model.buy.variables:
-        variable.upBound = None  # the plan's orders stay as a floor
-    frames.append(_priced(model, FLOOR))
+    program = model.program.copy()
+    integer = program.integer
+    program.lower[integer] = program.upper[integer] = np.rint(values[integer])
+    program.integer = np.zeros_like(integer)
+    frames = [_priced(model, program, FIXED)]
+    program.upper[model.buy.columns] = np.inf  # the plan's orders stay as a floor
+    frames.append(_priced(model, program, FLOOR))
     table = pd.concat([f for f in frames if not f.empty] or frames, ignore_index=True)
     order = table["family"].map(list(FAMILIES).index)
     return (
@@ -79,32 +77,30 @@ def shadow_prices(model: PlanModel) -> pd.DataFrame:
     )
 
 
-def _priced(model: PlanModel, basis: str) -> pd.DataFrame:
-    """Solve the (now continuous) model; the rows of the families priced by ``basis``."""
-    outcome = get_solver("highs").solve(model.problem, mip_gap=0.0, time_limit_s=60.0)
-    if not outcome.status.has_solution:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in _COLUMNS})
-    records = []
-    for family, (unit, priced_by) in FAMILIES.items():
-        if priced_by != basis:
-            continue
-        for (_, constraint), labels in zip(
-            model.rows.get(family, []), row_labels(model, family), strict=True
-        ):
-            price = float(constraint.pi or 0.0)
-            if abs(price) <= TOLERANCE:
+def _priced(model: PlanModel, program: Program, basis: str) -> pd.DataFrame:
+    """Solve the continuous ``program``; the rows of the families priced by ``basis``."""
+    outcome = get_solver("highs").solve(program, mip_gap=0.0, time_limit_s=60.0)
+    frames = []
+    if outcome.duals is not None and outcome.activity is not None:
+        for family, (unit, priced_by) in FAMILIES.items():
+            block = model.rows.get(family)
+            if priced_by != basis or block is None:
                 continue
-            records.append(
-                {
-                    "family": family,
-                    **labels,
-                    "unit": unit,
-                    "slack": float(constraint.slack or 0.0),
-                    "shadow_price": price,
-                    "basis": basis,
-                }
+            rows = block.positions
+            price = outcome.duals[rows]
+            # How far each row is from its limit (a row is either <= or >=).
+            upper = program.row_upper[rows]
+            activity = outcome.activity[rows]
+            slack = np.where(
+                np.isfinite(upper), upper - activity, activity - program.row_lower[rows]
             )
-    return pd.DataFrame.from_records(records, columns=_COLUMNS)
+            table = row_labels(model, family).assign(
+                family=family, unit=unit, slack=slack, shadow_price=price, basis=basis
+            )
+            frames.append(table[np.abs(price) > TOLERANCE])
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in _COLUMNS})
+    return pd.concat(frames, ignore_index=True)[_COLUMNS]
 
 
 def binding_summary(binding: pd.DataFrame) -> pd.DataFrame:
@@ -118,12 +114,12 @@ def binding_summary(binding: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def explain(model: PlanModel, plan: Plan) -> Plan:
-    """``plan`` with its shadow prices (``binding``) and their ``explanations``; the
-    budget's value is told as the shortfall of the workload with the most expected unmet
-    demand. Changes ``model``'s variables (see :func:`shadow_prices`)."""
+def explain(model: PlanModel, plan: Plan, values: np.ndarray) -> Plan:
+    """``plan`` (solution ``values`` of ``model``) with its shadow prices (``binding``)
+    and their ``explanations``; the budget's value is told as the shortfall of the
+    workload with the most expected unmet demand."""
     started = time.perf_counter()
-    binding = shadow_prices(model)
+    binding = shadow_prices(model, values)
     short = plan.shortfall
     unmet = (short["unmet"] * short["probability"]).groupby(short["workload"]).sum()
     most = str(unmet.idxmax()) if not unmet.empty and unmet.max() > TOLERANCE else None

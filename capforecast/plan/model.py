@@ -1,131 +1,114 @@
-"""The planning MILP of DESIGN §4, built family by family with PuLP.
+"""The planning MILP of DESIGN §4, built family by family as arrays.
 
 One ``define_<family>`` function per variable or constraint family. Each works on whole
-arrays: terms are tables of (group keys, variable index, coefficient) that are summed and
-split with NumPy, then handed to PuLP as ready :class:`pulp.LpAffineExpression` objects, so
-no Python ``sum()`` over variables and no per-term ``+=`` ever runs. Names follow
-``family__label__label...`` (e.g. ``power__texas__2027Q3``), with labels made PuLP-safe
-and distinct (:func:`safe_labels`).
+arrays: terms are tables of (group keys, column, coefficient) that are summed and split
+with NumPy into the rows of a :class:`~capforecast.plan.program.Program`, so no Python
+object is made per variable, term or row. Names follow ``family__label__label...`` (e.g.
+``power__texas__2027Q3``), with labels made PuLP-safe and distinct (:func:`safe_labels`);
+they are made only when asked for (:meth:`Program.to_pulp`, for CBC or an LP file).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pulp
 
 from capforecast.plan.data import ModelData
+from capforecast.plan.program import Block, Program, Rows
 
-#: A hook that adds user constraints to a built model before it is solved.
+#: A hook that adds user constraints (``model.program.add_row``) or changes bounds of a
+#: built model before it is solved.
 ConstraintHook = Callable[["PlanModel"], None]
-
-# Creation order of variables: a stable sort key (object ids change from run to run, and
-# the order of terms inside a row must not, or the solve would not be reproducible).
-_CREATION = itertools.count()
 
 
 @dataclass
 class VariableFamily:
-    """Variables of one family and the integer index of each along the model axes."""
+    """Columns of one family and the integer index of each along the model axes."""
 
     name: str
     index: dict[str, np.ndarray]
-    variables: np.ndarray  # object array of pulp.LpVariable
-    ids: np.ndarray  # creation order of each variable
+    columns: np.ndarray  # positions in the program, increasing
 
     def __len__(self) -> int:
-        return len(self.variables)
+        return len(self.columns)
 
-    def values(self) -> np.ndarray:
-        """Solution values (0 where the solver gave none)."""
-        return np.array([v.varValue or 0.0 for v in self.variables], dtype=float)
+    def values(self, solution: np.ndarray) -> np.ndarray:
+        """The family's values in a solution of the program."""
+        return solution[self.columns]
 
 
 @dataclass
 class Terms:
-    """Linear terms ``coef · variable`` tagged with the constraint group they belong to."""
+    """Linear terms ``coef · x[column]`` tagged with the constraint group they belong to."""
 
     keys: dict[str, np.ndarray]
-    variables: np.ndarray
+    columns: np.ndarray
     coef: np.ndarray
-    ids: np.ndarray
 
     @classmethod
     def of(cls, keys: dict[str, np.ndarray], family: VariableFamily, coef: np.ndarray) -> Terms:
-        """Terms over all variables of ``family``."""
-        return cls(keys, family.variables, np.asarray(coef, dtype=float), family.ids)
+        """Terms over all columns of ``family``."""
+        return cls(keys, family.columns, np.asarray(coef, dtype=float))
 
     @classmethod
     def concat(cls, keys: dict[str, np.ndarray], parts: list[Terms]) -> Terms:
         """Terms of ``parts`` one after another, regrouped by ``keys``."""
         return cls(
             keys,
-            np.concatenate([p.variables for p in parts]),
+            np.concatenate([p.columns for p in parts]),
             np.concatenate([p.coef for p in parts]),
-            np.concatenate([p.ids for p in parts]),
         )
 
     def take(self, rows: np.ndarray, keys: dict[str, np.ndarray]) -> Terms:
         """The terms at ``rows`` (repeats allowed) under new ``keys``."""
-        return Terms(keys, self.variables[rows], self.coef[rows], self.ids[rows])
+        return Terms(keys, self.columns[rows], self.coef[rows])
 
     def scaled(self, coef: np.ndarray) -> Terms:
         """The same terms with new coefficients."""
-        return Terms(self.keys, self.variables, coef, self.ids)
+        return Terms(self.keys, self.columns, coef)
 
-    def grouped(self, *keys: str) -> Iterator[tuple[tuple[int, ...], pulp.LpAffineExpression]]:
-        """One expression per distinct value of ``keys``, duplicate variables summed."""
-        if len(self.variables) == 0:
-            return
-        ids = self.ids
+    def grouped(self, *keys: str) -> Rows:
+        """One row per distinct value of ``keys`` (in increasing order), its terms sorted
+        by column and repeated columns summed."""
         columns = [self.keys[k] for k in keys]
-        order = np.lexsort([ids, *columns[::-1]])
+        if len(self.columns) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return Rows(np.zeros((0, len(keys)), dtype=np.int64), empty, empty, np.zeros(0))
+        order = np.lexsort([self.columns, *columns[::-1]])
         sorted_keys = np.stack([c[order] for c in columns], axis=1)
-        sorted_ids = ids[order]
+        sorted_columns = self.columns[order]
         new_term = np.r_[True, np.any(np.diff(sorted_keys, axis=0) != 0, axis=1)]
-        new_term |= np.r_[True, np.diff(sorted_ids) != 0]
+        new_term |= np.r_[True, np.diff(sorted_columns) != 0]
         term_starts = np.flatnonzero(new_term)
         coef = np.add.reduceat(self.coef[order], term_starts)
-        variables = self.variables[order][term_starts]
         term_keys = sorted_keys[term_starts]
         group_starts = np.flatnonzero(np.r_[True, np.any(np.diff(term_keys, axis=0) != 0, axis=1)])
-        group_ends = np.r_[group_starts[1:], len(term_keys)].tolist()
-        group_keys = term_keys[group_starts].tolist()
-        variable_list, coef_list = variables.tolist(), coef.tolist()
-        for key, start, end in zip(group_keys, group_starts.tolist(), group_ends, strict=True):
-            terms = zip(variable_list[start:end], coef_list[start:end], strict=True)
-            yield tuple(key), pulp.LpAffineExpression(terms)
+        lengths = np.diff(np.r_[group_starts, len(term_keys)])
+        return Rows(term_keys[group_starts], lengths, sorted_columns[term_starts], coef)
 
 
 @dataclass
 class PlanModel:
-    """A built model: the PuLP problem, its data and its variable families."""
+    """A built model: the program, its data, and its variable and row families."""
 
     data: ModelData
-    problem: pulp.LpProblem
+    program: Program
     buy: VariableFamily
     serve: VariableFamily
     rent: VariableFamily
     unmet: VariableFamily
     installed: Terms
     objective_constant: float = 0.0
-    constraint_families: dict[str, int] = field(default_factory=dict)
-    #: Every row by family: its key (indices along the family's axes) and the constraint.
-    rows: dict[str, list[tuple[tuple[int, ...], pulp.LpConstraint]]] = field(default_factory=dict)
-    axes: dict[str, str] = field(default_factory=dict)  # family -> its axes, e.g. "kt"
+    #: The rows of each constraint family (their keys: indices along the family's axes).
+    rows: dict[str, Block] = field(default_factory=dict)
     #: Families whose rows may be violated at a price (diagnosis): each row gets a
-    #: variable ``relax__<family>__<labels>`` >= 0 that widens it, listed here by family.
+    #: column ``relax__<family>__<labels>`` >= 0 that widens it, listed here by family.
     elastic: frozenset[str] = frozenset()
-    relaxations: dict[str, list[tuple[tuple[int, ...], pulp.LpVariable]]] = field(
-        default_factory=dict
-    )
+    relaxations: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def safe(label: object) -> str:
@@ -156,28 +139,17 @@ def safe_labels(labels: list[str]) -> list[str]:
 
 
 def _variables(
-    problem: pulp.LpProblem,
+    program: Program,
     name: str,
-    labels: list[list[str]],
+    axes: str,
     index: dict[str, np.ndarray],
     *,
-    category: str = pulp.LpContinuous,
     upper: np.ndarray | None = None,
+    integer: bool = False,
 ) -> VariableFamily:
-    size = len(next(iter(index.values()))) if index else 0
-    columns = [
-        np.asarray(names, dtype=object)[position]
-        for names, position in zip(labels, index.values(), strict=True)
-    ]
-    names = ["__".join(parts) for parts in zip([name] * size, *columns, strict=True)]
-    uppers = [None] * size if upper is None else [float(u) for u in upper]
-    variables = np.empty(size, dtype=object)
-    variables[:] = [
-        problem.add_variable(label, lowBound=0, upBound=bound, cat=category)
-        for label, bound in zip(names, uppers, strict=True)
-    ]
-    ids = np.fromiter(itertools.islice(_CREATION, size), np.int64, size)
-    return VariableFamily(name, index, variables, ids)
+    keys = np.stack([index[a] for a in axes], axis=1) if axes else np.zeros((1, 0), int)
+    columns = program.add_columns(name, axes, keys, upper=upper, integer=integer)
+    return VariableFamily(name, index, columns)
 
 
 def _axis_names(data: ModelData) -> dict[str, list[str]]:
@@ -191,21 +163,16 @@ def _axis_names(data: ModelData) -> dict[str, list[str]]:
     }
 
 
-def _labels(data: ModelData, axes: str) -> list[list[str]]:
-    by_axis = _axis_names(data)
-    return [safe_labels(by_axis[a]) for a in axes]
-
-
 def _grid(*sizes: int) -> list[np.ndarray]:
     return [g.ravel() for g in np.indices(sizes)]
 
 
-def define_buy(problem: pulp.LpProblem, data: ModelData) -> VariableFamily:
+def define_buy(program: Program, data: ModelData) -> VariableFamily:
     """``n_{s,k,t}``: integer lots ordered; only orders that arrive by ``T-1`` exist."""
     s, k, t = _grid(len(data.skus), len(data.sites), data.horizon)
     arrives = t + data.lead_time[s] <= data.horizon - 1
     index = {"s": s[arrives], "k": k[arrives], "t": t[arrives]}
-    return _variables(problem, "buy", _labels(data, "skt"), index, category=pulp.LpInteger)
+    return _variables(program, "buy", "skt", index, integer=True)
 
 
 def define_installed(data: ModelData, buy: VariableFamily) -> Terms:
@@ -221,7 +188,7 @@ def define_installed(data: ModelData, buy: VariableFamily) -> Terms:
     return units.take(owner, keys)
 
 
-def define_serve(problem: pulp.LpProblem, data: ModelData, installed: Terms) -> VariableFamily:
+def define_serve(program: Program, data: ModelData, installed: Terms) -> VariableFamily:
     """``x_{s,k,w,t,ω}``: only where SKU ``s`` can serve ``w`` and units may be installed."""
     S, K, W, T, N = (
         len(data.skus),
@@ -235,54 +202,61 @@ def define_serve(problem: pulp.LpProblem, data: ModelData, installed: Terms) -> 
     s, k, w, t, o = _grid(S, K, W, T, N)
     keep = (data.factor[s, w] > 0) & possible[s, k, t]
     index = {"s": s[keep], "k": k[keep], "w": w[keep], "t": t[keep], "o": o[keep]}
-    return _variables(problem, "serve", _labels(data, "skwto"), index)
+    return _variables(program, "serve", "skwto", index)
 
 
-def define_rent(problem: pulp.LpProblem, data: ModelData) -> VariableFamily:
+def define_rent(program: Program, data: ModelData) -> VariableFamily:
     """``r_{w,t,ω}`` with ``r <= rcap_{w,t}`` as its bound; none where no rent is offered."""
     w, t, o = _grid(len(data.workloads), data.horizon, len(data.scenarios))
     keep = data.rent_cap[w, t] > 0
     index = {"w": w[keep], "t": t[keep], "o": o[keep]}
-    upper = data.rent_cap[index["w"], index["t"]]
-    return _variables(problem, "rent", _labels(data, "wto"), index, upper=upper)
+    upper = data.rent_cap[index["w"], index["t"]].astype(float)
+    return _variables(program, "rent", "wto", index, upper=upper)
 
 
-def define_unmet(problem: pulp.LpProblem, data: ModelData) -> VariableFamily:
+def define_unmet(program: Program, data: ModelData) -> VariableFamily:
     """``u_{w,t,ω}``: demand left unserved (priced at the shortfall penalty); none when
     shortfall is forbidden."""
     w, t, o = _grid(len(data.workloads), data.horizon, len(data.scenarios))
     keep = np.full(len(w), not data.forbid_shortfall)
     index = {"w": w[keep], "t": t[keep], "o": o[keep]}
-    return _variables(problem, "unmet", _labels(data, "wto"), index)
+    return _variables(program, "unmet", "wto", index)
 
 
 def _add(
     model: PlanModel,
     family: str,
-    groups: Iterator[tuple[tuple[int, ...], pulp.LpAffineExpression]],
     axes: str,
-    build: Callable[[tuple[int, ...], pulp.LpAffineExpression], pulp.LpConstraint | None],
+    rows: Rows,
+    *,
+    lower: np.ndarray | float = -np.inf,
+    upper: np.ndarray | float = np.inf,
+    keep: np.ndarray | None = None,
 ) -> None:
-    labels = _labels(model.data, axes)
-    rows = model.rows.setdefault(family, [])
-    model.axes[family] = axes
-    for key, expression in groups:
-        constraint = build(key, expression)
-        if constraint is None:
-            continue
-        name = "__".join([family, *(labels[a][i] for a, i in enumerate(key))])
-        if family in model.elastic:
-            widen = model.problem.add_variable(f"relax__{name}", lowBound=0)
-            # <= rows may exceed their right-hand side by it, >= rows fall short by it.
-            constraint.addInPlace(constraint.sense * widen)
-            model.relaxations.setdefault(family, []).append((key, widen))
-        model.problem.addConstraint(constraint, name)
-        rows.append((key, constraint))
-    model.constraint_families[family] = len(rows)
+    """Add ``rows`` (only those where ``keep``) as ``lower <= row <= upper``; bounds are
+    per row of ``rows`` or one for all."""
+    size = len(rows.lengths)
+    low = np.broadcast_to(np.asarray(lower, dtype=float), size)
+    high = np.broadcast_to(np.asarray(upper, dtype=float), size)
+    if keep is not None:
+        rows, low, high = rows.where(keep), low[keep], high[keep]
+    if family in model.elastic:
+        widen = model.program.add_columns(f"relax__{family}", axes, rows.keys)
+        # <= rows may exceed their right-hand side by it, >= rows fall short by it.
+        sign = np.where(np.isfinite(high), -1.0, 1.0)
+        ends = np.cumsum(rows.lengths)
+        rows = Rows(
+            rows.keys,
+            rows.lengths + 1,
+            np.insert(rows.columns, ends, widen),
+            np.insert(rows.coef, ends, sign),
+        )
+        model.relaxations[family] = widen
+    model.rows[family] = model.program.add_rows(family, axes, rows, lower=low, upper=high)
 
 
 def _tile(terms: Terms, times: int, keys: dict[str, np.ndarray]) -> Terms:
-    rows = np.tile(np.arange(len(terms.variables)), times)
+    rows = np.tile(np.arange(len(terms.columns)), times)
     return terms.take(rows, keys)
 
 
@@ -296,21 +270,17 @@ def define_split(model: PlanModel) -> None:
         scenarios,
         {
             **{axis: np.tile(installed.keys[axis], scenarios) for axis in ("s", "k", "t")},
-            "o": np.repeat(np.arange(scenarios), len(installed.variables)),
+            "o": np.repeat(np.arange(scenarios), len(installed.columns)),
         },
     )
     served = Terms.of(serve.index, serve, np.ones(len(serve)))
     keys = {axis: np.r_[serve.index[axis], tiled.keys[axis]] for axis in ("s", "k", "t", "o")}
-    terms = Terms.concat(keys, [served, tiled])
-    serving = set(zip(serve.index["s"], serve.index["k"], serve.index["t"], strict=True))
-
-    def build(key: tuple[int, ...], lhs: pulp.LpAffineExpression) -> pulp.LpConstraint | None:
-        s, k, t, _ = key
-        if (s, k, t) not in serving:
-            return None  # nothing serves from these units: the bound is vacuous
-        return lhs <= float(data.fleet[s, k, t])
-
-    _add(model, "split", terms.grouped("s", "k", "t", "o"), "skto", build)
+    rows = Terms.concat(keys, [served, tiled]).grouped("s", "k", "t", "o")
+    s, k, t = rows.keys[:, 0], rows.keys[:, 1], rows.keys[:, 2]
+    serving = np.zeros(data.fleet.shape, dtype=bool)
+    serving[serve.index["s"], serve.index["k"], serve.index["t"]] = True
+    # Where nothing serves from these units the bound is vacuous: no row.
+    _add(model, "split", "skto", rows, upper=data.fleet[s, k, t], keep=serving[s, k, t])
 
 
 def define_demand(model: PlanModel) -> None:
@@ -325,13 +295,8 @@ def define_demand(model: PlanModel) -> None:
         axis: np.r_[serve.index[axis], rent.index[axis], unmet.index[axis]]
         for axis in ("w", "t", "o")
     }
-    _add(
-        model,
-        "demand",
-        Terms.concat(keys, parts).grouped("w", "t", "o"),
-        "wto",
-        lambda key, lhs: lhs >= float(data.demand[key]),
-    )
+    rows = Terms.concat(keys, parts).grouped("w", "t", "o")
+    _add(model, "demand", "wto", rows, lower=data.demand[tuple(rows.keys.T)])
 
 
 def define_power(model: PlanModel) -> None:
@@ -340,27 +305,18 @@ def define_power(model: PlanModel) -> None:
     kw = data.facility_kw
     fleet_draw = np.einsum("skt,sk->kt", data.fleet, kw)
     terms = installed.scaled(installed.coef * kw[installed.keys["s"], installed.keys["k"]])
-    _add(
-        model,
-        "power",
-        terms.grouped("k", "t"),
-        "kt",
-        lambda key, lhs: lhs <= float(data.power_cap[key] - fleet_draw[key]),
-    )
+    rows = terms.grouped("k", "t")
+    key = tuple(rows.keys.T)
+    _add(model, "power", "kt", rows, upper=data.power_cap[key] - fleet_draw[key])
 
 
 def define_slots(model: PlanModel) -> None:
     """``Σ_s I_{s,k,t} <= slots_k`` where ``slots`` is given."""
-    data, installed = model.data, model.installed
-    fleet_units = data.fleet.sum(axis=0)
-
-    def build(key: tuple[int, ...], lhs: pulp.LpAffineExpression) -> pulp.LpConstraint | None:
-        k, t = key
-        if not np.isfinite(data.slots[k]):
-            return None
-        return lhs <= float(data.slots[k] - fleet_units[k, t])
-
-    _add(model, "slots", installed.grouped("k", "t"), "kt", build)
+    data = model.data
+    rows = model.installed.grouped("k", "t")
+    k, t = rows.keys[:, 0], rows.keys[:, 1]
+    limit = data.slots[k] - data.fleet.sum(axis=0)[k, t]
+    _add(model, "slots", "kt", rows, upper=limit, keep=np.isfinite(data.slots[k]))
 
 
 def _capex_terms(data: ModelData, buy: VariableFamily) -> Terms:
@@ -376,27 +332,23 @@ def define_budget(model: PlanModel) -> None:
     if data.carryover:
         # Each order counts in its own period and every later one.
         counts = data.horizon - capex.keys["t"]
-        owner = np.repeat(np.arange(len(capex.variables)), counts)
+        owner = np.repeat(np.arange(len(capex.columns)), counts)
         offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         capex = capex.take(owner, {"t": capex.keys["t"][owner] + offset})
         limit = np.cumsum(data.budget)
     else:
         limit = data.budget
-    _add(model, "budget", capex.grouped("t"), "t", lambda key, lhs: lhs <= float(limit[key[0]]))
+    rows = capex.grouped("t")
+    _add(model, "budget", "t", rows, upper=limit[rows.keys[:, 0]])
 
 
 def define_supply(model: PlanModel) -> None:
     """``Σ_k L_s n_{s,k,t} <= max_units_{s,t}`` where a vendor allocation is given."""
     data, buy = model.data, model.buy
     s, t = buy.index["s"], buy.index["t"]
-    terms = Terms.of({"s": s, "t": t}, buy, data.lot_size[s])
-
-    def build(key: tuple[int, ...], lhs: pulp.LpAffineExpression) -> pulp.LpConstraint | None:
-        if not np.isfinite(data.supply[key]):
-            return None
-        return lhs <= float(data.supply[key])
-
-    _add(model, "supply", terms.grouped("s", "t"), "st", build)
+    rows = Terms.of({"s": s, "t": t}, buy, data.lot_size[s]).grouped("s", "t")
+    limit = data.supply[tuple(rows.keys.T)]
+    _add(model, "supply", "st", rows, upper=limit, keep=np.isfinite(limit))
 
 
 def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
@@ -425,12 +377,8 @@ def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
         ),
         Terms.of({}, unmet, data.discount[unmet.index["t"]] * data.penalty[unmet.index["w"]]),
     ]
-    size = sum(len(p.variables) for p in first)
     scenario = np.r_[rent.index["o"], unmet.index["o"]].astype(int)
-    return (
-        Terms.concat({"all": np.zeros(size, dtype=int)}, first),
-        Terms.concat({"o": scenario}, second),
-    )
+    return Terms.concat({}, first), Terms.concat({"o": scenario}, second)
 
 
 def define_objective(model: PlanModel) -> None:
@@ -449,24 +397,21 @@ def define_objective(model: PlanModel) -> None:
     parts = [p.scaled(p.coef * (1 - w)) for p in expected] if w > 0 else expected
     if w > 0:
         parts.extend(_define_cvar(model, first, second))
-    size = sum(len(p.variables) for p in parts)
-    terms = Terms.concat({"all": np.zeros(size, dtype=int)}, parts)
-    objective = next(terms.grouped("all"), ((0,), pulp.LpAffineExpression()))[1]
+    terms = Terms.concat({}, parts)
     # With CVaR, the threshold η carries the rest of the constant (its rows' right side).
-    objective.constant = (1 - w) * model.objective_constant
-    model.problem.setObjective(objective)
+    model.program.set_objective(terms.columns, terms.coef, (1 - w) * model.objective_constant)
 
 
 def _define_cvar(model: PlanModel, first: Terms, second: Terms) -> list[Terms]:
     """``η`` and ``z_ω >= C_ω - η``; returns the objective terms ``w (η + Σ π z / (1-α))``."""
     data = model.data
     N = len(data.scenarios)
-    threshold = _variables(model.problem, "cvar_threshold", [["var"]], {"a": np.zeros(1, int)})
-    excess = _variables(model.problem, "cvar_excess", _labels(data, "o"), {"o": np.arange(N)})
+    threshold = _variables(model.program, "cvar_threshold", "", {})
+    excess = _variables(model.program, "cvar_excess", "o", {"o": np.arange(N)})
     # z_ω + η - (first-stage cost) - (second-stage cost of ω) >= energy of the fleet
     scenarios = np.arange(N)
     tiled_first = _tile(
-        first.scaled(-first.coef), N, {"o": np.repeat(scenarios, len(first.variables))}
+        first.scaled(-first.coef), N, {"o": np.repeat(scenarios, len(first.columns))}
     )
     tiled_threshold = _tile(Terms.of({}, threshold, np.ones(1)), N, {"o": scenarios})
     parts = [
@@ -478,13 +423,8 @@ def _define_cvar(model: PlanModel, first: Terms, second: Terms) -> list[Terms]:
     keys = {
         "o": np.concatenate([excess.index["o"], scenarios, tiled_first.keys["o"], second.keys["o"]])
     }
-    _add(
-        model,
-        "cvar",
-        Terms.concat(keys, parts).grouped("o"),
-        "o",
-        lambda key, lhs: lhs >= model.objective_constant,
-    )
+    rows = Terms.concat(keys, parts).grouped("o")
+    _add(model, "cvar", "o", rows, lower=model.objective_constant)
     w, alpha = data.cvar_weight, data.cvar_alpha
     return [
         Terms.of({}, threshold, np.full(1, w)),
@@ -502,26 +442,15 @@ def define_service_level(model: PlanModel) -> None:
     level = data.service_level
     rows = np.flatnonzero(np.isfinite(level[unmet.index["w"]]))
     index = {axis: unmet.index[axis][rows] for axis in ("w", "t", "o")}
-    met = _variables(model.problem, "met", _labels(data, "wto"), index, category=pulp.LpBinary)
+    met = _variables(model.program, "met", "wto", index, upper=np.ones(len(rows)), integer=True)
     # u_{w,t,ω} + D_{w,t,ω} m_{w,t,ω} <= D_{w,t,ω}
     demand = data.demand[index["w"], index["t"], index["o"]]
     parts = [Terms.of({}, unmet, np.ones(len(unmet))).take(rows, {}), Terms.of({}, met, demand)]
     keys = {axis: np.r_[index[axis], index[axis]] for axis in ("w", "t", "o")}
-    _add(
-        model,
-        "met",
-        Terms.concat(keys, parts).grouped("w", "t", "o"),
-        "wto",
-        lambda key, lhs: lhs <= float(data.demand[key]),
-    )
-    probability = Terms.of(index, met, data.probability[index["o"]])
-    _add(
-        model,
-        "service_level",
-        probability.grouped("w", "t"),
-        "wt",
-        lambda key, lhs: lhs >= float(level[key[0]]),
-    )
+    linked = Terms.concat(keys, parts).grouped("w", "t", "o")
+    _add(model, "met", "wto", linked, upper=data.demand[tuple(linked.keys.T)])
+    probability = Terms.of(index, met, data.probability[index["o"]]).grouped("w", "t")
+    _add(model, "service_level", "wt", probability, lower=level[probability.keys[:, 0]])
 
 
 def build_model(
@@ -533,41 +462,28 @@ def build_model(
 
     With ``elastic`` families (diagnosis), their rows may be violated and the objective is
     instead the total violation: the smallest relaxation of those families that makes
-    the rest feasible."""
-    with _bulk_creation():
-        return _build(data, extra_constraints, elastic)
+    the rest feasible.
 
-
-@contextlib.contextmanager
-def _bulk_creation() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the model's objects are made.
-
-    A model is hundreds of thousands of new PuLP objects, all kept; the collector would
-    walk them again and again (a third of the build time at 20x5x16x4). Reference counting
-    still frees whatever is dropped, and the collector runs as before afterwards.
+    Examples
+    --------
+    >>> from capforecast.examples import sample_planning_inputs
+    >>> model = build_model(ModelData.from_inputs(sample_planning_inputs()))
+    >>> model.program.num_columns == len(model.program.column_names())
+    True
+    >>> sorted(model.rows)[:3]
+    ['budget', 'demand', 'power']
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _build(
-    data: ModelData, extra_constraints: ConstraintHook | None, elastic: frozenset[str]
-) -> PlanModel:
-    problem = pulp.LpProblem("capforecast_plan", pulp.LpMinimize)
-    buy = define_buy(problem, data)
+    labels = {axis: safe_labels(names) for axis, names in _axis_names(data).items()}
+    program = Program(labels)
+    buy = define_buy(program, data)
     installed = define_installed(data, buy)
     model = PlanModel(
         data=data,
-        problem=problem,
+        program=program,
         buy=buy,
-        serve=define_serve(problem, data, installed),
-        rent=define_rent(problem, data),
-        unmet=define_unmet(problem, data),
+        serve=define_serve(program, data, installed),
+        rent=define_rent(program, data),
+        unmet=define_unmet(program, data),
         installed=installed,
         elastic=elastic,
     )
@@ -580,8 +496,8 @@ def _build(
     define_service_level(model)
     define_objective(model)
     if elastic:
-        violation = [v for rows in model.relaxations.values() for _, v in rows]
-        model.problem.setObjective(pulp.LpAffineExpression((v, 1.0) for v in violation))
+        violation = np.concatenate(list(model.relaxations.values()) or [np.zeros(0, int)])
+        program.set_objective(violation, np.ones(len(violation)))
     if extra_constraints is not None:
         extra_constraints(model)
     return model
@@ -596,15 +512,15 @@ def fix_orders(purchases: pd.DataFrame) -> ConstraintHook:
     }
 
     def fix(model: PlanModel) -> None:
-        data, buy = model.data, model.buy
+        data, buy, program = model.data, model.buy, model.program
         left = dict(lots)  # the hook may be called for several models (e.g. a diagnosis)
-        for variable, s, k, t in zip(
-            buy.variables, buy.index["s"], buy.index["k"], buy.index["t"], strict=True
-        ):
-            value = left.pop((data.skus[s], data.sites[k], str(data.periods[t])), 0.0)
-            variable.lowBound = variable.upBound = value
+        fixed = [
+            left.pop((data.skus[s], data.sites[k], str(data.periods[t])), 0.0)
+            for s, k, t in zip(buy.index["s"], buy.index["k"], buy.index["t"], strict=True)
+        ]
         if left:
             raise ValueError(f"orders that this model cannot place: {sorted(left)[:3]}")
+        program.lower[buy.columns] = program.upper[buy.columns] = fixed
 
     return fix
 
@@ -613,16 +529,17 @@ def fix_orders(purchases: pd.DataFrame) -> ConstraintHook:
 AXIS_COLUMNS = {"s": "sku", "k": "site", "w": "workload", "t": "period", "o": "scenario"}
 
 
-def row_labels(model: PlanModel, family: str) -> list[dict[str, str]]:
-    """The labels of every row of ``family``, in the order of ``model.rows[family]`` (e.g.
-    ``{"site": "texas", "period": "2027Q3", ...}``, with an empty string for every axis
-    the family does not have)."""
+def row_labels(model: PlanModel, family: str) -> pd.DataFrame:
+    """The labels of every row of ``family``, in order: one column per entry of
+    :data:`AXIS_COLUMNS` (e.g. ``site="texas", period="2027Q3"``), empty strings for
+    the axes the family does not have."""
     names = _axis_names(model.data)
-    axes = model.axes.get(family, "")
-    found = []
-    for key, _ in model.rows.get(family, []):
-        labels = dict.fromkeys(AXIS_COLUMNS.values(), "")
-        for axis, position in zip(axes, key, strict=True):
-            labels[AXIS_COLUMNS[axis]] = names[axis][position]
-        found.append(labels)
-    return found
+    block = model.rows.get(family)
+    size = 0 if block is None else block.stop - block.start
+    labels = {column: np.full(size, "", dtype=object) for column in AXIS_COLUMNS.values()}
+    if block is not None:
+        for position, axis in enumerate(block.axes):
+            labels[AXIS_COLUMNS[axis]] = np.asarray(names[axis], dtype=object)[
+                block.keys[:, position]
+            ]
+    return pd.DataFrame(labels)

@@ -32,7 +32,8 @@ def solve(inputs: PlanningInputs, *, extra_constraints: ConstraintHook | None = 
         they are not modified.
     extra_constraints
         Optional hook called with the built :class:`~capforecast.plan.model.PlanModel`
-        to add user constraints to ``model.problem`` before solving.
+        to add user constraints (``model.program.add_row``) or change bounds before
+        solving.
 
     Returns
     -------
@@ -74,7 +75,7 @@ def solve_data(
     model = build_model(data, extra_constraints)
     built = time.perf_counter()
     outcome = backend.solve(
-        model.problem, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
+        model.program, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
     )
     solved = time.perf_counter()
     plan = read_back(
@@ -93,8 +94,8 @@ def solve_data(
             diagnosis=tuple(diagnosis),
             explain_seconds=time.perf_counter() - solved,
         )
-    if plan.has_solution and options.explain:
-        return explain(model, plan)
+    if plan.has_solution and options.explain and outcome.values is not None:
+        return explain(model, plan, outcome.values)
     return plan
 
 
@@ -109,10 +110,11 @@ def read_back(
 ) -> Plan:
     """Turn solver values into a new :class:`Plan` (nothing of the model is kept)."""
     data = model.data
-    if not outcome.status.has_solution:
+    if not outcome.status.has_solution or outcome.values is None:
         return _empty_plan(data, outcome, solver, build_seconds, solve_seconds, warnings)
     periods = data.periods
-    lots = np.rint(model.buy.values())
+    solution = outcome.values
+    lots = np.rint(model.buy.values(solution))
     buy = model.buy.index
     s, k, t = buy["s"], buy["k"], buy["t"]
     units = lots * data.lot_size[s]
@@ -132,8 +134,8 @@ def read_back(
 
     installed = model.installed
     new_units = np.zeros_like(data.fleet)
-    # Installed terms carry the ids of the buy variables they came from (ids increase).
-    position = np.searchsorted(model.buy.ids, installed.ids)
+    # Installed terms carry the columns of the orders they came from (columns increase).
+    position = np.searchsorted(model.buy.columns, installed.columns)
     np.add.at(
         new_units,
         (installed.keys["s"], installed.keys["k"], installed.keys["t"]),
@@ -154,7 +156,7 @@ def read_back(
     )
     capacity = capacity[capacity["units"] > 0].reset_index(drop=True)
 
-    serve_values = _clean(model.serve.values())
+    serve_values = _clean(model.serve.values(solution))
     sv = model.serve.index
     reference = serve_values * data.factor[sv["s"], sv["w"]]
     used = serve_values > 0
@@ -173,10 +175,10 @@ def read_back(
     W, N = len(data.workloads), len(data.scenarios)
     rented = np.zeros((W, T, N))
     rv = model.rent.index
-    np.add.at(rented, (rv["w"], rv["t"], rv["o"]), _clean(model.rent.values()))
+    np.add.at(rented, (rv["w"], rv["t"], rv["o"]), _clean(model.rent.values(solution)))
     unmet = np.zeros((W, T, N))
     uv = model.unmet.index
-    np.add.at(unmet, (uv["w"], uv["t"], uv["o"]), _clean(model.unmet.values()))
+    np.add.at(unmet, (uv["w"], uv["t"], uv["o"]), _clean(model.unmet.values(solution)))
     served = np.zeros((W, T, N))
     np.add.at(served, (sv["w"], sv["t"], sv["o"]), reference)
     wi, ti2, oi = (g.ravel() for g in np.indices((W, T, N)))

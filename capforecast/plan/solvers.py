@@ -1,9 +1,10 @@
 """Solver back ends behind a registry, each with an availability probe and lazy imports.
 
-A back end takes a built PuLP problem and returns a :class:`SolverOutcome`: the status, the
-objective and best bound (the problem's objective, its constant included), and a message.
-HiGHS (through ``highspy``, :mod:`capforecast.plan.highs`) is the default; CBC (bundled
-with PuLP) is optional.
+A back end takes a :class:`~capforecast.plan.program.Program` and returns a
+:class:`SolverOutcome`: the status, the objective and best bound (the program's objective,
+its offset included), a message and the solution. HiGHS (through ``highspy``,
+:mod:`capforecast.plan.highs`) is the default; CBC (bundled with PuLP, which gets the
+program as a PuLP problem) is optional.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import warnings
 from collections.abc import Iterator
 from typing import Protocol
 
+import numpy as np
 import pulp
 
 from capforecast.core.errors import SolverUnavailableError
+from capforecast.plan.program import Program
 from capforecast.plan.status import PlanStatus, SolverOutcome
 
 
@@ -32,10 +35,8 @@ class Backend(Protocol):
         """Whether the back end can run here."""
         ...
 
-    def solve(
-        self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float
-    ) -> SolverOutcome:
-        """Solve ``problem`` in place (PuLP variables receive their values)."""
+    def solve(self, program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
+        """Solve ``program``; the outcome carries the solution."""
         ...
 
 
@@ -49,15 +50,13 @@ class HighsBackend:
         """True when ``highspy`` is importable."""
         return importlib.util.find_spec("highspy") is not None
 
-    def solve(
-        self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float
-    ) -> SolverOutcome:
+    def solve(self, program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
         """Solve with HiGHS in phases (see :mod:`capforecast.plan.highs`)."""
         from capforecast.plan import highs
 
         with _quiet_stdout():
             # HiGHS prints a banner from C++ when constructed, whatever its options say.
-            return highs.solve(problem, mip_gap=mip_gap, time_limit_s=time_limit_s)
+            return highs.solve(program, mip_gap=mip_gap, time_limit_s=time_limit_s)
 
 
 class CbcBackend:
@@ -82,10 +81,9 @@ class CbcBackend:
             warnings.simplefilter("ignore", DeprecationWarning)
             return pulp.PULP_CBC_CMD(**options)
 
-    def solve(
-        self, problem: pulp.LpProblem, *, mip_gap: float, time_limit_s: float
-    ) -> SolverOutcome:
+    def solve(self, program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
         """Solve with CBC through PuLP's command-line interface."""
+        problem, variables = program.to_pulp()
         problem.solve(self._command(mip_gap=mip_gap, time_limit_s=time_limit_s))
         objective = pulp.value(problem.objective)
         has_solution = problem.sol_status in (
@@ -111,7 +109,8 @@ class CbcBackend:
             f"proven (PuLP reports '{pulp.LpStatus[problem.status]}')",
             PlanStatus.NO_SOLUTION: "stopped at the time limit before finding any solution",
         }.get(status, pulp.LpStatus[problem.status])
-        return SolverOutcome(status, value, None, message)
+        values = np.array([v.varValue or 0.0 for v in variables]) if has_solution else None
+        return SolverOutcome(status, value, None, message, values=values)
 
 
 @contextlib.contextmanager

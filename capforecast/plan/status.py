@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+import numpy as np
 
 
 class PlanStatus(StrEnum):
@@ -32,12 +34,16 @@ class PlanStatus(StrEnum):
 @dataclass(frozen=True)
 class SolverOutcome:
     """What a solver back end reports: the status, the objective and best bound (the
-    problem's objective, constant included), and a message."""
+    program's objective, offset included), a message, and the solution: a value per
+    column when there is a plan, and for a solved LP a dual and an activity per row."""
 
     status: PlanStatus
     objective: float | None
     bound: float | None
     message: str
+    values: np.ndarray | None = field(default=None, repr=False, compare=False)
+    duals: np.ndarray | None = field(default=None, repr=False, compare=False)
+    activity: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
