@@ -287,7 +287,9 @@ def main() -> int:
         "",
         f"Latest run: {stamp}, Python {platform.python_version()}, {platform.machine()}, "
         f"PuLP {pulp.__version__}. Reproduce with `make bench`. Builds: best of {REPEATS} "
-        "runs; other timings: one run.",
+        "runs; other timings: one run. The capforecast build makes the program's arrays "
+        "(what HiGHS takes); build + PuLP export also makes them a PuLP problem (what CBC "
+        "gets, or an LP file), to compare like with like.",
         "",
     ]
     for title, rows in sections:
