@@ -1,0 +1,151 @@
+"""Where the telemetry is and what its columns are called: the ``telemetry.yaml`` file.
+
+A source is any number of CSV or Parquet files (paths or globs, relative to the config
+file) and a mapping from capforecast's column names to the names in those files, so a
+user adapts their own schema without code::
+
+    jobs:
+      paths: ["logs/jobs-*.parquet"]
+      columns: {job_id: JobID, team: team_name, gpus: num_gpus}
+    grain: day
+    skus: [H100, A100]
+    bad_rows: {duplicate_job_id: keep}
+
+Times are timestamps, or numbers of seconds (``time_unit: s``) or milliseconds
+(``ms``) after ``epoch``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from capforecast.core.errors import InputError, Problem
+
+#: The columns of each source, in capforecast's names; those marked True are required.
+JOB_COLUMNS = {
+    "job_id": True,
+    "org": False,
+    "team": False,
+    "workload": False,
+    "sku": True,
+    "gpus": True,
+    "submit_time": True,
+    "start_time": True,
+    "end_time": True,
+    "status": False,
+    "region": False,
+}
+UTILIZATION_COLUMNS = {"time": True, "node": True, "sku": True, "gpu_util": True, "mem_util": False}
+INVENTORY_COLUMNS = {
+    "node": True,
+    "sku": True,
+    "gpus": True,
+    "site": False,
+    "region": False,
+    "in_service_from": False,
+    "retired_at": False,
+}
+COLUMNS = {"jobs": JOB_COLUMNS, "utilization": UTILIZATION_COLUMNS, "inventory": INVENTORY_COLUMNS}
+
+#: Why a job row is bad. The first three can never be placed in time and are always
+#: excluded from aggregates; the others are excluded unless ``bad_rows`` says ``keep``.
+Reason = Literal[
+    "unparsable_time",
+    "end_before_start",
+    "bad_gpus",
+    "start_before_submit",
+    "absurd_gpus",
+    "unknown_sku",
+    "duplicate_job_id",
+]
+ALWAYS_EXCLUDED = ("unparsable_time", "end_before_start", "bad_gpus")
+
+
+class Source(BaseModel):
+    """Files of one kind and how their columns map to capforecast's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[str] = Field(min_length=1)
+    columns: dict[str, str] = Field(default_factory=dict)
+    time_unit: Literal["timestamp", "s", "ms"] = "timestamp"
+    epoch: datetime | None = None
+
+    @model_validator(mode="after")
+    def _epoch_for_numbers(self) -> Source:
+        if self.time_unit != "timestamp" and self.epoch is None:
+            raise ValueError(f"time_unit '{self.time_unit}' needs an epoch (e.g. 2023-01-01)")
+        return self
+
+
+class TelemetryConfig(BaseModel):
+    """The telemetry sources and how to aggregate them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    jobs: Source | None = None
+    utilization: Source | None = None
+    inventory: Source | None = None
+    grain: Literal["hour", "day"] = "day"
+    start: datetime | None = None
+    end: datetime | None = None
+    skus: list[str] | None = None
+    sku_aliases: dict[str, str] = Field(default_factory=dict)
+    max_gpus_per_job: float = Field(default=4096, gt=0)
+    bad_rows: dict[Reason, Literal["exclude", "keep"]] = Field(default_factory=dict)
+    base: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _check(self) -> TelemetryConfig:
+        for name, columns in COLUMNS.items():
+            source = getattr(self, name)
+            if source is None:
+                continue
+            unknown = sorted(set(source.columns) - set(columns))
+            if unknown:
+                raise ValueError(
+                    f"{name}.columns: unknown column(s) {unknown}; known: {sorted(columns)}"
+                )
+        kept = sorted(r for r, action in self.bad_rows.items() if action == "keep")
+        if always := [r for r in kept if r in ALWAYS_EXCLUDED]:
+            raise ValueError(f"bad_rows: {always} cannot be kept (such rows have no place in time)")
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    def excluded(self, reason: str) -> bool:
+        """Whether rows bad for ``reason`` are left out of the aggregates."""
+        return self.bad_rows.get(reason, "exclude") == "exclude"  # type: ignore[call-overload]
+
+    def files(self, source: Source) -> list[str]:
+        """The paths and globs of ``source``, resolved against the config's folder."""
+        return [str(self.base / p) if not Path(p).is_absolute() else p for p in source.paths]
+
+
+def read_config(path: str | Path) -> TelemetryConfig:
+    """Read and validate ``telemetry.yaml``; every problem is reported with its key."""
+    path = Path(path)
+    name = path.name
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except OSError as error:
+        raise InputError([Problem(name, None, None, f"cannot read: {error.strerror}")]) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = None if mark is None else mark.line + 1
+        raise InputError([Problem(name, line, None, "not valid YAML")]) from None
+    if not isinstance(document, dict):
+        raise InputError([Problem(name, None, None, "expected a mapping of keys")])
+    try:
+        return TelemetryConfig.model_validate({**document, "base": path.parent})
+    except ValidationError as error:
+        problems = [
+            Problem(name, None, ".".join(str(p) for p in e["loc"]) or None, e["msg"])
+            for e in error.errors()
+        ]
+        raise InputError(problems) from None

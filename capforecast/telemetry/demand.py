@@ -1,0 +1,103 @@
+"""Demand history from job logs: accelerators in use, queued, and the demand behind both.
+
+What a cluster shows is censored: when it is full, jobs queue, and usage understates
+demand. So per group (org, team, workload, SKU, region) and hour or day this computes
+the accelerators in use and pending (time averages over the bucket), and takes their sum
+as the uncensored demand; the History table of DESIGN §3 carries that sum as ``y``.
+
+Bad rows are counted per reason with the file and row of each (``problems``), and left out
+of the aggregates as the config says; they are never dropped without a trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from capforecast.core.schemas import HISTORY_ATTRIBUTES
+from capforecast.telemetry.config import Reason, TelemetryConfig
+from capforecast.telemetry.store import TelemetryStore
+
+#: Seconds in each grain.
+STEP_SECONDS = {"hour": 3600, "day": 86_400}
+
+
+@dataclass(frozen=True)
+class Demand:
+    """The demand per group and bucket, and every bad job row."""
+
+    table: pd.DataFrame  # org, team, workload, sku, region, ds, in_use, pending, demand, ...
+    problems: pd.DataFrame  # file, row, column, reason, value, excluded
+    rows: int  # job rows read
+    window: tuple[pd.Timestamp, pd.Timestamp]
+
+    def summary(self) -> pd.DataFrame:
+        """Bad rows per reason: how many, whether excluded, and up to three examples."""
+        grouped = self.problems.groupby("reason", sort=True)
+        return pd.DataFrame(
+            {
+                "rows": grouped.size(),
+                "excluded": grouped["excluded"].first(),
+                "examples": grouped.apply(
+                    lambda g: "; ".join(
+                        f"{f} row {r}: {c}={v!r}"
+                        for f, r, c, v in g[["file", "row", "column", "value"]]
+                        .head(3)
+                        .itertuples(index=False)
+                    ),
+                    include_groups=False,
+                ),
+            }
+        ).reset_index()
+
+    def history(self) -> pd.DataFrame:
+        """The History table of DESIGN §3: ``unique_id, ds, y`` (y = demand) and the
+        group's attributes; ``unique_id`` joins the non-empty attributes with ``/``."""
+        table = self.table
+        parts = table[list(HISTORY_ATTRIBUTES)].astype(str)
+        unique_id = parts.apply(lambda row: "/".join(v for v in row if v), axis=1)
+        return pd.DataFrame(
+            {"unique_id": unique_id, "ds": table["ds"], "y": table["demand"], **parts}
+        ).reset_index(drop=True)
+
+
+def job_problems(store: TelemetryStore) -> pd.DataFrame:
+    """Every problem of every job row (file, row, column, reason, value, excluded)."""
+    config = store.config
+    problems = store.sql(
+        "job_problems", max_gpus=config.max_gpus_per_job, skus=list(config.skus or [])
+    )
+    problems["excluded"] = problems["reason"].map(config.excluded).astype(bool)
+    return problems
+
+
+def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> Demand:
+    """Demand per group and ``config.grain`` bucket from the configured job log."""
+    if config.jobs is None:
+        raise ValueError("the config names no job log (jobs: paths: [...])")
+    store = TelemetryStore(config) if store is None else store
+    con = store.con
+    problems = job_problems(store)
+    con.register("_problems", problems)
+    con.execute(
+        "CREATE OR REPLACE VIEW jobs_clean AS SELECT j.* FROM jobs j "
+        "ANTI JOIN (SELECT DISTINCT file, row FROM _problems WHERE excluded) p USING (file, row)"
+    )
+    span = store.sql("window").iloc[0]
+    start = pd.Timestamp(config.start) if config.start else span["first_event"]
+    end = pd.Timestamp(config.end) if config.end else span["last_event"]
+    rows = len(con.execute("SELECT row FROM jobs").fetchnumpy()["row"])
+    if pd.isna(start) or pd.isna(end) or end <= start:
+        raise ValueError("no job row is left to aggregate (see the problems)")
+    table = store.sql(
+        "demand",
+        grain=config.grain,
+        step_s=STEP_SECONDS[config.grain],
+        window_start=start,
+        window_end=end,
+    )
+    return Demand(table, problems, rows, (pd.Timestamp(start), pd.Timestamp(end)))
+
+
+__all__ = ["Demand", "Reason", "demand", "job_problems"]

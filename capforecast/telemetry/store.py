@@ -1,0 +1,138 @@
+"""The telemetry in DuckDB: each source as a view with capforecast's column names.
+
+CSV and Parquet files are read where they are (Parquet is never loaded whole; CSV is
+read as text, so a bad cell is one bad row and not a failed file). Every row keeps the
+file it came from and its row number there (as a spreadsheet counts: in a CSV file the
+header is row 1; in a Parquet file the first record is row 1), so that every problem can
+be named. The SQL of each aggregate is a named query in ``capforecast/telemetry/sql/``.
+"""
+
+from __future__ import annotations
+
+import glob
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from capforecast.core.errors import InputError, Problem
+from capforecast.telemetry.config import COLUMNS, Source, TelemetryConfig
+
+
+def query(name: str) -> str:
+    """The text of the named query ``sql/<name>.sql``."""
+    return resources.files("capforecast.telemetry").joinpath(f"sql/{name}.sql").read_text()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class TelemetryStore:
+    """A DuckDB connection holding the configured sources as views ``jobs``,
+    ``utilization`` and ``inventory`` (typed, in capforecast's column names, with
+    ``file`` and ``row`` of each record)."""
+
+    def __init__(self, config: TelemetryConfig, *, threads: int | None = None) -> None:
+        self.config = config
+        self.con = duckdb.connect()
+        if threads is not None:
+            self.con.execute(f"SET threads = {int(threads)}")
+        problems: list[Problem] = []
+        for kind in COLUMNS:
+            source = getattr(config, kind)
+            if source is not None:
+                problems.extend(self._register(kind, source))
+        if problems:
+            raise InputError(problems)
+
+    def sql(self, name: str, **parameters: Any) -> pd.DataFrame:
+        """Run the named query with ``$name`` parameters; the result as a DataFrame."""
+        return self.con.execute(query(name), parameters).df()
+
+    def _register(self, kind: str, source: Source) -> list[Problem]:
+        files: list[str] = []
+        problems: list[Problem] = []
+        for pattern in self.config.files(source):
+            found = sorted(glob.glob(pattern))
+            if not found:
+                problems.append(Problem(pattern, None, None, "no file matches this path"))
+            files.extend(found)
+        if problems:
+            return problems
+        parts = []
+        for number, path in enumerate(files):
+            table = f"_{kind}_{number}"
+            if path.endswith(".parquet"):
+                self.con.execute(
+                    f"CREATE VIEW {table} AS SELECT *, {_literal(path)} AS _file, "
+                    f"file_row_number + 1 AS _row FROM read_parquet({_literal(path)}, "
+                    "file_row_number = true)"
+                )
+            else:
+                # Read into a table: its rowid keeps the order of the lines.
+                self.con.execute(
+                    f"CREATE TABLE {table}_text AS SELECT * FROM read_csv({_literal(path)}, "
+                    "all_varchar = true, header = true)"
+                )
+                self.con.execute(
+                    f"CREATE VIEW {table} AS SELECT *, {_literal(path)} AS _file, "
+                    f"rowid + 2 AS _row FROM {table}_text"
+                )
+            present = {row[0] for row in self.con.execute(f"DESCRIBE {table}").fetchall()}
+            columns = []
+            for column, required in COLUMNS[kind].items():
+                name = source.columns.get(column, column)
+                if name in present:
+                    columns.append(f"{_quote(name)} AS {column}")
+                elif required:
+                    mapped = f" (mapped from '{column}')" if name != column else ""
+                    problems.append(Problem(Path(path).name, None, name, f"missing{mapped}"))
+                else:
+                    columns.append(f"NULL AS {column}")
+            parts.append(f"SELECT _file AS file, _row AS row, {', '.join(columns)} FROM {table}")
+        if problems:
+            return problems
+        self.con.execute(f"CREATE VIEW {kind}_raw AS {' UNION ALL BY NAME '.join(parts)}")
+        self.con.execute(f"CREATE VIEW {kind} AS {self._typed(kind, source)}")
+        return []
+
+    def _typed(self, kind: str, source: Source) -> str:
+        """The typed view over ``<kind>_raw``: text columns as text, times as timestamps,
+        numbers as doubles; ``<column>_text`` keeps what a time or number was written as."""
+        times = {"submit_time", "start_time", "end_time", "time", "in_service_from", "retired_at"}
+        numbers = {"gpus", "gpu_util", "mem_util"}
+        selected = ["file", "row"]
+        for column in COLUMNS[kind]:
+            text = f"NULLIF(TRIM(CAST({column} AS VARCHAR)), '')"
+            written = f"{text} AS {column}_text"
+            if column in times:
+                selected += [f"{self._time(column, source)} AS {column}", written]
+            elif column in numbers:
+                selected += [f"TRY_CAST({column} AS DOUBLE) AS {column}", written]
+            elif column == "sku":
+                selected.append(f"{self._sku(text)} AS sku")
+            else:
+                selected.append(f"COALESCE({text}, '') AS {column}")
+        return f"SELECT {', '.join(selected)} FROM {kind}_raw"
+
+    @staticmethod
+    def _time(column: str, source: Source) -> str:
+        if source.time_unit == "timestamp":
+            return f"TRY_CAST({column} AS TIMESTAMP)"
+        per_second = 1 if source.time_unit == "s" else 1000
+        micros = f"CAST(ROUND(TRY_CAST({column} AS DOUBLE) * {1_000_000 // per_second}) AS BIGINT)"
+        return f"(TIMESTAMP {_literal(str(source.epoch))} + to_microseconds({micros}))"
+
+    def _sku(self, text: str) -> str:
+        aliases = self.config.sku_aliases
+        if not aliases:
+            return f"COALESCE({text}, '')"
+        cases = " ".join(f"WHEN {_literal(a)} THEN {_literal(b)}" for a, b in aliases.items())
+        return f"COALESCE(CASE {text} {cases} ELSE {text} END, '')"

@@ -1,0 +1,182 @@
+"""Demand history from job logs: figures worked out by hand, every bad row accounted for,
+and DuckDB against an independent pandas reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capforecast.core.errors import InputError
+from capforecast.telemetry import demand, read_config
+from tests.reference_demand import GROUP, reference_demand
+
+HAND_LOG = """job_id,team,workload,sku,gpus,submit_time,start_time,end_time,status
+a,vision,training,H100,8,2024-01-01 00:00:00,2024-01-01 06:00:00,2024-01-02 06:00:00,done
+b,vision,training,H100,0.5,2024-01-01 12:00:00,2024-01-01 12:00:00,2024-01-01 18:00:00,done
+c,nlp,inference,A100,4,2024-01-01 00:00:00,,,queued
+d,nlp,inference,A100,-2,2024-01-01 00:00:00,2024-01-01 01:00:00,2024-01-01 02:00:00,done
+e,nlp,inference,A100,1,2024-01-01 00:00:00,2024-01-01 03:00:00,2024-01-01 02:00:00,done
+a,vision,training,H100,8,2024-01-01 00:00:00,2024-01-01 06:00:00,2024-01-02 06:00:00,done
+f,nlp,inference,XPU,1,not a time,2024-01-01 03:00:00,2024-01-01 04:00:00,done
+g,nlp,inference,A100,99999,2024-01-01 00:00:00,2024-01-01 00:00:00,2024-01-01 01:00:00,done
+"""
+
+
+def _config(folder: Path, **settings: object) -> Path:
+    document = {
+        "jobs": {"paths": ["jobs.csv"]},
+        "grain": "day",
+        "start": "2024-01-01",
+        "end": "2024-01-03",
+        "skus": ["H100", "A100"],
+        **settings,
+    }
+    path = folder / "telemetry.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture
+def hand_log(tmp_path: Path) -> Path:
+    (tmp_path / "jobs.csv").write_text(HAND_LOG)
+    return tmp_path
+
+
+def _row(table: pd.DataFrame, team: str, day: str) -> pd.Series:
+    found = table[(table["team"] == team) & (table["ds"] == pd.Timestamp(day))]
+    assert len(found) == 1
+    return found.iloc[0]
+
+
+def test_demand_pending_and_gpu_hours_equal_the_hand_worked_figures(hand_log: Path) -> None:
+    result = demand(read_config(_config(hand_log)))
+    table = result.table
+    # Job a: 8 H100 queued 00:00-06:00 on day 1, running until 06:00 on day 2. Job b: half
+    # an H100 for 6 hours on day 1. Day 1: 18 h x 8 + 6 h x 0.5 = 147 GPU-hours in use
+    # (6.125 on average over 24 h) and 6 h x 8 = 48 pending (2.0).
+    day1 = _row(table, "vision", "2024-01-01")
+    assert (day1["gpu_hours"], day1["pending_gpu_hours"]) == (147.0, 48.0)
+    assert (day1["in_use"], day1["pending"], day1["demand"]) == (6.125, 2.0, 8.125)
+    day2 = _row(table, "vision", "2024-01-02")
+    assert (day2["gpu_hours"], day2["in_use"], day2["pending"]) == (48.0, 2.0, 0.0)
+    # Job c: 4 A100 queued and never started: pending to the window's end, 4 per day.
+    for day in ("2024-01-01", "2024-01-02"):
+        nlp = _row(table, "nlp", day)
+        assert (nlp["in_use"], nlp["pending"], nlp["pending_gpu_hours"]) == (0.0, 4.0, 96.0)
+    history = result.history()
+    assert list(history.columns[:3]) == ["unique_id", "ds", "y"]
+    assert set(history["unique_id"]) == {"vision/training/H100", "nlp/inference/A100"}
+    np.testing.assert_array_equal(history["y"], table["demand"])
+
+
+def test_every_bad_row_is_counted_with_file_row_and_example(hand_log: Path) -> None:
+    result = demand(read_config(_config(hand_log)))
+    found = {(Path(p.file).name, p.row, p.column, p.reason) for p in result.problems.itertuples()}
+    assert found == {
+        ("jobs.csv", 5, "gpus", "bad_gpus"),
+        ("jobs.csv", 6, "end_time", "end_before_start"),
+        ("jobs.csv", 7, "job_id", "duplicate_job_id"),
+        ("jobs.csv", 8, "sku", "unknown_sku"),
+        ("jobs.csv", 8, "submit_time", "unparsable_time"),
+        ("jobs.csv", 9, "gpus", "absurd_gpus"),
+    }
+    assert result.problems["excluded"].all()
+    summary = result.summary().set_index("reason")
+    assert summary.loc["duplicate_job_id", "rows"] == 1
+    assert "jobs.csv row 9: gpus='99999'" in summary.loc["absurd_gpus", "examples"]
+    assert result.rows == 8
+
+
+def test_bad_rows_are_kept_in_aggregates_only_when_configured(hand_log: Path) -> None:
+    kept = demand(read_config(_config(hand_log, bad_rows={"duplicate_job_id": "keep"})))
+    day1 = _row(kept.table, "vision", "2024-01-01")
+    assert day1["gpu_hours"] == 147.0 + 144.0  # the second copy of job a counts as well
+    assert not kept.problems.set_index("reason").loc["duplicate_job_id", "excluded"]
+    with pytest.raises(InputError, match="cannot be kept"):
+        read_config(_config(hand_log, bad_rows={"end_before_start": "keep"}))
+
+
+def test_missing_files_and_columns_are_reported_by_name(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no file matches"):
+        demand(read_config(_config(tmp_path)))
+    (tmp_path / "jobs.csv").write_text("job_id,sku,gpus,submit_time\nx,H100,1,2024-01-01\n")
+    with pytest.raises(InputError) as error:
+        demand(read_config(_config(tmp_path)))
+    assert "jobs.csv, column 'start_time': missing" in str(error.value)
+    assert "column 'end_time': missing" in str(error.value)
+    with pytest.raises(InputError, match=r"jobs\.columns"):
+        read_config(_config(tmp_path, jobs={"paths": ["jobs.csv"], "columns": {"gpu": "n"}}))
+
+
+def random_jobs(count: int, seed: int) -> pd.DataFrame:
+    """A clean job log over about ten days: some jobs never start, some never end."""
+    rng = np.random.default_rng(seed)
+    origin = pd.Timestamp("2024-03-01").value
+    submit = origin + rng.integers(0, 10 * 86_400, count) * 10**9
+    wait = rng.exponential(3_600, count).astype(np.int64) * 10**9
+    run = rng.exponential(8 * 3_600, count).astype(np.int64) * 10**9
+    start = (submit + wait).astype("datetime64[ns]")
+    end = (submit + wait + run).astype("datetime64[ns]")
+    never_started = rng.random(count) < 0.05
+    still_running = rng.random(count) < 0.05
+    teams = np.array(["vision", "nlp", "speech", "ranking"])
+    return pd.DataFrame(
+        {
+            "job_id": [f"j{i}" for i in range(count)],
+            "org": "research",
+            "team": teams[rng.integers(0, len(teams), count)],
+            "workload": np.where(rng.random(count) < 0.6, "training", "inference"),
+            "sku": np.array(["H100", "A100", "L4"])[rng.integers(0, 3, count)],
+            "region": np.where(rng.random(count) < 0.5, "us", "eu"),
+            "gpus": rng.choice([0.25, 0.5, 1, 2, 4, 8, 16], count),
+            "submit_time": pd.to_datetime(submit),
+            "start_time": pd.Series(start).where(~never_started),
+            "end_time": pd.Series(end)
+            .where(~(never_started & (rng.random(count) < 0.5)))
+            .where(~still_running),
+        }
+    )
+
+
+def _compare(jobs: pd.DataFrame, folder: Path, grain: str, start: str, end: str) -> None:
+    files = np.array_split(np.arange(len(jobs)), 3)
+    for number, rows in enumerate(files):
+        jobs.iloc[rows].to_parquet(folder / f"jobs-{number}.parquet", index=False)
+    path = _config(
+        folder, jobs={"paths": ["jobs-*.parquet"]}, grain=grain, start=start, end=end, skus=None
+    )
+    ours = demand(read_config(path)).table
+    reference = reference_demand(
+        jobs, pd.Timestamp(start), pd.Timestamp(end), "1D" if grain == "day" else "1h"
+    )
+    ours = ours.sort_values([*GROUP, "ds"]).reset_index(drop=True)
+    assert len(ours) == len(reference)
+    for column in GROUP:
+        assert ours[column].tolist() == reference[column].tolist()
+    assert (ours["ds"].to_numpy() == reference["ds"].to_numpy()).all()
+    for column in ("gpu_hours", "pending_gpu_hours", "in_use", "pending", "demand"):
+        np.testing.assert_allclose(ours[column], reference[column], rtol=1e-9, atol=1e-9)
+
+
+def test_duckdb_and_pandas_agree_on_a_100k_row_log(tmp_path: Path) -> None:
+    _compare(random_jobs(100_000, seed=7), tmp_path, "day", "2024-03-01", "2024-03-12 12:00")
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**31 - 1), count=st.integers(1, 300), hourly=st.booleans())
+def test_duckdb_and_pandas_agree_on_random_logs_and_windows(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, count: int, hourly: bool
+) -> None:
+    folder = tmp_path_factory.mktemp("jobs")
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2024-03-01") + pd.Timedelta(minutes=int(rng.integers(0, 3 * 1440)))
+    end = start + pd.Timedelta(minutes=int(rng.integers(60, 4 * 1440)))
+    _compare(random_jobs(count, seed), folder, "hour" if hourly else "day", str(start), str(end))
