@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from capforecast.telemetry.adapters import helios_history
+
 HERE = Path(__file__).resolve().parent
 PLANNING = HERE / "planning"
 SEED = 20261129
@@ -249,18 +251,6 @@ mip_gap: 0.001
 time_limit_s: 60
 solver: highs
 """
-
-
-def helios_history(source: Path) -> pd.DataFrame:
-    """Helios Venus GPUs allocated per virtual cluster per day, as a history table."""
-    wide = pd.read_csv(source)
-    long = wide.drop(columns=["total"]).melt(id_vars="date", var_name="team", value_name="y")
-    long = long.rename(columns={"date": "ds"})
-    long["unique_id"] = "venus/" + long["team"]
-    long["org"] = "venus"
-    long["workload"] = "training"
-    long = long.sort_values(["unique_id", "ds"], kind="stable")
-    return long[["unique_id", "ds", "y", "org", "team", "workload"]]
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:

@@ -3,6 +3,7 @@ and DuckDB against an independent pandas reference."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capforecast.core.errors import InputError
-from capforecast.telemetry import demand, read_config
+from capforecast.core.history import read_history
+from capforecast.telemetry import TelemetryStore, demand, read_config
+from tests.conftest import CliResult
 from tests.reference_demand import GROUP, reference_demand
 
 HAND_LOG = """job_id,team,workload,sku,gpus,submit_time,start_time,end_time,status
@@ -180,3 +183,76 @@ def test_duckdb_and_pandas_agree_on_random_logs_and_windows(
     start = pd.Timestamp("2024-03-01") + pd.Timedelta(minutes=int(rng.integers(0, 3 * 1440)))
     end = start + pd.Timedelta(minutes=int(rng.integers(60, 4 * 1440)))
     _compare(random_jobs(count, seed), folder, "hour" if hourly else "day", str(start), str(end))
+
+
+OPENB = Path(__file__).parent / "data" / "openb"
+
+
+def test_openb_adapter_reproduces_the_published_scale_and_hourly_demand_per_qos(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "openb.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "jobs": {
+                    "paths": [str(OPENB / "alibaba_openb_pod_list.csv")],
+                    "format": "openb_pods",
+                    "time_unit": "s",
+                    "epoch": "2023-01-01",
+                },
+                "inventory": {
+                    "paths": [str(OPENB / "alibaba_openb_node_list.csv")],
+                    "format": "openb_nodes",
+                },
+                "grain": "hour",
+            }
+        )
+    )
+    settings = read_config(config)
+    store = TelemetryStore(settings)
+    nodes, gpus = store.con.execute("SELECT COUNT(*), SUM(gpus) FROM inventory").fetchone()
+    assert (nodes, gpus) == (1523, 6212)  # as published (Weng et al., ATC'23)
+    result = demand(settings, store=store)
+    assert result.rows == 8152 and result.problems.empty
+    table = result.table
+    assert set(table["workload"]) == {"LS", "BE", "Burstable", "Guaranteed"}
+    steps = table.groupby("workload")["ds"].diff().dropna()
+    assert (steps == pd.Timedelta(hours=1)).all()  # every hour of every QoS class
+    # GPU-hours in use equal the pods' own: GPUs (a shared GPU as its fraction) times the
+    # hours from scheduling to deletion.
+    pods = pd.read_csv(OPENB / "alibaba_openb_pod_list.csv")
+    gpus_per_pod = np.where(pods["num_gpu"] == 1, pods["gpu_milli"] / 1000, pods["num_gpu"])
+    hours = (pods["deletion_time"] - pods["scheduled_time"]) / 3600
+    expected = np.nansum(gpus_per_pod * hours)
+    assert table["gpu_hours"].sum() == pytest.approx(expected, rel=1e-9)
+    never_scheduled = pods["scheduled_time"].isna()
+    pending = (pods["deletion_time"] - pods["creation_time"]) / 3600
+    assert table["pending_gpu_hours"].sum() == pytest.approx(
+        np.sum((gpus_per_pod * pending)[never_scheduled])
+        + np.sum(
+            (gpus_per_pod * (pods["scheduled_time"] - pods["creation_time"]) / 3600)[
+                ~never_scheduled
+            ]
+        ),
+        rel=1e-9,
+    )
+
+
+def test_cli_ingest_writes_a_history_that_reads_back(
+    hand_log: Path, cli: Callable[..., CliResult]
+) -> None:
+    config = _config(hand_log)
+    out = hand_log / "out" / "history.csv"
+    out.parent.mkdir()
+    result = cli("ingest", config, "--out", out)
+    assert result.code == 0, result.stderr
+    assert "1 bad row, absurd_gpus (excluded); for example jobs.csv row 9" in result.stdout
+    history = read_history(out, freq="D")
+    assert set(history["unique_id"]) == {"vision/training/H100", "nlp/inference/A100"}
+    problems = pd.read_csv(out.with_name("history.problems.csv"))
+    assert len(problems) == 6 and set(problems.columns) >= {"file", "row", "column", "reason"}
+    (hand_log / "jobs.csv").write_text("job_id,sku\nx,H100\n")
+    failed = cli("ingest", config, "--out", out)
+    assert failed.code == 2 and "Traceback" not in failed.stderr
+    assert "jobs.csv, column 'gpus': missing" in failed.stderr

@@ -193,6 +193,33 @@ def plan(
 
 
 @app.command()
+def ingest(
+    config: Annotated[Path, typer.Argument(help="telemetry.yaml: the job log and its columns.")],
+    out: Annotated[Path, typer.Option(help="History file; .csv or .parquet by suffix.")],
+) -> None:
+    """Turn the job log of CONFIG into demand history: accelerators in use plus pending,
+    per group and day or hour. Also writes OUT's details ('.demand') and every bad row
+    with its file, row and reason ('.problems') next to OUT."""
+    from capforecast.telemetry import demand, read_config
+
+    result = demand(read_config(config))
+    write_table(result.history(), out)
+    details = out.with_name(f"{out.stem}.demand{out.suffix}")
+    write_table(result.table, details)
+    problems = out.with_name(f"{out.stem}.problems{out.suffix}")
+    write_table(result.problems, problems)
+    start, end = result.window
+    console.print(f"Read {result.rows:,} job rows; demand from {start} to {end}.")
+    for row in result.summary().itertuples(index=False):
+        rows = f"{row.rows:,} bad row{'' if row.rows == 1 else 's'}"
+        action = "excluded" if row.excluded else "kept"
+        text = f"  {rows}, {row.reason} ({action}); for example {row.examples}"
+        console.print(escape(text), highlight=False)
+    series = result.table.groupby(["org", "team", "workload", "sku", "region"]).ngroups
+    console.print(f"Wrote {series} series to {out}, details to {details}, bad rows to {problems}")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/demo"),
     paths: Annotated[int, typer.Option(help="Sample paths per series.")] = 200,

@@ -12,7 +12,8 @@ user adapts their own schema without code::
     bad_rows: {duplicate_job_id: keep}
 
 Times are timestamps, or numbers of seconds (``time_unit: s``) or milliseconds
-(``ms``) after ``epoch``.
+(``ms``) after ``epoch``. A source in a known public format names it instead of a mapping
+(``format: openb_pods``; see :data:`FORMATS`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,26 @@ Reason = Literal[
 ]
 ALWAYS_EXCLUDED = ("unparsable_time", "end_before_start", "bad_gpus")
 
+#: Public formats read through an adapter query (``sql/<format>.sql``): the kind of source
+#: each gives and the columns its files must have.
+FORMATS = {
+    "openb_pods": (
+        "jobs",
+        (
+            "name",
+            "num_gpu",
+            "gpu_milli",
+            "gpu_spec",
+            "qos",
+            "pod_phase",
+            "creation_time",
+            "deletion_time",
+            "scheduled_time",
+        ),
+    ),
+    "openb_nodes": ("inventory", ("sn", "gpu", "model")),
+}
+
 
 class Source(BaseModel):
     """Files of one kind and how their columns map to capforecast's."""
@@ -73,6 +94,7 @@ class Source(BaseModel):
 
     paths: list[str] = Field(min_length=1)
     columns: dict[str, str] = Field(default_factory=dict)
+    format: Literal["columns", "openb_pods", "openb_nodes"] = "columns"
     time_unit: Literal["timestamp", "s", "ms"] = "timestamp"
     epoch: datetime | None = None
 
@@ -106,6 +128,13 @@ class TelemetryConfig(BaseModel):
             source = getattr(self, name)
             if source is None:
                 continue
+            if source.format != "columns":
+                if FORMATS[source.format][0] != name:
+                    raise ValueError(
+                        f"{name}.format: {source.format} files are {FORMATS[source.format][0]}"
+                    )
+                if source.columns:
+                    raise ValueError(f"{name}: a format and a column mapping cannot be mixed")
             unknown = sorted(set(source.columns) - set(columns))
             if unknown:
                 raise ValueError(

@@ -12,9 +12,11 @@ of the aggregates as the config says; they are never dropped without a trace.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
+from capforecast.core.errors import InputError, Problem
 from capforecast.core.schemas import HISTORY_ATTRIBUTES
 from capforecast.telemetry.config import Reason, TelemetryConfig
 from capforecast.telemetry.store import TelemetryStore
@@ -34,22 +36,21 @@ class Demand:
 
     def summary(self) -> pd.DataFrame:
         """Bad rows per reason: how many, whether excluded, and up to three examples."""
-        grouped = self.problems.groupby("reason", sort=True)
-        return pd.DataFrame(
+        records = [
             {
-                "rows": grouped.size(),
-                "excluded": grouped["excluded"].first(),
-                "examples": grouped.apply(
-                    lambda g: "; ".join(
-                        f"{f} row {r}: {c}={v!r}"
-                        for f, r, c, v in g[["file", "row", "column", "value"]]
-                        .head(3)
-                        .itertuples(index=False)
-                    ),
-                    include_groups=False,
+                "reason": reason,
+                "rows": len(rows),
+                "excluded": bool(rows["excluded"].iloc[0]),
+                "examples": "; ".join(
+                    f"{Path(p.file).name} row {p.row}: {p.column}={p.value!r}"
+                    for p in rows.head(3).itertuples(index=False)
                 ),
             }
-        ).reset_index()
+            for reason, rows in self.problems.groupby("reason", sort=True)
+        ]
+        return pd.DataFrame.from_records(
+            records, columns=["reason", "rows", "excluded", "examples"]
+        )
 
     def history(self) -> pd.DataFrame:
         """The History table of DESIGN §3: ``unique_id, ds, y`` (y = demand) and the
@@ -75,7 +76,7 @@ def job_problems(store: TelemetryStore) -> pd.DataFrame:
 def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> Demand:
     """Demand per group and ``config.grain`` bucket from the configured job log."""
     if config.jobs is None:
-        raise ValueError("the config names no job log (jobs: paths: [...])")
+        raise InputError([Problem("telemetry config", None, "jobs", "no job log is configured")])
     store = TelemetryStore(config) if store is None else store
     con = store.con
     problems = job_problems(store)
@@ -89,7 +90,9 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
     end = pd.Timestamp(config.end) if config.end else span["last_event"]
     rows = len(con.execute("SELECT row FROM jobs").fetchnumpy()["row"])
     if pd.isna(start) or pd.isna(end) or end <= start:
-        raise ValueError("no job row is left to aggregate (see the problems)")
+        reasons = ", ".join(sorted(problems["reason"].unique())) or "none"
+        message = f"no job row is left to aggregate (bad rows by reason: {reasons})"
+        raise InputError([Problem("telemetry config", None, "jobs", message)])
     table = store.sql(
         "demand",
         grain=config.grain,

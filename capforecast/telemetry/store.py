@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
-from capforecast.telemetry.config import COLUMNS, Source, TelemetryConfig
+from capforecast.telemetry.config import COLUMNS, FORMATS, Source, TelemetryConfig
 
 
 def query(name: str) -> str:
@@ -86,9 +86,12 @@ class TelemetryStore:
                     f"rowid + 2 AS _row FROM {table}_text"
                 )
             present = {row[0] for row in self.con.execute(f"DESCRIBE {table}").fetchall()}
+            if source.format == "columns":
+                wanted = {c: (source.columns.get(c, c), r) for c, r in COLUMNS[kind].items()}
+            else:
+                wanted = {c: (c, True) for c in FORMATS[source.format][1]}
             columns = []
-            for column, required in COLUMNS[kind].items():
-                name = source.columns.get(column, column)
+            for column, (name, required) in wanted.items():
                 if name in present:
                     columns.append(f"{_quote(name)} AS {column}")
                 elif required:
@@ -99,7 +102,11 @@ class TelemetryStore:
             parts.append(f"SELECT _file AS file, _row AS row, {', '.join(columns)} FROM {table}")
         if problems:
             return problems
-        self.con.execute(f"CREATE VIEW {kind}_raw AS {' UNION ALL BY NAME '.join(parts)}")
+        union = " UNION ALL BY NAME ".join(parts)
+        if source.format != "columns":
+            self.con.execute(f"CREATE VIEW {kind}_source AS {union}")
+            union = query(source.format).format(source=f"{kind}_source")
+        self.con.execute(f"CREATE VIEW {kind}_raw AS {union}")
         self.con.execute(f"CREATE VIEW {kind} AS {self._typed(kind, source)}")
         return []
 
