@@ -8,16 +8,20 @@ as arrays.
 A MIP is solved in up to three phases, all in the one time limit:
 
 1. **LP relaxation.** Its optimum is a bound on the MIP optimum.
-2. **Neighbourhood of the LP optimum** (RENS, Berthold 2014): every integer variable is
-   kept between the floor and the ceiling of its LP value, so one at 0 stays 0. On planning
-   models only a few dozen orders are non-zero in the LP, so this MIP is small. If its
-   best plan is within ``mip_gap`` of the phase-1 bound, that plan is optimal within the
-   gap and the solve stops.
-3. **The whole MIP**, when phase 2 fell short, started from phase 2's plan, in a child
-   process that is killed at the deadline (:mod:`capforecast.plan.highs_process`): HiGHS
-   does not stop inside presolve or a round of cut separation, which on large models can
-   last minutes. The better of its plan and phase 2's is kept, and the bound is the larger
-   of the two bounds.
+2. **Rounded plans.** First the LP's orders rounded down, the rest re-optimised: the LP
+   with the integer variables fixed, warm started from phase 1's basis, so a plan comes in
+   a few simplex iterations whenever it is feasible (it always is when shortfall is
+   allowed). Then the neighbourhood of the LP optimum (RENS, Berthold 2014), started from
+   that plan: every integer variable is kept between the floor and the ceiling of its LP
+   value, so one at 0 stays 0. On planning models only a few dozen orders are non-zero in
+   the LP, so this MIP is small. If the best plan is within ``mip_gap`` of the phase-1
+   bound, it is optimal within the gap and the solve stops.
+3. **The whole MIP**, when phase 2 fell short, started from phase 2's plan. The better of
+   its plan and phase 2's is kept, and the bound is the larger of the two bounds.
+
+Phases 2 and 3 run in a child process that is killed at its deadline
+(:mod:`capforecast.plan.highs_process`): HiGHS does not stop inside presolve or a round of
+cut separation, which on large models can last minutes.
 
 The objective's constant goes to HiGHS as the model's offset. (Were it the cost of a
 variable fixed at 1, HiGHS 1.16 would drop it from the value of a start solution when its
@@ -34,7 +38,13 @@ from typing import Any
 
 import numpy as np
 
-from capforecast.plan.highs_process import HighsProblem, Phase, run_in_child
+from capforecast.plan.highs_process import (
+    INTEGRALITY,
+    HighsProblem,
+    Phase,
+    neighbourhood,
+    run_in_child,
+)
 from capforecast.plan.program import Program
 from capforecast.plan.status import PlanStatus, SolverOutcome, relative_gap
 
@@ -94,20 +104,28 @@ def solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOut
     bound = relaxation.bound
     best: Phase | None = None
     if bound is not None and relaxation.values is not None:
-        model.restrict_to_neighbourhood(relaxation.values)
+        rounded = np.floor(relaxation.values + INTEGRALITY)
         left = deadline - time.perf_counter()
-        best = model.run(relax=False, mip_gap=mip_gap, time_limit_s=NEIGHBOURHOOD_SHARE * left)
-        model.restore_bounds()
-        if best.values is None:
-            best = None
-        elif _within(best.objective, bound, mip_gap):
+        floor = model.fixed_at(rounded, time_limit_s=NEIGHBOURHOOD_SHARE * left)
+        if floor.status == statuses.kOptimal and floor.values is not None:
+            best = floor
+        left = deadline - time.perf_counter()
+        found = _in_child(
+            neighbourhood(job, relaxation.values),
+            mip_gap=mip_gap,
+            time_limit_s=NEIGHBOURHOOD_SHARE * left,
+            start=None if best is None else best.values,
+        )
+        if found.values is not None and (best is None or _better(found, best)):
+            best = found
+        if best is not None and _within(best.objective, bound, mip_gap):
             message = f"optimal within {mip_gap:.4%} of the LP relaxation bound"
             return SolverOutcome(
                 PlanStatus.OPTIMAL, best.objective, bound, message, values=best.values
             )
 
-    whole = _whole(
-        model,
+    whole = _in_child(
+        job,
         mip_gap=mip_gap,
         time_limit_s=deadline - time.perf_counter(),
         start=None if best is None else best.values,
@@ -123,20 +141,21 @@ def solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOut
     return SolverOutcome(status, best.objective, bound, whole.message, values=best.values)
 
 
-def _whole(
-    model: HighsProblem, *, mip_gap: float, time_limit_s: float, start: np.ndarray | None
+def _in_child(
+    arrays: dict[str, Any], *, mip_gap: float, time_limit_s: float, start: np.ndarray | None
 ) -> Phase:
-    """Phase 3, in a child process killed at the deadline (in this process, where a child
-    cannot be started)."""
+    """A MIP run in a child process killed at the deadline (in this process, where a
+    child cannot be started)."""
     import highspy
 
     if time_limit_s <= 0:
         return Phase(highspy.HighsModelStatus.kTimeLimit, "Time limit reached", None, None, None)
     try:
-        return run_in_child(model.arrays, mip_gap=mip_gap, time_limit_s=time_limit_s, start=start)
+        return run_in_child(arrays, mip_gap=mip_gap, time_limit_s=time_limit_s, start=start)
     except (OSError, RuntimeError) as error:
-        logger.warning("solving the whole MIP in this process instead: %s", error)
-        return model.run(relax=False, mip_gap=mip_gap, time_limit_s=time_limit_s, start=start)
+        logger.warning("solving the MIP in this process instead: %s", error)
+        problem = HighsProblem(arrays)
+        return problem.run(relax=False, mip_gap=mip_gap, time_limit_s=time_limit_s, start=start)
 
 
 def _better(phase: Phase, than: Phase) -> bool:

@@ -108,11 +108,44 @@ class HighsProblem:
         time_limit_s: float,
         start: np.ndarray | None = None,
     ) -> Phase:
-        """One HiGHS run on the current bounds, from the solution ``start`` if given."""
+        """One HiGHS run on the current bounds, from the solution ``start`` if given;
+        nothing of an earlier run carries over."""
+        self.highs.clearSolver()
+        what = "LP relaxation" if relax else "MIP"
+        return self._run(what, relax=relax, mip_gap=mip_gap, time_limit_s=time_limit_s, start=start)
+
+    def fixed_at(self, values: np.ndarray, *, time_limit_s: float) -> Phase:
+        """The LP with every integer variable fixed at its value in ``values``, warm
+        started from the last run's basis (after the LP relaxation, a few dual simplex
+        iterations); the integer bounds are restored afterwards."""
+        columns = np.flatnonzero(self.integer)
+        fixed = values[columns]
+        self.highs.changeColsBounds(len(columns), columns, fixed, fixed)
+        try:
+            return self._run(
+                "LP with fixed orders",
+                relax=True,
+                mip_gap=0.0,
+                time_limit_s=time_limit_s,
+                start=None,
+            )
+        finally:
+            self.highs.changeColsBounds(
+                len(columns), columns, self.lower[columns], self.upper[columns]
+            )
+
+    def _run(
+        self,
+        what: str,
+        *,
+        relax: bool,
+        mip_gap: float,
+        time_limit_s: float,
+        start: np.ndarray | None,
+    ) -> Phase:
         import highspy
 
         highs = self.highs
-        highs.clearSolver()  # nothing of an earlier run carries over, unless given
         if start is not None:
             solution = highspy.HighsSolution()
             solution.col_value = start
@@ -145,7 +178,7 @@ class HighsProblem:
         phase = Phase(status, message, values, objective, bound)
         logger.info(
             "HiGHS %s: %s in %.1f s (limit %.1f s), objective %s, bound %s",
-            "LP relaxation" if relax else "MIP",
+            what,
             phase.message,
             time.perf_counter() - started,
             time_limit_s,
@@ -154,18 +187,18 @@ class HighsProblem:
         )
         return phase
 
-    def restrict_to_neighbourhood(self, relaxed: np.ndarray) -> None:
-        """Bound every integer variable between the floor and ceiling of ``relaxed``."""
-        columns = np.flatnonzero(self.integer)
-        x = relaxed[columns]
-        lower = np.maximum(self.lower[columns], np.floor(x + INTEGRALITY))
-        upper = np.minimum(self.upper[columns], np.ceil(x - INTEGRALITY))
-        self.highs.changeColsBounds(len(columns), columns, lower, np.maximum(lower, upper))
 
-    def restore_bounds(self) -> None:
-        """The integer variables back to the program's own bounds."""
-        columns = np.flatnonzero(self.integer)
-        self.highs.changeColsBounds(len(columns), columns, self.lower[columns], self.upper[columns])
+def neighbourhood(arrays: dict[str, Any], relaxed: np.ndarray) -> dict[str, Any]:
+    """``arrays`` with every integer variable bounded between the floor and the ceiling of
+    its value in ``relaxed`` (so one at 0 stays 0)."""
+    integer = arrays["integer"]
+    lower, upper = arrays["lower"].copy(), arrays["upper"].copy()
+    x = relaxed[integer]
+    lower[integer] = np.maximum(lower[integer], np.floor(x + INTEGRALITY))
+    upper[integer] = np.maximum(
+        lower[integer], np.minimum(upper[integer], np.ceil(x - INTEGRALITY))
+    )
+    return {**arrays, "lower": lower, "upper": upper}
 
 
 def run_in_child(
