@@ -18,7 +18,7 @@ import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
 from capforecast.core.schemas import HISTORY_ATTRIBUTES
-from capforecast.telemetry.config import Reason, TelemetryConfig
+from capforecast.telemetry.config import TelemetryConfig
 from capforecast.telemetry.store import TelemetryStore
 
 #: Seconds in each grain.
@@ -101,6 +101,3 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
         window_end=end,
     )
     return Demand(table, problems, rows, (pd.Timestamp(start), pd.Timestamp(end)))
-
-
-__all__ = ["Demand", "Reason", "demand", "job_problems"]
