@@ -66,15 +66,14 @@ class HighsProblem:
         import highspy
 
         self.arrays = arrays
-        self.cost, self.offset = arrays["cost"], float(arrays["offset"])
         self.lower, self.upper, self.integer = arrays["lower"], arrays["upper"], arrays["integer"]
-        columns, rows = len(self.cost), len(arrays["row_lower"])
+        columns, rows = len(arrays["cost"]), len(arrays["row_lower"])
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = columns, rows
-        lp.col_cost_ = self.cost
+        lp.col_cost_ = arrays["cost"]
         lp.col_lower_, lp.col_upper_ = self.lower, self.upper
         lp.row_lower_, lp.row_upper_ = arrays["row_lower"], arrays["row_upper"]
-        lp.offset_ = self.offset
+        lp.offset_ = float(arrays["offset"])
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
         lp.a_matrix_.start_ = arrays["start"]
         lp.a_matrix_.index_ = arrays["index"]
@@ -95,10 +94,6 @@ class HighsProblem:
     def _interrupt(self, event: Any) -> None:
         # Set every time: HiGHS keeps the flag from one run to the next.
         event.interrupt(time.perf_counter() > self.deadline)
-
-    def value(self, values: np.ndarray) -> float:
-        """The program's objective at ``values``."""
-        return float(self.cost @ values + self.offset)
 
     def run(
         self,
@@ -165,7 +160,7 @@ class HighsProblem:
         feasible = info.primal_solution_status == FEASIBLE_SOLUTION
         values = np.asarray(highs.getSolution().col_value, dtype=float) if feasible else None
         # From the values, so that it is exactly the program's objective.
-        objective = self.value(values) if values is not None else None
+        objective = _value(self.arrays, values) if values is not None else None
         mip = self.integer.any() and not relax
         bound = float(info.mip_dual_bound) if mip else None
         if relax and status == highspy.HighsModelStatus.kOptimal:
@@ -280,6 +275,7 @@ def _follow(
 
 
 def _value(arrays: dict[str, Any], values: np.ndarray) -> float:
+    """The program's objective at ``values``."""
     return float(arrays["cost"] @ values + arrays["offset"])
 
 
