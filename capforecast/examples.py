@@ -38,6 +38,12 @@ def sample_planning_dir() -> Path:
     return samples_dir() / "planning"
 
 
+def sample_telemetry_config() -> Path:
+    """``telemetry.yaml`` of a month of synthetic telemetry (November 2026: job log,
+    utilization samples, inventory) consistent with the sample history."""
+    return samples_dir() / "telemetry" / "telemetry.yaml"
+
+
 def sample_history() -> pd.DataFrame:
     """The synthetic history, validated."""
     return read_history(sample_history_path())

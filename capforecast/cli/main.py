@@ -220,6 +220,36 @@ def ingest(
 
 
 @app.command()
+def utilization(
+    config: Annotated[Path, typer.Argument(help="telemetry.yaml: job log, inventory, samples.")],
+    out: Annotated[Path, typer.Option(help="Folder for the tables and findings.md.")],
+    top: Annotated[int, typer.Option(help="Findings listed in findings.md.", min=1)] = 20,
+) -> None:
+    """Utilization insights from the telemetry of CONFIG: allocation, busy utilization,
+    queue waits, profiles, peaks, fragmentation and changes as CSV tables in OUT, and
+    the findings, ranked by what they are worth, in OUT/findings.md."""
+    from capforecast.core.io import write_bytes_atomic
+    from capforecast.telemetry import read_config
+    from capforecast.telemetry.findings import findings, report
+    from capforecast.telemetry.utilization import utilization as insights
+
+    settings = read_config(config)
+    result = insights(settings)
+    ranked = findings(result, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in result.tables().items():
+        write_table(table, out / f"{name}.csv")
+    write_table(result.demand.problems, out / "job_problems.csv")
+    write_table(ranked, out / "findings.csv")
+    write_bytes_atomic(out / "findings.md", report(result, ranked, top=top).encode())
+    start, end = result.demand.window
+    console.print(f"Read {result.demand.rows:,} job rows; {start} to {end}. Top findings:")
+    for row in ranked.head(5).itertuples(index=False):
+        console.print(escape(f"  {row.rank}. {row.text}"), highlight=False)
+    console.print(f"Wrote {len(ranked)} findings and the tables to {out}/ (findings.md)")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/demo"),
     paths: Annotated[int, typer.Option(help="Sample paths per series.")] = 200,

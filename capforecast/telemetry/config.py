@@ -40,6 +40,7 @@ JOB_COLUMNS = {
     "end_time": True,
     "status": False,
     "region": False,
+    "node": False,  # the node(s) it ran on, comma-separated; needed for per-team busy use
 }
 UTILIZATION_COLUMNS = {"time": True, "node": True, "sku": True, "gpu_util": True, "mem_util": False}
 INVENTORY_COLUMNS = {
@@ -120,6 +121,12 @@ class TelemetryConfig(BaseModel):
     sku_aliases: dict[str, str] = Field(default_factory=dict)
     max_gpus_per_job: float = Field(default=4096, gt=0)
     bad_rows: dict[Reason, Literal["exclude", "keep"]] = Field(default_factory=dict)
+    #: ``gpu_util`` and ``mem_util`` as written: 0..100 (percent) or 0..1 (fraction).
+    utilization_scale: Literal["percent", "fraction"] = "percent"
+    #: USD per accelerator, by SKU: what a freed or hidden accelerator is worth in findings.
+    unit_price: dict[str, float] = Field(default_factory=dict)
+    #: The busy utilization a team's allocation is right-sized to in findings.
+    target_busy_utilization: float = Field(default=0.6, gt=0, le=1)
     base: Path = Path(".")
 
     @model_validator(mode="after")

@@ -78,13 +78,8 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
     if config.jobs is None:
         raise InputError([Problem("telemetry config", None, "jobs", "no job log is configured")])
     store = TelemetryStore(config) if store is None else store
-    con = store.con
     problems = job_problems(store)
-    con.register("_problems", problems)
-    con.execute(
-        "CREATE OR REPLACE VIEW jobs_clean AS SELECT j.* FROM jobs j "
-        "ANTI JOIN (SELECT DISTINCT file, row FROM _problems WHERE excluded) p USING (file, row)"
-    )
+    store.exclude("jobs", problems)
     span = store.sql("window").iloc[0]
     start = pd.Timestamp(config.start) if config.start else span["first_event"]
     end = pd.Timestamp(config.end) if config.end else span["last_event"]

@@ -56,6 +56,24 @@ class TelemetryStore:
         """Run the named query with ``$name`` parameters; the result as a DataFrame."""
         return self.con.execute(query(name), parameters).df()
 
+    def has(self, kind: str) -> bool:
+        """Whether a source of this kind (jobs, utilization, inventory) is configured."""
+        return getattr(self.config, kind) is not None
+
+    def exclude(self, kind: str, problems: pd.DataFrame) -> None:
+        """Create the view ``<kind>_clean``: the rows of ``kind`` but those of ``problems``
+        marked ``excluded``."""
+        name = f"_{kind}_problems"
+        self.con.register(name, problems)
+        self.con.execute(
+            f"CREATE OR REPLACE VIEW {kind}_clean AS SELECT s.* FROM {kind} s ANTI JOIN "
+            f"(SELECT DISTINCT file, row FROM {name} WHERE excluded) p USING (file, row)"
+        )
+
+    def materialize(self, name: str, **parameters: Any) -> None:
+        """Run the named query into a table of the same name (for queries read often)."""
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {query(name)}", parameters)
+
     def _register(self, kind: str, source: Source) -> list[Problem]:
         files: list[str] = []
         problems: list[Problem] = []

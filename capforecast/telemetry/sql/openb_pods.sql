@@ -15,5 +15,6 @@ SELECT file, row,
        scheduled_time AS start_time,
        deletion_time AS end_time,
        pod_phase AS status,
-       '' AS region
+       '' AS region,
+       '' AS node
 FROM {source}
