@@ -208,7 +208,8 @@ def simulate(rng: np.random.Generator, history: pd.DataFrame) -> Simulation:
             if row.workload == "inference":  # replicas scale in when demand falls
                 while living[index] and alive[index] - living[index][-1].gpus >= level:
                     job = living[index][-1]
-                    job.end = max(now, job.submit) + rng.uniform(0, 60)
+                    began = job.submit if np.isnan(job.start) else job.start
+                    job.end = max(now, began) + rng.uniform(0, 60)
                     _finish(job, pool_of[index], living, alive)
             while True:  # submit while a job brings the alive GPUs closer to the level
                 gpus = _size(rng, series.iloc[index], level)

@@ -7,7 +7,7 @@ WITH submitted AS (
            CASE WHEN start_time < $window_end
                 THEN epoch(start_time - submit_time) / 3600 END AS wait_h,
            (start_time IS NULL OR start_time >= $window_end)
-               AND end_time < $window_end AS cancelled
+               AND COALESCE(end_time < $window_end, FALSE) AS cancelled
     FROM jobs_clean
     WHERE submit_time >= $window_start AND submit_time < $window_end
 )
