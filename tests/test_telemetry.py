@@ -115,6 +115,26 @@ def test_missing_files_and_columns_are_reported_by_name(tmp_path: Path) -> None:
     assert "column 'end_time': missing" in str(error.value)
     with pytest.raises(InputError, match=r"jobs\.columns"):
         read_config(_config(tmp_path, jobs={"paths": ["jobs.csv"], "columns": {"gpu": "n"}}))
+    with pytest.raises(InputError, match=r"memory_limit.*like '3GB'"):
+        read_config(_config(tmp_path, memory_limit="lots"))
+
+
+def test_parquet_files_are_one_scan_that_names_each_file(tmp_path: Path) -> None:
+    jobs = random_jobs(30, seed=3)
+    jobs.iloc[:10].to_parquet(tmp_path / "a.parquet", index=False)
+    jobs.iloc[10:20].drop(columns=["region"]).to_parquet(tmp_path / "b.parquet", index=False)
+    jobs.iloc[20:].drop(columns=["gpus"]).to_parquet(tmp_path / "c.parquet", index=False)
+    config = {"jobs": {"paths": ["*.parquet"]}, "skus": None}
+    with pytest.raises(InputError) as error:  # a required column missing from one file
+        demand(read_config(_config(tmp_path, **config)))
+    assert str(error.value).count("missing") == 1 and "c.parquet, column 'gpus'" in str(error.value)
+    (tmp_path / "c.parquet").unlink()
+    store = TelemetryStore(read_config(_config(tmp_path, **config)))
+    rows = store.con.execute("SELECT file, row, region FROM jobs ORDER BY file, row").df()
+    assert [Path(f).name for f in rows["file"]] == ["a.parquet"] * 10 + ["b.parquet"] * 10
+    assert rows["row"].tolist() == list(range(1, 11)) * 2
+    # An optional column missing from a file is empty in its rows, not an error.
+    assert rows["region"].iloc[10:].eq("").all() and rows["region"].iloc[:10].ne("").all()
 
 
 def random_jobs(count: int, seed: int) -> pd.DataFrame:

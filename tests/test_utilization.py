@@ -280,3 +280,16 @@ def test_cli_utilization_writes_tables_and_findings(
     (tmp_path / "jobs.csv").unlink()
     failed = cli("utilization", config, "--out", out)
     assert failed.code == 2 and "jobs.csv" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_outputs_are_the_same_bytes_run_after_run(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    # DuckDB sums in parallel; its compensated sums (fsum) keep the written digits stable.
+    config = sample_telemetry_config()
+    for run in ("a", "b"):
+        assert cli("utilization", config, "--out", tmp_path / run).code == 0
+    written = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert len(written) == 13
+    for name in written:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -18,12 +18,20 @@ Times are timestamps, or numbers of seconds (``time_unit: s``) or milliseconds
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from capforecast.core.errors import InputError, Problem
 
@@ -127,7 +135,17 @@ class TelemetryConfig(BaseModel):
     unit_price: dict[str, float] = Field(default_factory=dict)
     #: The busy utilization a team's allocation is right-sized to in findings.
     target_busy_utilization: float = Field(default=0.6, gt=0, le=1)
+    #: DuckDB's working memory ("3GB", "50%"): beyond it, large aggregates spill to a
+    #: temporary folder instead of growing, so a log of any size runs in bounded memory.
+    memory_limit: str = "3GB"
     base: Path = Path(".")
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|%)", value.strip()):
+            raise ValueError(f"a size like '3GB' or '512MiB', or a share like '50%'; got {value!r}")
+        return value.strip()
 
     @model_validator(mode="after")
     def _check(self) -> TelemetryConfig:

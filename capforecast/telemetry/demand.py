@@ -66,6 +66,7 @@ class Demand:
 def job_problems(store: TelemetryStore) -> pd.DataFrame:
     """Every problem of every job row (file, row, column, reason, value, excluded)."""
     config = store.config
+    store.materialize("repeated_ids")
     problems = store.sql(
         "job_problems", max_gpus=config.max_gpus_per_job, skus=list(config.skus or [])
     )

@@ -10,6 +10,9 @@ be named. The SQL of each aggregate is a named query in ``capforecast/telemetry/
 from __future__ import annotations
 
 import glob
+import shutil
+import tempfile
+import weakref
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,10 @@ class TelemetryStore:
     def __init__(self, config: TelemetryConfig, *, threads: int | None = None) -> None:
         self.config = config
         self.con = duckdb.connect()
+        spill = tempfile.mkdtemp(prefix="capforecast-duckdb-")  # removed with the store
+        weakref.finalize(self, shutil.rmtree, spill, ignore_errors=True)
+        self.con.execute(f"SET memory_limit = {_literal(config.memory_limit)}")
+        self.con.execute(f"SET temp_directory = {_literal(spill)}")
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         problems: list[Problem] = []
@@ -85,39 +92,38 @@ class TelemetryStore:
         if problems:
             return problems
         parts = []
-        for number, path in enumerate(files):
+        for number, path in enumerate(p for p in files if not p.endswith(".parquet")):
+            # Read into a table: its rowid keeps the order of the lines.
             table = f"_{kind}_{number}"
-            if path.endswith(".parquet"):
-                self.con.execute(
-                    f"CREATE VIEW {table} AS SELECT *, {_literal(path)} AS _file, "
-                    f"file_row_number + 1 AS _row FROM read_parquet({_literal(path)}, "
-                    "file_row_number = true)"
-                )
-            else:
-                # Read into a table: its rowid keeps the order of the lines.
-                self.con.execute(
-                    f"CREATE TABLE {table}_text AS SELECT * FROM read_csv({_literal(path)}, "
-                    "all_varchar = true, header = true)"
-                )
-                self.con.execute(
-                    f"CREATE VIEW {table} AS SELECT *, {_literal(path)} AS _file, "
-                    f"rowid + 2 AS _row FROM {table}_text"
-                )
-            present = {row[0] for row in self.con.execute(f"DESCRIBE {table}").fetchall()}
-            if source.format == "columns":
-                wanted = {c: (source.columns.get(c, c), r) for c, r in COLUMNS[kind].items()}
-            else:
-                wanted = {c: (c, True) for c in FORMATS[source.format][1]}
-            columns = []
-            for column, (name, required) in wanted.items():
-                if name in present:
-                    columns.append(f"{_quote(name)} AS {column}")
-                elif required:
-                    mapped = f" (mapped from '{column}')" if name != column else ""
-                    problems.append(Problem(Path(path).name, None, name, f"missing{mapped}"))
-                else:
-                    columns.append(f"NULL AS {column}")
-            parts.append(f"SELECT _file AS file, _row AS row, {', '.join(columns)} FROM {table}")
+            self.con.execute(
+                f"CREATE TABLE {table}_text AS SELECT * FROM read_csv({_literal(path)}, "
+                "all_varchar = true, header = true)"
+            )
+            self.con.execute(
+                f"CREATE VIEW {table} AS SELECT *, {_literal(path)} AS _file, "
+                f"rowid + 2 AS _row FROM {table}_text"
+            )
+            columns, missing = self._select(kind, source, self._present(table), path)
+            problems.extend(missing)
+            parts.append(f"SELECT _file AS file, _row AS row, {columns} FROM {table}")
+        parquet = [p for p in files if p.endswith(".parquet")]
+        if parquet:
+            # One scan of every file (not a union of one scan per file, whose buffers add
+            # up); a column missing from some files is NULL in their rows.
+            present: set[str] = set()
+            for path in parquet:
+                names = self._present(f"read_parquet({_literal(path)})")
+                problems.extend(self._select(kind, source, names, path)[1])
+                present |= names
+            table = f"_{kind}_parquet"
+            paths = ", ".join(_literal(p) for p in parquet)
+            self.con.execute(
+                f"CREATE VIEW {table} AS SELECT *, filename AS _file, file_row_number + 1 AS _row "
+                f"FROM read_parquet([{paths}], filename = true, file_row_number = true, "
+                "union_by_name = true)"
+            )
+            columns = self._select(kind, source, present, None)[0]
+            parts.append(f"SELECT _file AS file, _row AS row, {columns} FROM {table}")
         if problems:
             return problems
         union = " UNION ALL BY NAME ".join(parts)
@@ -127,6 +133,32 @@ class TelemetryStore:
         self.con.execute(f"CREATE VIEW {kind}_raw AS {union}")
         self.con.execute(f"CREATE VIEW {kind} AS {self._typed(kind, source)}")
         return []
+
+    def _present(self, relation: str) -> set[str]:
+        """The column names of a table, view or table function (from metadata only)."""
+        return {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+
+    @staticmethod
+    def _select(
+        kind: str, source: Source, present: set[str], path: str | None
+    ) -> tuple[str, list[Problem]]:
+        """The select list renaming the source's columns to capforecast's (an optional
+        column the files lack is NULL), and a problem for each required column missing
+        from ``path`` (or from every file, when None)."""
+        if source.format == "columns":
+            wanted = {c: (source.columns.get(c, c), r) for c, r in COLUMNS[kind].items()}
+        else:
+            wanted = {c: (c, True) for c in FORMATS[source.format][1]}
+        columns, problems = [], []
+        for column, (name, required) in wanted.items():
+            if name in present:
+                columns.append(f"{_quote(name)} AS {column}")
+            elif not required:
+                columns.append(f"NULL AS {column}")
+            elif path is not None:
+                mapped = f" (mapped from '{column}')" if name != column else ""
+                problems.append(Problem(Path(path).name, None, name, f"missing{mapped}"))
+        return ", ".join(columns), problems
 
     def _typed(self, kind: str, source: Source) -> str:
         """The typed view over ``<kind>_raw``: text columns as text, times as timestamps,

@@ -121,7 +121,8 @@ def _source_problems(store: TelemetryStore) -> pd.DataFrame:
         store.exclude("utilization", found[-1].assign(excluded=True))
         con.execute(
             "CREATE OR REPLACE TABLE node_util AS SELECT node, date_trunc('hour', time) AS hour, "
-            f"AVG(gpu_util) / {scale} AS util FROM utilization_clean GROUP BY ALL"
+            f"fsum(gpu_util) / COUNT(gpu_util) / {scale} AS util "
+            "FROM utilization_clean GROUP BY ALL"
         )
     else:
         con.execute("CREATE OR REPLACE TABLE node_util (node VARCHAR, hour TIMESTAMP, util DOUBLE)")

@@ -7,7 +7,7 @@ WITH days AS (
 ),
 inventory_days AS (
     SELECT d.ds, i.sku, CASE WHEN $by_site THEN i.site ELSE '(all)' END AS site,
-           SUM(i.gpus * epoch(
+           fsum(i.gpus * epoch(
                LEAST(d.ds + INTERVAL 1 DAY, $window_end, COALESCE(i.retired_at, $window_end))
                - GREATEST(d.ds, $window_start, COALESCE(i.in_service_from, $window_start))
            ) / 3600) AS inventory_gpu_hours
@@ -20,7 +20,7 @@ inventory_days AS (
 sampled AS (
     SELECT date_trunc('day', u.hour) AS ds, i.sku,
            CASE WHEN $by_site THEN i.site ELSE '(all)' END AS site,
-           SUM(i.gpus) AS sampled_gpu_hours, SUM(i.gpus * u.util) AS fleet_busy_gpu_hours
+           fsum(i.gpus) AS sampled_gpu_hours, fsum(i.gpus * u.util) AS fleet_busy_gpu_hours
     FROM node_util u
     JOIN inventory_clean i USING (node)
     GROUP BY ALL
@@ -28,10 +28,10 @@ sampled AS (
 allocated AS (
     SELECT date_trunc('day', j.hour) AS ds, j.sku,
            CASE WHEN NOT $by_site THEN '(all)' ELSE COALESCE(i.site, '(unknown node)') END AS site,
-           SUM(j.gpu_hours) AS allocated_gpu_hours,
-           COALESCE(SUM(j.gpu_hours) FILTER (WHERE b.busy_fraction IS NOT NULL), 0)
+           fsum(j.gpu_hours) AS allocated_gpu_hours,
+           COALESCE(fsum(j.gpu_hours) FILTER (WHERE b.busy_fraction IS NOT NULL), 0)
                AS measured_gpu_hours,
-           COALESCE(SUM(j.gpu_hours * b.busy_fraction), 0) AS busy_gpu_hours
+           COALESCE(fsum(j.gpu_hours * b.busy_fraction), 0) AS busy_gpu_hours
     FROM job_hours j
     LEFT JOIN inventory_clean i USING (node)
     LEFT JOIN node_busy b USING (node, hour)

@@ -25,9 +25,9 @@ pieces AS (
 ),
 hours AS (
     SELECT org, team, workload, sku, region, ds,
-           SUM(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
+           fsum(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
                FILTER (WHERE running) / 3600 AS gpu_hours,
-           SUM(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
+           fsum(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
                FILTER (WHERE NOT running) / 3600 AS pending_gpu_hours
     FROM pieces
     GROUP BY ALL

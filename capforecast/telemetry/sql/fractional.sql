@@ -16,9 +16,9 @@ pieces AS (
 ),
 hours AS (
     SELECT sku, hour,
-           SUM(fraction * epoch(LEAST(t1, hour + INTERVAL 1 HOUR) - GREATEST(t0, hour))) / 3600
+           fsum(fraction * epoch(LEAST(t1, hour + INTERVAL 1 HOUR) - GREATEST(t0, hour))) / 3600
                AS fractional_gpus,
-           SUM(epoch(LEAST(t1, hour + INTERVAL 1 HOUR) - GREATEST(t0, hour))) / 3600
+           fsum(epoch(LEAST(t1, hour + INTERVAL 1 HOUR) - GREATEST(t0, hour))) / 3600
                AS unshared_gpus
     FROM pieces
     GROUP BY ALL

@@ -20,7 +20,7 @@ pieces AS (
     FROM placed
 )
 SELECT org, team, workload, sku, region, node, hour,
-       SUM(gpus * epoch(LEAST(t1, hour + INTERVAL 1 HOUR) - GREATEST(t0, hour)) / 3600)
+       fsum(gpus * epoch(LEAST(t1, hour + INTERVAL 1 HOUR) - GREATEST(t0, hour)) / 3600)
            AS gpu_hours
 FROM pieces
 GROUP BY ALL

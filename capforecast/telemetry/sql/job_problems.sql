@@ -1,11 +1,11 @@
 -- Every problem of every job row: the file and row, the column, why, and the value as
 -- written. Parameters: $max_gpus (more GPUs than this is absurd), $skus (the known SKUs;
--- an empty list checks nothing).
-WITH copies AS (
+-- an empty list checks nothing). Reads the table repeated_ids (repeated_ids.sql).
+WITH copies AS (  -- only ids whose hash repeats (table repeated_ids) can be copies
     SELECT file, row, job_id,
            row_number() OVER (PARTITION BY job_id ORDER BY file, row) AS copy
     FROM jobs
-    WHERE job_id <> ''
+    WHERE job_id <> '' AND hash(job_id) IN (SELECT id_hash FROM repeated_ids)
 )
 SELECT file, row, 'submit_time' AS "column", 'unparsable_time' AS reason,
        COALESCE(submit_time_text, '(empty)') AS value

@@ -2,7 +2,7 @@
 -- (a fraction) times its GPUs, over the GPU-hours allocated on it, at most 1. Unallocated
 -- GPUs are taken to be idle, so all of a node's busy time belongs to the jobs on it.
 WITH load AS (
-    SELECT node, hour, SUM(gpu_hours) AS allocated
+    SELECT node, hour, fsum(gpu_hours) AS allocated
     FROM job_hours
     WHERE node <> ''
     GROUP BY ALL

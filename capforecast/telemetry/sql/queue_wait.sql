@@ -17,13 +17,13 @@ SELECT CASE WHEN GROUPING(workload) = 1 THEN '(all)' ELSE workload END AS worklo
        COUNT(wait_h) AS started,
        COUNT(*) FILTER (WHERE cancelled) AS cancelled,
        COUNT(*) FILTER (WHERE wait_h IS NULL AND NOT cancelled) AS still_queued,
-       COALESCE(SUM(gpus) FILTER (WHERE wait_h IS NULL AND NOT cancelled), 0)
+       COALESCE(fsum(gpus) FILTER (WHERE wait_h IS NULL AND NOT cancelled), 0)
            AS still_queued_gpus,
        quantile_cont(wait_h, 0.5) AS p50_wait_h,
        quantile_cont(wait_h, 0.9) AS p90_wait_h,
        quantile_cont(wait_h, 0.99) AS p99_wait_h,
        MAX(wait_h) AS max_wait_h,
-       AVG(wait_h) AS mean_wait_h
+       fsum(wait_h) / COUNT(wait_h) AS mean_wait_h
 FROM submitted
 GROUP BY GROUPING SETS ((workload, sku), (workload), ())
 ORDER BY GROUPING(workload), GROUPING(sku), workload, sku
