@@ -104,6 +104,28 @@ def test_insights_equal_the_hand_worked_figures(tmp_path: Path) -> None:
     assert "vision/training/H100 holds 8 H100 at 50% busy utilization" in ranked["text"][2]
 
 
+def test_one_site_partial_hours_and_samples_outside_the_window(tmp_path: Path) -> None:
+    path = _hand_cluster(tmp_path)
+    (tmp_path / "inventory.csv").write_text(INVENTORY.replace(",b,", ",a,"))  # one site
+    with (tmp_path / "util.csv").open("a") as handle:  # outside the window: not counted
+        handle.write("2023-12-31 23:30,n2,H100,100\n2024-01-01 11:30,n2,H100,100\n")
+    settings = yaml.safe_load(path.read_text())
+    settings.update(start="2024-01-01 00:30", end="2024-01-01 09:30")
+    path.write_text(yaml.safe_dump(settings))
+    config = read_config(path)
+    result = utilization(config)
+    # Half hours at both ends: n1 is full and 50% busy in every part of an hour.
+    assert result.teams.set_index("team").loc["vision", "busy_utilization"] == pytest.approx(0.5)
+    stranded = result.stranded.set_index(["sku", "site"])
+    # Only n2 is ever partly used: 7.5 free for 5 h, 3.5 for 4 h (of 9 h).
+    assert stranded.loc[("H100", "a"), "stranded_gpus"] == pytest.approx((7.5 * 5 + 3.5 * 4) / 9)
+    site = result.allocation.set_index(["sku", "site"]).loc[("H100", "a")]
+    assert site["fleet_utilization"] == pytest.approx((0.5 * 8 + 0.25 * 8) / 16)
+    unallocated = findings(result, config).query("kind == 'unallocated'")
+    assert unallocated["subject"].tolist() == ["H100 at a"]  # once, not also as "H100"
+    assert unallocated["accelerators"].iloc[0] == pytest.approx(16 - (72 + 16 + 4.5) / 9)
+
+
 def test_bad_inventory_and_utilization_rows_are_named_and_left_out(tmp_path: Path) -> None:
     path = _hand_cluster(tmp_path)
     with (tmp_path / "inventory.csv").open("a") as handle:

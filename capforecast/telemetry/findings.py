@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from capforecast.telemetry.config import TelemetryConfig
-from capforecast.telemetry.utilization import ALL, GROUP, Utilization
+from capforecast.telemetry.utilization import ALL, GROUP, UNKNOWN_NODE, Utilization
 
 #: Smaller effects than these are not findings: accelerators, and share of the base.
 MIN_ACCELERATORS, MIN_SHARE = 1.0, 0.05
@@ -54,12 +54,20 @@ def _name(row: pd.Series) -> str:
     return "/".join(str(row[c]) for c in GROUP if str(row[c]))
 
 
-def _money(usd: float) -> str:
-    if np.isnan(usd):
-        return ""
+def _dollars(usd: float) -> str:
     if usd >= 1e6:
-        return f", about ${usd / 1e6:,.1f}M of orders"
-    return f", about ${usd / 1e3:,.0f}k of orders"
+        return f"${usd / 1e6:,.1f}M"
+    return f"${usd / 1e3:,.0f}k" if usd >= 1e3 else f"${usd:,.0f}"
+
+
+def _money(usd: float) -> str:
+    """ ", about $6.2M of orders" (nothing when the worth is unknown)."""
+    return "" if np.isnan(usd) else f", about {_dollars(usd)} of orders"
+
+
+def _span(hours: float) -> str:
+    """A window's length in words: days, or hours when under two days."""
+    return f"{hours / 24:,.0f} days" if hours >= 48 else f"{hours:,.0f} hours"
 
 
 def _unit(sku: str) -> str:
@@ -72,7 +80,7 @@ class _Rules:
 
     def __init__(self, result: Utilization, config: TelemetryConfig) -> None:
         self.result, self.config = result, config
-        self.days = result.hours / 24
+        self.span = _span(result.hours)
 
     def worth(self, sku: str, units: float) -> float:
         price = self.config.unit_price
@@ -94,7 +102,7 @@ class _Rules:
                     name,
                     f"{name} holds {row['held']:,.0f} {unit} at {busy:.0%} busy utilization; "
                     f"right-sizing to {target:.0%} would free ~{freed:,.0f} {unit}{_money(usd)}.",
-                    f"{row['gpu_hours']:,.0f} GPU-hours allocated over {self.days:.0f} days, "
+                    f"{row['gpu_hours']:,.0f} GPU-hours allocated over {self.span}, "
                     f"{row['idle_gpu_hours']:,.0f} of them idle "
                     f"({row['measured_share']:.0%} measured by utilization samples).",
                     sku,
@@ -111,19 +119,28 @@ class _Rules:
             if pending < MIN_ACCELERATORS or pending < MIN_SHARE * row["held"]:
                 continue
             waits = queue[(queue["workload"] == row["workload"]) & (queue["sku"] == sku)]
-            p90 = waits["p90_wait_h"].iloc[0] if len(waits) else np.nan
             usd, unit = self.worth(sku, pending), _unit(sku)
-            share = f"{pending / row['held']:.0%}" if row["held"] > 0 else "all of it"
+            share = pending / (row["held"] + pending)
+            evidence = (
+                f"{row['pending_gpu_hours']:,.0f} GPU-hours queued against "
+                f"{row['gpu_hours']:,.0f} in use over {self.span}."
+            )
+            if len(waits) and not np.isnan(waits["p90_wait_h"].iloc[0]):
+                wait = waits.iloc[0]
+                jobs = f"{row['workload']} {unit}".strip()
+                evidence += (
+                    f" Of all {jobs} jobs that started, 90% waited under "
+                    f"{wait['p90_wait_h']:,.1f} h; {wait['still_queued']:,.0f} were still "
+                    "queued at the end."
+                )
             found.append(
                 Finding(
                     "hidden_demand",
                     name,
                     f"{name} has ~{pending:,.0f} {unit} of demand waiting in the queue on "
-                    f"average: usage understates its demand by {share}, and planning from "
-                    f"usage alone would leave ~{pending:,.0f} {unit} short{_money(usd)}.",
-                    f"{row['pending_gpu_hours']:,.0f} GPU-hours queued against "
-                    f"{row['gpu_hours']:,.0f} in use over {self.days:.0f} days; 90% of "
-                    f"{row['workload'] or 'its'} {unit} jobs started within {p90:,.1f} h.",
+                    f"average: usage shows only {1 - share:.0%} of its demand, and planning "
+                    f"from usage alone would leave ~{pending:,.0f} {unit} short{_money(usd)}.",
+                    evidence,
                     sku,
                     pending,
                     usd,
@@ -133,19 +150,26 @@ class _Rules:
 
     def unallocated(self) -> list[Finding]:
         allocation, found = self.result.allocation, []
-        demanded = set(self.result.demand.table["sku"])
-        # Jobs that name a SKU the inventory does not have are only comparable fleet-wide.
-        fleet_only = bool(demanded - set(allocation["sku"][allocation["inventory"] > 0]))
-        for _, row in allocation[allocation["inventory"] > 0].iterrows():
+        stocked = allocation[allocation["inventory"] > 0]
+        # Jobs that name no SKU the inventory has are only comparable fleet-wide.
+        fleet_only = not set(self.result.demand.table["sku"]) & set(stocked["sku"])
+        # A SKU some of whose jobs name no known node is only comparable over its sites.
+        unplaced = set(allocation["sku"][(allocation["site"] == UNKNOWN_NODE)])
+        for _, row in stocked.iterrows():
             sku, site = row["sku"], row["site"]
-            sites = (allocation["sku"] == sku) & (allocation["site"] != ALL)
-            if (sku == ALL) != fleet_only or (site == ALL and sites.sum() > 1):
+            if (sku == ALL) != fleet_only:
+                continue
+            whole = (
+                sku in unplaced
+                or not ((allocation["sku"] == sku) & (allocation["site"] != ALL)).any()
+            )
+            if (site == ALL) != whole:
                 continue
             free = row["inventory"] - row["allocated_p95_day"]
             busy_day = row["allocated_p95_day"]
             if busy_day >= UNALLOCATED_SHARE * row["inventory"] or free < MIN_ACCELERATORS:
                 continue
-            where, unit = ("" if site == ALL else f" at {site}"), _unit(sku)
+            where, unit = ("" if site == ALL else f" at {site or '(no site)'}"), _unit(sku)
             usd = self.worth(sku, free)
             found.append(
                 Finding(
@@ -172,11 +196,12 @@ class _Rules:
             if freed < MIN_ACCELERATORS:
                 continue
             usd, unit = self.worth(sku, freed), _unit(sku)
+            requests = f"{'GPU' if unit == 'GPUs' else unit} requests"
             found.append(
                 Finding(
                     "fragmentation",
-                    f"fractional {unit} requests",
-                    f"Fractional {unit} requests do {row['fractional_gpus']:,.1f} GPUs of work "
+                    f"fractional {requests}",
+                    f"Fractional {requests} do {row['fractional_gpus']:,.1f} GPUs of work "
                     f"but hold {row['unshared_gpus']:,.1f} GPUs when each has a GPU to itself; "
                     f"packed, they need {row['packed_gpus']:,.1f}: packing would free up to "
                     f"~{freed:,.1f} {unit}{_money(usd)}.",
@@ -239,13 +264,17 @@ class _Rules:
             if abs(change) < MIN_ACCELERATORS:
                 continue
             usd, unit = self.worth(sku, abs(change)), _unit(sku)
+            if row["before"] <= 0:
+                moved = "appeared"
+            else:
+                moved = f"{'rose' if change > 0 else 'fell'} {abs(row['relative']):.0%}"
+            worth = "" if np.isnan(usd) else f" ({_dollars(usd)} of accelerators)"
             found.append(
                 Finding(
                     "change",
                     name,
-                    f"{name} demand {'rose' if change > 0 else 'fell'} "
-                    f"{abs(row['relative']):.0%} around {row['ds']:%Y-%m-%d}, from "
-                    f"{row['before']:,.0f} to {row['after']:,.0f} {unit}{_money(usd)}.",
+                    f"{name} demand {moved} around {row['ds']:%Y-%m-%d}, from "
+                    f"{row['before']:,.0f} to {row['after']:,.0f} {unit}{worth}.",
                     f"Mean daily demand of the 7 days from {row['ds']:%Y-%m-%d} against the "
                     "7 before.",
                     sku,
@@ -300,6 +329,9 @@ def markdown_table(table: pd.DataFrame) -> str:
         "| " + " | ".join(_cell(v) for v in row) + " |" for row in table.itertuples(index=False)
     ]
     return "\n".join(lines)
+
+
+TEAM_COLUMNS = [*GROUP, "held", "pending", "busy_utilization", "idle_gpu_hours"]
 
 
 def report(result: Utilization, ranked: pd.DataFrame, *, top: int = 20) -> str:

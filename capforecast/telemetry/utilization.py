@@ -39,6 +39,7 @@ GROUP = list(HISTORY_ATTRIBUTES)
 TABLES = ["allocation", "daily", "teams", "queue", "profiles", "peaks", "fragmentation"]
 TABLES += ["stranded", "changes", "problems"]
 ALL = "(all)"
+UNKNOWN_NODE = "(unknown node)"  # the site of GPUs on a node the inventory does not list
 #: Days on each side of a step in ``changes``, and the relative size that flags it.
 CHANGE_DAYS, CHANGE_FLAG = 7, 0.3
 
@@ -77,7 +78,7 @@ def utilization(config: TelemetryConfig, *, store: TelemetryStore | None = None)
     hourly = demand(config.model_copy(update={"grain": "hour"}), store=store)
     start, end = hourly.window
     window = {"window_start": start, "window_end": end}
-    problems = _source_problems(store)
+    problems = _source_problems(store, window)
     store.materialize("job_hours", **window)
     placed = store.con.execute("SELECT COUNT(*) FROM job_hours WHERE node <> ''").fetchone()
     by_site = bool(placed and placed[0])
@@ -93,15 +94,15 @@ def utilization(config: TelemetryConfig, *, store: TelemetryStore | None = None)
         profiles=_profiles(hourly.table),
         peaks=_peaks(hourly.table),
         fragmentation=_fragmentation(store.sql("fractional", **window), hours),
-        stranded=_stranded(store.sql("partial_nodes") if by_site else None, hours),
+        stranded=_stranded(store.sql("partial_nodes", **window) if by_site else None, hours),
         changes=_changes(hourly.table),
         problems=problems,
     )
 
 
-def _source_problems(store: TelemetryStore) -> pd.DataFrame:
+def _source_problems(store: TelemetryStore, window: dict[str, pd.Timestamp]) -> pd.DataFrame:
     """Check inventory and utilization rows, create their ``_clean`` views and the hourly
-    node utilization; every bad row is excluded and listed."""
+    node utilization in the window; every bad row is excluded and listed."""
     con, found = store.con, []
     if store.has("inventory"):
         found.append(store.sql("inventory_problems").assign(source="inventory"))
@@ -119,13 +120,12 @@ def _source_problems(store: TelemetryStore) -> pd.DataFrame:
             ).assign(source="utilization")
         )
         store.exclude("utilization", found[-1].assign(excluded=True))
-        con.execute(
-            "CREATE OR REPLACE TABLE node_util AS SELECT node, date_trunc('hour', time) AS hour, "
-            f"fsum(gpu_util) / COUNT(gpu_util) / {scale} AS util "
-            "FROM utilization_clean GROUP BY ALL"
-        )
+        store.materialize("node_util", scale=scale, **window)
     else:
-        con.execute("CREATE OR REPLACE TABLE node_util (node VARCHAR, hour TIMESTAMP, util DOUBLE)")
+        con.execute(
+            "CREATE OR REPLACE TABLE node_util "
+            "(node VARCHAR, hour TIMESTAMP, util DOUBLE, covered DOUBLE)"
+        )
     columns = ["source", "file", "row", "column", "reason", "value"]
     if not found:
         return pd.DataFrame(columns=columns)

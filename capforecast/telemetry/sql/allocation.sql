@@ -1,7 +1,8 @@
 -- Per day, SKU and site: GPU-hours in service (inventory), allocated to jobs, busy among
--- the allocated, and busy among all in service (from utilization samples). A job is placed
--- at the site of its (first) node; with $by_site false (no job names a node) every site is
--- '(all)'. Parameters: $window_start, $window_end, $by_site.
+-- the allocated, and busy among all in service (from utilization samples). A job's GPUs are
+-- shared equally among its nodes, each at its node's site ('(unknown node)' when the job
+-- names none or one the inventory lacks); with $by_site false (no job names a node) every
+-- site is '(all)'. Parameters: $window_start, $window_end, $by_site.
 WITH days AS (
     SELECT unnest(range(date_trunc('day', $window_start), $window_end, INTERVAL 1 DAY)) AS ds
 ),
@@ -20,7 +21,8 @@ inventory_days AS (
 sampled AS (
     SELECT date_trunc('day', u.hour) AS ds, i.sku,
            CASE WHEN $by_site THEN i.site ELSE '(all)' END AS site,
-           fsum(i.gpus) AS sampled_gpu_hours, fsum(i.gpus * u.util) AS fleet_busy_gpu_hours
+           fsum(i.gpus * u.covered) AS sampled_gpu_hours,
+           fsum(i.gpus * u.util * u.covered) AS fleet_busy_gpu_hours
     FROM node_util u
     JOIN inventory_clean i USING (node)
     GROUP BY ALL

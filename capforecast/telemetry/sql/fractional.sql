@@ -23,6 +23,9 @@ hours AS (
     FROM pieces
     GROUP BY ALL
 )
-SELECT sku, hour, fractional_gpus, ceil(fractional_gpus - 1e-9) AS packed_gpus, unshared_gpus
+-- An hour's average can need fewer whole GPUs than its ceiling (short jobs): packed is at
+-- most unshared.
+SELECT sku, hour, fractional_gpus,
+       LEAST(ceil(fractional_gpus - 1e-9), unshared_gpus) AS packed_gpus, unshared_gpus
 FROM hours
 ORDER BY sku, hour

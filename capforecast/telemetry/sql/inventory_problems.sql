@@ -1,5 +1,5 @@
 -- Every problem of every inventory row: a node with no name, GPUs missing, unreadable or
--- negative, a service date that does not parse, a node listed again (every copy after the
+-- negative, a service date that does not parse, retirement before service, a node listed again (every copy after the
 -- first). Such rows are left out of the inventory.
 WITH copies AS (
     SELECT file, row, node, row_number() OVER (PARTITION BY node ORDER BY file, row) AS copy
@@ -17,6 +17,9 @@ FROM inventory WHERE in_service_from IS NULL AND in_service_from_text IS NOT NUL
 UNION ALL
 SELECT file, row, 'retired_at', 'unparsable_time', retired_at_text
 FROM inventory WHERE retired_at IS NULL AND retired_at_text IS NOT NULL
+UNION ALL
+SELECT file, row, 'retired_at', 'retired_before_service', retired_at_text
+FROM inventory WHERE retired_at < in_service_from
 UNION ALL
 SELECT file, row, 'node', 'duplicate_node', node
 FROM copies WHERE copy > 1
