@@ -75,9 +75,51 @@ def quarterly_plan(
     written as ``demand.csv`` and ``scenarios.csv``) and ``service_level`` is not used.
     Inputs are copied to ``out_dir/inputs``; the plan is written to ``out_dir``.
     """
-    say = progress or (lambda message: None)
     planning_dir, out_dir = Path(planning_dir), Path(out_dir)
     template = read_planning_inputs(planning_dir)
+    demand, scenarios = forecast_requirement(
+        history,
+        template,
+        model=model,
+        forecast_freq=forecast_freq,
+        n_paths=n_paths,
+        seed=seed,
+        service_level=service_level,
+        period_stat=period_stat,
+        utilization_target=utilization_target,
+        n_scenarios=n_scenarios,
+        progress=progress,
+    )
+    inputs_dir = out_dir / "inputs"
+    _copy_inputs(planning_dir, inputs_dir)
+    if scenarios is not None:
+        write_table(scenarios, inputs_dir / "scenarios.csv")
+    write_table(demand, inputs_dir / "demand.csv")
+    inputs = read_planning_inputs(inputs_dir)
+    say = progress or (lambda message: None)
+    say(f"Solving the plan with {inputs.options.solver}")
+    plan = solve(inputs)
+    plan.write(out_dir)
+    return QuarterlyPlan(demand, inputs, plan, inputs_dir)
+
+
+def forecast_requirement(
+    history: pd.DataFrame,
+    template: PlanningInputs,
+    *,
+    model: str = "ets",
+    forecast_freq: str | None = "W-MON",
+    n_paths: int = 200,
+    seed: int = 0,
+    service_level: float = 0.9,
+    period_stat: PeriodStat = "mean",
+    utilization_target: float = 0.85,
+    n_scenarios: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The ``demand.csv`` table (and, with ``n_scenarios``, ``scenarios.csv``) for the
+    periods of ``template``, from sample paths of ``history`` (see :func:`quarterly_plan`)."""
+    say = progress or (lambda message: None)
     periods = template.periods
     if forecast_freq is not None and forecast_freq != history.attrs.get("freq"):
         history = resample_history(history, forecast_freq)
@@ -88,8 +130,7 @@ def quarterly_plan(
     say(f"Simulating {n_paths} paths of {series} series, {horizon} steps ahead ({model})")
     paths = sample_paths(history, horizon, model=model, n_paths=n_paths, seed=seed, freq=freq)
     attributes = history[["unique_id", *[c for c in HISTORY_ATTRIBUTES if c in history]]]
-    inputs_dir = out_dir / "inputs"
-    _copy_inputs(planning_dir, inputs_dir)
+    scenarios = None
     if n_scenarios is None:
         say(f"Deriving the requirement at P{round(service_level * 100)} for {len(periods)} periods")
         demand = requirement(
@@ -112,14 +153,8 @@ def quarterly_plan(
             period_stat=period_stat,
             utilization_target=utilization_target,
         )
-        write_table(scenarios, inputs_dir / "scenarios.csv")
     demand = demand.assign(period=demand["period"].astype(str), demand=demand["demand"].round(3))
-    write_table(demand, inputs_dir / "demand.csv")
-    inputs = read_planning_inputs(inputs_dir)
-    say(f"Solving the plan with {inputs.options.solver}")
-    plan = solve(inputs)
-    plan.write(out_dir)
-    return QuarterlyPlan(demand, inputs, plan, inputs_dir)
+    return demand, scenarios
 
 
 def _copy_inputs(source: Path, target: Path) -> None:

@@ -289,6 +289,17 @@ def demo(
         raise typer.Exit(EXIT_NO_PLAN)
 
 
+def _register_scenario_commands() -> None:
+    from capforecast.cli import scenarios
+
+    app.command("run")(scenarios.run_command)
+    app.command("compare")(scenarios.compare_command)
+    app.command("sweep")(scenarios.sweep_command)
+
+
+_register_scenario_commands()
+
+
 def run(argv: list[str] | None = None) -> int:
     """Entry point: run the app, mapping library errors to exit code 2."""
     try:

@@ -31,6 +31,8 @@ class Problem:
     "catalog.csv, row 4, column 'lot_size': expected an integer >= 1, got '0.5'"
     >>> str(Problem("options.yaml", None, None, "not valid YAML"))
     'options.yaml: not valid YAML'
+    >>> str(Problem("cut.yaml", 3, "budget.0.change", "not a number"))
+    "cut.yaml, line 3, key 'budget.0.change': not a number"
     """
 
     file: str
@@ -40,11 +42,11 @@ class Problem:
 
     def __str__(self) -> str:
         where = [self.file]
+        yaml = self.file.endswith((".yaml", ".yml"))
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"{'line' if yaml else 'row'} {self.row}")
         if self.column is not None:
-            noun = "key" if self.file.endswith((".yaml", ".yml")) else "column"
-            where.append(f"{noun} '{self.column}'")
+            where.append(f"{'key' if yaml else 'column'} '{self.column}'")
         return f"{', '.join(where)}: {self.message}"
 
 

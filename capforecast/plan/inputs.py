@@ -107,12 +107,63 @@ class PlanningInputs:
         >>> float(inputs.with_demand(flat).demand["demand"].max())
         1000.0
         """
+        return self.with_tables(demand=demand, scenarios=scenarios)
+
+    def with_tables(self, **tables: pd.DataFrame | None) -> PlanningInputs:
+        """A copy with some tables replaced (by their file names: ``budget=...``), every
+        table validated again like the files; ``None`` removes an optional table."""
+        unknown = sorted(set(tables) - set(PLANNING_FILES))
+        if unknown:
+            raise ValueError(f"unknown planning tables {unknown}; known: {list(PLANNING_FILES)}")
         raw: dict[str, pd.DataFrame | None] = {
             name: _as_raw(getattr(self, name)) for name in PLANNING_FILES
         }
-        raw["demand"] = _as_raw(demand)
-        raw["scenarios"] = None if scenarios is None else _as_raw(scenarios)
+        if "demand" in tables and "scenarios" not in tables:
+            demand = tables["demand"]
+            keep = demand is not None and "scenario" in demand.columns
+            raw["scenarios"] = _as_raw(self.scenarios) if keep else None
+        for name, table in tables.items():
+            raw[name] = None if table is None else _as_raw(table)
         return build_planning_inputs(raw, self.options, source=self.source)
+
+
+def write_planning_inputs(inputs: PlanningInputs, directory: str | Path) -> list[Path]:
+    """Write ``inputs`` as a planning-input folder (each file atomically) that
+    :func:`read_planning_inputs` reads back to the same inputs. Optional tables that are
+    empty are not written; ``options.yaml`` holds the options that differ from defaults.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from capforecast.examples import sample_planning_inputs
+    >>> inputs = sample_planning_inputs()
+    >>> folder = tempfile.mkdtemp()
+    >>> again = read_planning_inputs(folder) if write_planning_inputs(inputs, folder) else None
+    >>> again.budget.equals(inputs.budget), again.options == inputs.options
+    (True, True)
+    """
+    import yaml
+
+    from capforecast.core.io import write_bytes_atomic, write_table
+
+    directory = Path(directory)
+    written = []
+    for name, (_, required, _) in PLANNING_FILES.items():
+        table = getattr(inputs, name)
+        if table.empty and not required:
+            continue
+        if name == "demand" and list(inputs.scenario_names) == [BASE_SCENARIO]:
+            table = table.drop(columns=["scenario"], errors="ignore")
+        if name == "scenarios" and list(inputs.scenario_names) == [BASE_SCENARIO]:
+            continue
+        path = directory / f"{name}.csv"
+        write_table(_as_raw(table), path)
+        written.append(path)
+    options = inputs.options.model_dump(exclude_defaults=True)
+    path = directory / OPTIONS_FILE
+    write_bytes_atomic(path, yaml.safe_dump(options, sort_keys=True).encode())
+    written.append(path)
+    return written
 
 
 def read_planning_inputs(directory: str | Path) -> PlanningInputs:

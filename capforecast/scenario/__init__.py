@@ -1,0 +1,1 @@
+"""Scenarios: planning inputs changed as data, run, swept and compared."""

@@ -1,0 +1,200 @@
+"""Applying a scenario's changes to planning inputs: new, validated inputs, the old ones
+untouched.
+
+Every change is a plain edit of the tables of DESIGN §3, so the changed inputs can be
+written out and solved by anyone: a price change writes ``prices.csv`` rows, a SKU that
+cannot be ordered before a period writes ``supply.csv`` rows of 0, a power cap for some
+periods writes ``site_power.csv`` rows, a lead-time slip edits ``catalog.csv``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from capforecast.core.errors import InputError, Problem
+from capforecast.plan.inputs import PlanningInputs
+from capforecast.scenario.spec import Periods, Scenario
+
+_RANGE = re.compile(r"^\s*(\S+)\s*\.\.\s*(\S+)\s*$")
+
+
+def select_periods(spec: Periods, periods: pd.Series) -> np.ndarray:
+    """Which of ``periods`` the selector ``spec`` names (see the scenario format).
+
+    Examples
+    --------
+    >>> horizon = pd.Series(pd.period_range("2027Q1", periods=8, freq="Q"))
+    >>> select_periods("2027", horizon).sum(), select_periods("2027Q4..2028Q2", horizon).sum()
+    (np.int64(4), np.int64(3))
+    """
+    if spec is None:
+        return np.ones(len(periods), dtype=bool)
+    if isinstance(spec, list):
+        masks = [select_periods(item, periods) for item in spec]
+        return np.logical_or.reduce(masks) if masks else np.zeros(len(periods), dtype=bool)
+    text = str(spec).strip()
+    freq = periods.dt.freq if len(periods) else "Q"
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            return (periods.dt.year == int(text)).to_numpy()
+        found = _RANGE.match(text)
+        if found:
+            first, last = (pd.Period(p, freq=freq) for p in found.groups())
+            return ((periods >= first) & (periods <= last)).to_numpy()
+        return (periods == pd.Period(text, freq=freq)).to_numpy()
+    except (ValueError, TypeError):
+        raise ValueError(
+            f'periods {text!r} is not a period label (2027Q3), a year ("2027") or a range '
+            "(2027Q1..2028Q2)"
+        ) from None
+
+
+class _Editor:
+    """Applies one scenario's changes, collecting a problem for each that selects nothing."""
+
+    def __init__(self, scenario: Scenario, inputs: PlanningInputs) -> None:
+        self.scenario, self.inputs = scenario, inputs
+        self.problems: list[Problem] = []
+        self.file = f"{scenario.name}.yaml"
+
+    def mask(
+        self, key: str, change: object, table: pd.DataFrame, **columns: str | None
+    ) -> np.ndarray:
+        """Rows of ``table`` the change selects: its periods and each named column."""
+        try:
+            keep = select_periods(getattr(change, "periods", None), table["period"])
+        except ValueError as error:
+            self.problems.append(Problem(self.file, None, key, str(error)))
+            return np.zeros(len(table), dtype=bool)
+        for column, value in columns.items():
+            if value is not None:
+                keep &= (table[column] == value).to_numpy()
+        if not keep.any():
+            named = ", ".join(f"{c} {v!r}" for c, v in columns.items() if v is not None)
+            what = f" ({named})" if named else ""
+            horizon = f"{self.inputs.periods[0]}..{self.inputs.periods[-1]}"
+            message = f"selects no row{what} in the horizon {horizon}"
+            self.problems.append(Problem(self.file, None, key, message))
+        return keep
+
+    def scaled(
+        self, key: str, table: pd.DataFrame, column: str, changes: list, **by: str
+    ) -> pd.DataFrame:
+        """``table`` with ``column`` changed by each change in turn (on the rows it selects)."""
+        table = table.copy()
+        for number, change in enumerate(changes):
+            selected = {name: getattr(change, attr) for name, attr in by.items()}
+            keep = self.mask(f"{key}.{number}", change, table, **selected)
+            table.loc[keep, column] = change.apply(table.loc[keep, column].astype(float))
+        return table
+
+    def grid(self, rows: pd.DataFrame, keys: pd.Series, key: str, column: str) -> pd.DataFrame:
+        """A value for every (key, period): the table's own rows, or the constant."""
+        periods = pd.Series(self.inputs.periods)
+        full = pd.DataFrame(
+            {
+                key: np.repeat(keys.index.to_numpy(), len(periods)),
+                "period": np.tile(periods, len(keys)),
+            }
+        )
+        full[column] = np.repeat(keys.to_numpy(dtype=float), len(periods))
+        if not rows.empty:
+            given = rows.set_index([key, "period"])[column]
+            index = pd.MultiIndex.from_frame(full[[key, "period"]])
+            found = given.reindex(index).to_numpy()
+            full[column] = np.where(np.isnan(found), full[column], found)
+        return full
+
+
+def apply(scenario: Scenario, inputs: PlanningInputs) -> PlanningInputs:
+    """``inputs`` with the scenario's changes (validated again like the files).
+
+    Raises
+    ------
+    InputError
+        When a change selects nothing (an unknown SKU, a period outside the horizon)
+        or the changed inputs do not validate.
+
+    Examples
+    --------
+    >>> from capforecast.examples import sample_planning_inputs
+    >>> from capforecast.scenario.spec import Scenario
+    >>> inputs = sample_planning_inputs()
+    >>> cut = Scenario.model_validate({"name": "cut", "inputs": {"planning": "."},
+    ...     "budget": [{"periods": "2027", "change": "-20%"}]})
+    >>> changed = apply(cut, inputs)
+    >>> float(changed.budget["capex_budget"].iloc[0]), float(inputs.budget["capex_budget"].iloc[0])
+    (36000000.0, 45000000.0)
+    """
+    edit = _Editor(scenario, inputs)
+    tables: dict[str, pd.DataFrame] = {}
+    if scenario.demand:
+        tables["demand"] = edit.scaled(
+            "demand", inputs.demand, "demand", scenario.demand, workload="workload"
+        )
+        tables["scenarios"] = inputs.scenarios
+    if scenario.budget:
+        tables["budget"] = edit.scaled("budget", inputs.budget, "capex_budget", scenario.budget)
+    if scenario.rent:
+        tables["rent"] = edit.scaled(
+            "rent", inputs.rent, "price", scenario.rent, workload="workload"
+        )
+    if scenario.prices:
+        catalog = inputs.catalog.set_index("sku")["unit_price"]
+        prices = edit.grid(inputs.prices, catalog, "sku", "unit_price")
+        tables["prices"] = edit.scaled("prices", prices, "unit_price", scenario.prices, sku="sku")
+    if scenario.power:
+        caps = inputs.sites.set_index("site")["power_cap_kw"]
+        grid = edit.grid(inputs.site_power, caps, "site", "power_cap_kw")
+        tables["site_power"] = edit.scaled(
+            "power", grid, "power_cap_kw", scenario.power, site="site"
+        )
+    if scenario.lead_time:
+        tables["catalog"] = _lead_times(edit, inputs.catalog, scenario)
+    if scenario.availability:
+        tables["supply"] = _availability(edit, inputs, scenario)
+    if edit.problems:
+        raise InputError(edit.problems)
+    changed = inputs.with_tables(**tables) if tables else inputs
+    return changed.with_options(**scenario.options) if scenario.options else changed
+
+
+def _lead_times(edit: _Editor, catalog: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    catalog = catalog.copy()
+    for number, change in enumerate(scenario.lead_time):
+        rows = (catalog["sku"] == change.sku).to_numpy()
+        if not rows.any():
+            edit.problems.append(
+                Problem(edit.file, None, f"lead_time.{number}", f"unknown SKU {change.sku!r}")
+            )
+            continue
+        old = catalog.loc[rows, "lead_time"]
+        new = old + change.add if change.add is not None else old * 0 + change.set
+        catalog.loc[rows, "lead_time"] = new.clip(lower=0)
+    return catalog
+
+
+def _availability(edit: _Editor, inputs: PlanningInputs, scenario: Scenario) -> pd.DataFrame:
+    """``supply.csv`` with 0 units for each SKU in the periods it cannot be ordered."""
+    periods = pd.Series(inputs.periods)
+    closed = []
+    for number, rule in enumerate(scenario.availability):
+        key = f"availability.{number}"
+        if rule.sku not in inputs.skus:
+            edit.problems.append(Problem(edit.file, None, key, f"unknown SKU {rule.sku!r}"))
+            continue
+        if rule.available:
+            try:
+                first = pd.Period(rule.first, freq=periods.dt.freq)
+            except (ValueError, TypeError):
+                edit.problems.append(Problem(edit.file, None, key, f"not a period: {rule.first!r}"))
+                continue
+            shut = periods[periods < first]
+        else:
+            shut = periods
+        closed.append(pd.DataFrame({"sku": rule.sku, "period": shut, "max_units": 0.0}))
+    supply = pd.concat([inputs.supply, *closed], ignore_index=True)
+    return supply.groupby(["sku", "period"], as_index=False, sort=False)["max_units"].min()

@@ -1,0 +1,202 @@
+"""Comparing plans: the same metrics for every plan under a ``scenario`` index level,
+the differences from a baseline, and what changed in words.
+
+:func:`compare` is a pure function of the plans (and their names); it reads only what
+every :class:`~capforecast.plan.result.Plan` carries, so plans solved anywhere compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from capforecast.plan.result import COST_COMPONENTS, Plan
+
+#: Expected unmet demand below this (reference unit-periods) is no shortfall.
+SHORTFALL_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Metrics of several plans, each table with a ``scenario`` index level."""
+
+    baseline: str
+    kpis: pd.DataFrame  # index scenario
+    deltas: pd.DataFrame  # kpis minus the baseline's (numbers only)
+    capex_by_year: pd.DataFrame  # index (scenario, year): undiscounted capex of orders
+    units_by_sku: pd.DataFrame  # index (scenario, sku): units ordered
+    power_headroom: pd.DataFrame  # index (scenario, site, period): cap - draw, kW
+    summary: list[str] = field(default_factory=list)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name, as ``capforecast compare`` writes them."""
+        names = ("kpis", "deltas", "capex_by_year", "units_by_sku", "power_headroom")
+        return {name: getattr(self, name) for name in names}
+
+
+def _kpis(plan: Plan) -> dict[str, object]:
+    short = plan.shortfall
+    weights = short["probability"] if not short.empty else pd.Series(dtype=float)
+    demand = float((short["demand"] * weights).sum()) if not short.empty else 0.0
+    unmet = float((short["unmet"] * weights).sum()) if not short.empty else 0.0
+    rented = float((short["rented"] * weights).sum()) if not short.empty else 0.0
+    first = "none"
+    if not short.empty:
+        per_period = (short["unmet"] * weights).groupby(short["period"].astype(str)).sum()
+        late = per_period[per_period > SHORTFALL_TOLERANCE]
+        first = str(late.index[0]) if len(late) else "none"
+    power = plan.power
+    headroom = float((power["cap_kw"] - power["draw_kw"]).min()) if not power.empty else np.nan
+    record: dict[str, object] = {
+        "status": str(plan.status),
+        "total_cost": np.nan if plan.objective is None else float(plan.objective),
+    }
+    for component in COST_COMPONENTS:
+        record[f"cost_{component}"] = float(plan.costs.get(component, 0.0))
+    record |= {
+        "capex_orders": float(plan.spend["capex"].sum()) if not plan.spend.empty else 0.0,
+        "units_ordered": int(plan.purchases["units"].sum()) if not plan.purchases.empty else 0,
+        "expected_shortfall": unmet,
+        "expected_rented": rented,
+        "coverage": 1 - unmet / demand if demand > 0 else 1.0,
+        "first_shortfall": first,
+        "min_power_headroom_kw": headroom,
+    }
+    return record
+
+
+def compare(plans: Mapping[str, Plan], *, baseline: str | None = None) -> Comparison:
+    """Compare ``plans`` (by scenario name, in the mapping's order) against ``baseline``
+    (default: the first).
+
+    Money is USD: ``total_cost`` and ``cost_*`` are discounted expected costs (the
+    objective and its parts); ``capex_orders`` and ``capex_by_year`` are the undiscounted
+    prices of the orders. ``expected_shortfall`` and ``expected_rented`` are in reference
+    unit-periods, ``coverage`` is the share of demand served by owned or rented capacity.
+
+    Examples
+    --------
+    >>> from capforecast.examples import sample_planning_inputs
+    >>> from capforecast.plan.solve import solve
+    >>> inputs = sample_planning_inputs().with_options(explain=False)
+    >>> budget = inputs.budget.assign(capex_budget=inputs.budget["capex_budget"] * 0.8)
+    >>> result = compare({"base": solve(inputs), "cut": solve(inputs.with_tables(budget=budget))})
+    >>> bool(result.deltas.loc["cut", "expected_shortfall"] >= 0)
+    True
+    """
+    if not plans:
+        raise ValueError("compare() needs at least one plan")
+    names = list(plans)
+    baseline = names[0] if baseline is None else baseline
+    if baseline not in plans:
+        raise ValueError(f"baseline {baseline!r} is not one of the plans {names}")
+    kpis = pd.DataFrame.from_records(
+        [_kpis(plans[n]) for n in names], index=pd.Index(names, name="scenario")
+    )
+    numbers = kpis.select_dtypes("number")
+    deltas = numbers - numbers.loc[baseline]
+    frames = {n: p.spend for n, p in plans.items()}
+    capex = pd.concat(
+        {
+            n: t.assign(year=t["period"].astype(str).str[:4]).groupby("year")["capex"].sum()
+            for n, t in frames.items()
+            if not t.empty
+        },
+        names=["scenario", "year"],
+    ).to_frame("capex")
+    units = pd.concat({n: _units(p) for n, p in plans.items()}, names=["scenario", "sku"]).to_frame(
+        "units"
+    )
+    headroom = pd.concat(
+        {
+            n: p.power.assign(
+                period=p.power["period"].astype(str),
+                headroom_kw=p.power["cap_kw"] - p.power["draw_kw"],
+            ).set_index(["site", "period"])[["draw_kw", "cap_kw", "headroom_kw"]]
+            for n, p in plans.items()
+            if not p.power.empty
+        },
+        names=["scenario", "site", "period"],
+    )
+    comparison = Comparison(baseline, kpis, deltas, capex, units, headroom)
+    return Comparison(**{**comparison.__dict__, "summary": _summary(comparison)})
+
+
+def _units(plan: Plan) -> pd.Series:
+    if plan.purchases.empty:
+        return pd.Series(dtype=float)
+    return plan.purchases.groupby("sku")["units"].sum().astype(float)
+
+
+def _money(usd: float) -> str:
+    sign = "+" if usd >= 0 else "-"
+    usd = abs(usd)
+    return f"{sign}${usd / 1e6:,.1f}M" if usd >= 1e5 else f"{sign}${usd:,.0f}"
+
+
+def _summary(comparison: Comparison) -> list[str]:
+    """One paragraph per scenario: what changed against the baseline, largest first."""
+    kpis, base = comparison.kpis, comparison.baseline
+    lines = []
+    for name in kpis.index:
+        if name == base:
+            continue
+        row, ref = kpis.loc[name], kpis.loc[base]
+        parts = []
+        if row["status"] != ref["status"]:
+            parts.append(f"the solve ended {row['status']} (baseline: {ref['status']})")
+        cost = row["total_cost"] - ref["total_cost"]
+        if not np.isnan(cost):
+            share = f" ({cost / ref['total_cost']:+.1%})" if ref["total_cost"] else ""
+            parts.append(f"expected cost {_money(cost)}{share}")
+        parts.append(f"orders {_money(row['capex_orders'] - ref['capex_orders'])} at list price")
+        short = row["expected_shortfall"] - ref["expected_shortfall"]
+        if abs(short) > SHORTFALL_TOLERANCE:
+            parts.append(
+                f"expected shortfall {ref['expected_shortfall']:,.0f} -> "
+                f"{row['expected_shortfall']:,.0f} unit-periods (coverage {row['coverage']:.1%})"
+            )
+        if row["first_shortfall"] != ref["first_shortfall"]:
+            parts.append(
+                f"first shortfall {row['first_shortfall']} (baseline: {ref['first_shortfall']})"
+            )
+        units = comparison.units_by_sku["units"]
+        change = units.get(name, pd.Series(dtype=float)).sub(
+            units.get(base, pd.Series(dtype=float)), fill_value=0
+        )
+        change = change[change != 0]
+        if len(change):
+            order = change.abs().sort_values(ascending=False, kind="stable").index[:3]
+            parts.append("units " + ", ".join(f"{sku} {change[sku]:+,.0f}" for sku in order))
+        lines.append(f"{name} against {base}: " + "; ".join(parts) + ".")
+    return lines
+
+
+def frontier(comparison: Comparison) -> pd.DataFrame:
+    """Capital spend against expected shortfall per plan: ``capex`` is the discounted
+    cost of the orders (what a budget buys), ``expected_shortfall`` the demand left
+    unserved (reference unit-periods); a plan is ``efficient`` when no other plan has
+    less of both (and strictly less of one). ``total_cost`` is alongside. Sorted by capex.
+
+    Examples
+    --------
+    >>> kpis = pd.DataFrame(
+    ...     {"cost_capex": [10.0, 12.0, 13.0], "total_cost": [20.0, 19.0, 22.0],
+    ...      "expected_shortfall": [8.0, 2.0, 2.0]}, index=["a", "b", "c"])
+    >>> frontier(Comparison("a", kpis, kpis, *[pd.DataFrame()] * 3))["efficient"].tolist()
+    [True, True, False]
+    """
+    kpis = comparison.kpis
+    table = kpis[["cost_capex", "expected_shortfall", "total_cost"]].rename(
+        columns={"cost_capex": "capex"}
+    )
+    capex, short = table["capex"].to_numpy(), table["expected_shortfall"].to_numpy()
+    dominated = [
+        bool(np.any((capex <= c) & (short <= u) & ((capex < c) | (short < u))))
+        for c, u in zip(capex, short, strict=True)
+    ]
+    table["efficient"] = np.logical_not(dominated)
+    return table.sort_values(["capex", "expected_shortfall"], kind="stable")

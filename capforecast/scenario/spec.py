@@ -1,0 +1,256 @@
+"""A scenario file: which inputs to plan from and what to change in them, as YAML.
+
+::
+
+    name: budget-cut-2027                 # default: the file's name without .yaml
+    extends: baseline.yaml                # optional: start from another scenario
+    description: The 2027 budget cut by 20%
+    inputs:
+      planning: ../data_samples/planning  # a planning-input folder (DESIGN §3)
+      history: ../data_samples/history.csv   # optional: demand from a forecast of it
+    forecast: {model: ets, service_level: 0.9, paths: 200, seed: 0}
+    budget:
+      - {periods: "2027", change: -20%}
+    demand:
+      - {workload: inference, periods: 2028Q1..2029Q4, factor: 2}
+    prices:        [{sku: B200, change: +10%}]
+    lead_time:     [{sku: B200, add: 2}]
+    availability:  [{sku: GB200, available: false}, {sku: B200, from: 2027Q3}]
+    power:         [{site: texas, set: 12000, periods: 2027Q3..2027Q4}]
+    rent:          [{workload: training, factor: 1.5}]
+    options:       {time_limit_s: 30, mip_gap: 0.005}   # any key of options.yaml
+
+Paths are relative to the file that names them. A scenario that ``extends`` another
+takes its inputs, forecast and options (its own keys win) and adds its changes after the
+base's. Each change selects rows (``sku``, ``site``, ``workload``, ``periods``: omitted
+means all) and sets a value (``set``) or scales it (``factor``, or ``change`` as a
+fraction or a percentage: ``-20%`` = ``-0.2`` = ``factor: 0.8``). Periods are a label
+(``2027Q3``), a year (``"2027"``, quoted), a range (``2027Q1..2028Q2``) or a list of those.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from capforecast.core.errors import InputError, Problem
+from capforecast.core.yamlfile import Lines, read_yaml, validation_problems
+from capforecast.plan.options import PlanOptions
+
+Periods = str | int | list[str | int] | None
+
+
+def _fraction(value: object) -> object:
+    """``-20%`` or ``"+10%"`` as a fraction; numbers as they are."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1].replace(" ", "")) / 100
+        except ValueError:
+            raise ValueError(f"not a percentage: {value!r} (write e.g. -20%)") from None
+    return value
+
+
+class Change(BaseModel):
+    """One change: the rows it selects and how their value changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    periods: Periods = None
+    set: float | None = Field(default=None, ge=0)
+    factor: float | None = Field(default=None, ge=0)
+    change: float | None = Field(default=None, ge=-1)
+
+    _change_fraction = field_validator("change", mode="before")(_fraction)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Change:
+        given = [k for k in ("set", "factor", "change") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of set, factor or change (got {given or 'none'})")
+        return self
+
+    def apply(self, value: Any) -> Any:
+        """``value`` (a number or an array) changed."""
+        if self.set is not None:
+            return value * 0 + self.set
+        return value * (self.factor if self.factor is not None else 1 + (self.change or 0))
+
+
+class DemandChange(Change):
+    workload: str | None = None
+
+
+class BudgetChange(Change):
+    pass
+
+
+class PriceChange(Change):
+    sku: str | None = None
+
+
+class PowerChange(Change):
+    site: str | None = None
+
+
+class RentChange(Change):
+    workload: str | None = None
+
+
+class LeadTimeChange(BaseModel):
+    """A SKU's lead time: ``add`` periods (a slip; negative = earlier) or ``set`` it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str
+    add: int | None = None
+    set: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> LeadTimeChange:
+        if (self.add is None) == (self.set is None):
+            raise ValueError("give exactly one of add or set")
+        return self
+
+
+class Availability(BaseModel):
+    """A SKU that cannot be ordered (``available: false``) or not before ``from``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    sku: str
+    available: bool = True
+    first: str | None = Field(default=None, alias="from")
+
+    @model_validator(mode="after")
+    def _something(self) -> Availability:
+        if self.available and self.first is None:
+            raise ValueError("give available: false, or from: <first order period>")
+        return self
+
+
+class ForecastSettings(BaseModel):
+    """How demand is derived from ``inputs.history`` (``capforecast.workflow``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "ets"
+    service_level: float = Field(default=0.9, gt=0, lt=1)
+    paths: int = Field(default=200, ge=10)
+    seed: int = 0
+    scenarios: int | None = Field(default=None, ge=1)
+    utilization_target: float = Field(default=0.85, gt=0, le=1)
+
+
+class Inputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    planning: Path
+    history: Path | None = None
+
+
+class Scenario(BaseModel):
+    """A validated scenario: read one with :func:`read_scenario`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    inputs: Inputs
+    forecast: ForecastSettings = Field(default_factory=ForecastSettings)
+    demand: list[DemandChange] = Field(default_factory=list)
+    budget: list[BudgetChange] = Field(default_factory=list)
+    prices: list[PriceChange] = Field(default_factory=list)
+    lead_time: list[LeadTimeChange] = Field(default_factory=list)
+    availability: list[Availability] = Field(default_factory=list)
+    power: list[PowerChange] = Field(default_factory=list)
+    rent: list[RentChange] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        PlanOptions(**value)  # the same checks as options.yaml
+        return value
+
+    def changes(self) -> int:
+        """How many changes the scenario makes to its inputs."""
+        lists = (self.demand, self.budget, self.prices, self.lead_time, self.availability)
+        return sum(len(x) for x in (*lists, self.power, self.rent)) + len(self.options)
+
+
+#: The keys whose lists add up along ``extends``.
+CHANGE_KEYS = ("demand", "budget", "prices", "lead_time", "availability", "power", "rent")
+
+
+def read_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (and the files it extends, each valid on its
+    own); every problem is reported with its file, line and key.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "base.yaml").write_text("inputs: {planning: plans}\\n")
+    >>> _ = (folder / "cut.yaml").write_text(
+    ...     "extends: base.yaml\\nbudget:\\n  - {periods: '2027', change: -20%}\\n")
+    >>> scenario = read_scenario(folder / "cut.yaml")
+    >>> scenario.name, scenario.inputs.planning.name, scenario.budget[0].change
+    ('cut', 'plans', -0.2)
+    """
+    return _read(Path(path), seen=())
+
+
+def _read(path: Path, seen: tuple[Path, ...]) -> Scenario:
+    if path.resolve() in seen:
+        chain = " -> ".join(p.name for p in (*seen, path.resolve()))
+        raise InputError([Problem(path.name, None, "extends", f"extends itself: {chain}")])
+    document, lines = read_yaml(path)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise InputError([Problem(path.name, 1, None, "expected a mapping of keys")])
+    document = dict(document)
+    inputs = document.get("inputs")
+    if isinstance(inputs, dict):
+        document["inputs"] = {
+            k: str((path.parent / v).resolve()) if isinstance(v, str) else v
+            for k, v in inputs.items()
+        }
+    document.setdefault("name", path.stem)
+    base = document.pop("extends", None)
+    if base is not None:
+        where = lines.get(("extends",))
+        if not isinstance(base, str) or not (path.parent / base).is_file():
+            message = f"no such scenario file: {base!r}"
+            raise InputError([Problem(path.name, where, "extends", message)])
+        parent = _read(path.parent / base, (*seen, path.resolve()))
+        document, lines = _merge(
+            parent.model_dump(by_alias=True, exclude_unset=True), document, lines
+        )
+    try:
+        return Scenario.model_validate(document)
+    except ValidationError as error:
+        raise InputError(validation_problems(error, path.name, lines)) from None
+
+
+def _merge(
+    parent: dict[str, Any], child: dict[str, Any], lines: Lines
+) -> tuple[dict[str, Any], Lines]:
+    """``child`` on top of its base: its keys win, mappings merge, change lists add up
+    (the child's after the base's; its line numbers are moved along)."""
+    parent["inputs"] = {k: str(v) for k, v in parent.get("inputs", {}).items() if v is not None}
+    merged = {**parent, **child, "name": child["name"]}
+    for key in ("inputs", "forecast", "options"):
+        if isinstance(parent.get(key), dict) and isinstance(child.get(key), dict):
+            merged[key] = {**parent[key], **child[key]}
+    shifted: Lines = {}
+    for place, line in lines.items():
+        if len(place) > 1 and place[0] in CHANGE_KEYS and isinstance(place[1], int):
+            place = (place[0], place[1] + len(parent.get(str(place[0]), [])), *place[2:])
+        shifted[place] = line
+    for key in CHANGE_KEYS:
+        if isinstance(child.get(key), list):
+            merged[key] = parent.get(key, []) + child[key]
+    return merged, shifted

@@ -1,0 +1,303 @@
+"""Scenarios as data: files with errors by line and key, every change as a table edit,
+runs in parallel and on Dask, comparisons whose effects go the right way, and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from dask.distributed import Client, LocalCluster
+
+from capforecast.core.errors import InputError
+from capforecast.examples import sample_planning_dir, sample_planning_inputs
+from capforecast.scenario.apply import apply
+from capforecast.scenario.compare import compare
+from capforecast.scenario.run import budget_sweep, run_scenario, run_scenarios
+from capforecast.scenario.spec import Scenario, read_scenario
+from tests.conftest import CliResult
+
+FAST = {"explain": False, "mip_gap": 0.01, "time_limit_s": 30}
+
+
+def _write(folder: Path, name: str, document: dict) -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def _scenario(**changes: object) -> Scenario:
+    return Scenario.model_validate(
+        {"name": "s", "inputs": {"planning": str(sample_planning_dir())}, **changes}
+    )
+
+
+def test_extends_merges_inputs_options_and_adds_changes(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "base",
+        {
+            "inputs": {"planning": "plans"},
+            "options": {"mip_gap": 0.01},
+            "budget": [{"periods": "2027", "factor": 0.9}],
+        },
+    )
+    (tmp_path / "sub").mkdir()
+    _write(
+        tmp_path / "sub",
+        "cut",
+        {
+            "extends": "../base.yaml",
+            "options": {"time_limit_s": 5},
+            "budget": [{"periods": "2028Q1", "set": 1e6}],
+        },
+    )
+    scenario = read_scenario(tmp_path / "sub" / "cut.yaml")
+    assert scenario.name == "cut"
+    assert scenario.inputs.planning == (tmp_path / "plans").resolve()  # relative to base.yaml
+    assert scenario.options == {"mip_gap": 0.01, "time_limit_s": 5}
+    assert [(b.periods, b.factor, b.set) for b in scenario.budget] == [
+        ("2027", 0.9, None),
+        ("2028Q1", None, 1e6),
+    ]
+
+
+def test_every_problem_names_file_line_and_key(tmp_path: Path) -> None:
+    _write(tmp_path, "base", {"inputs": {"planning": "plans"}})
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "extends: base.yaml\n"
+        "budget:\n"
+        "  - {periods: '2027', change: -20 percent}\n"
+        "  - {factor: 0.5, set: 3}\n"
+        "lead_time: [{sku: B200}]\n"
+        "rent_price: 3\n"
+        "options: {mip_gap: 2}\n"
+    )
+    with pytest.raises(InputError) as error:
+        read_scenario(path)
+    found = {(p.row, p.column) for p in error.value.problems}
+    assert found == {
+        (3, "budget.0.change"),
+        (4, "budget.1"),
+        (5, "lead_time.0"),
+        (6, "rent_price"),
+        (7, "options.mip_gap"),
+    }
+    text = str(error.value)
+    assert "bad.yaml, line 6, key 'rent_price': unknown key" in text
+    assert "give exactly one of set, factor or change" in text
+    _write(tmp_path, "loop", {"extends": "loop.yaml"})
+    with pytest.raises(InputError, match="extends itself"):
+        read_scenario(tmp_path / "loop.yaml")
+    _write(tmp_path, "orphan", {"extends": "nowhere.yaml"})
+    with pytest.raises(InputError, match=r"orphan.yaml, line 1, key 'extends': no such"):
+        read_scenario(tmp_path / "orphan.yaml")
+
+
+def test_each_change_is_the_table_edit_it_says() -> None:
+    inputs = sample_planning_inputs()
+    changed = apply(
+        _scenario(
+            demand=[{"workload": "inference", "periods": "2028Q1..2029Q4", "factor": 2}],
+            budget=[{"periods": "2027", "change": "-20%"}],
+            prices=[{"sku": "B200", "change": "+10%"}],
+            lead_time=[{"sku": "B200", "add": 2}],
+            availability=[{"sku": "GB200", "available": False}, {"sku": "B200", "from": "2027Q3"}],
+            power=[{"site": "texas", "set": 12000, "periods": "2027Q3..2027Q4"}],
+            rent=[{"workload": "training", "factor": 1.5}],
+            options={"time_limit_s": 30},
+        ),
+        inputs,
+    )
+    before, after = inputs.demand, changed.demand
+    doubled = (after["workload"] == "inference") & (after["period"] >= pd.Period("2028Q1", "Q"))
+    np.testing.assert_allclose(after["demand"][doubled], 2 * before["demand"][doubled])
+    np.testing.assert_allclose(after["demand"][~doubled], before["demand"][~doubled])
+    ratio = changed.budget["capex_budget"].to_numpy() / inputs.budget["capex_budget"].to_numpy()
+    np.testing.assert_allclose(ratio, [0.8] * 4 + [1.0] * 8)
+    b200 = changed.prices[changed.prices["sku"] == "B200"]["unit_price"].to_numpy()
+    old = inputs.prices[inputs.prices["sku"] == "B200"]["unit_price"].to_numpy()
+    np.testing.assert_allclose(b200, 1.1 * old)
+    h100 = changed.prices[changed.prices["sku"] == "H100"]["unit_price"].to_numpy()
+    np.testing.assert_allclose(h100, inputs.prices[inputs.prices["sku"] == "H100"]["unit_price"])
+    lead = changed.catalog.set_index("sku")["lead_time"]
+    assert lead["B200"] == 4 and lead["H100"] == 1
+    closed = changed.supply[changed.supply["max_units"] == 0]
+    assert set(closed[closed["sku"] == "GB200"]["period"].astype(str)) == set(
+        inputs.periods.astype(str)
+    )
+    assert set(closed[closed["sku"] == "B200"]["period"].astype(str)) == {"2027Q1", "2027Q2"}
+    texas = changed.site_power[changed.site_power["site"] == "texas"].set_index("period")
+    assert texas.loc[pd.Period("2027Q3", "Q"), "power_cap_kw"] == 12000
+    assert texas.loc[pd.Period("2027Q2", "Q"), "power_cap_kw"] == 8000  # sites.csv
+    assert texas.loc[pd.Period("2028Q1", "Q"), "power_cap_kw"] == 24000  # site_power.csv
+    rent = changed.rent.groupby("workload")["price"].first()
+    assert (rent["training"], rent["inference"]) == (8760 * 1.5, 7665)
+    assert changed.options.time_limit_s == 30 and inputs.options.time_limit_s == 60
+    with pytest.raises(InputError) as error:
+        apply(
+            _scenario(
+                budget=[{"periods": "2031", "factor": 0.5}], prices=[{"sku": "XYZ", "factor": 2}]
+            ),
+            inputs,
+        )
+    assert "key 'budget.0': selects no row in the horizon 2027Q1..2029Q4" in str(error.value)
+    assert "key 'prices.0': selects no row (sku 'XYZ')" in str(error.value)
+
+
+def _pressed(**changes: object) -> Scenario:
+    """The sample with 40% more demand, so the budget binds and shortfall follows it."""
+    return _scenario(demand=[{"factor": 1.4}], options=FAST, **changes)
+
+
+def _tolerance(run: object) -> float:
+    """Shortfall (unit-periods) a plan may differ by within its optimality gap: the gap in
+    dollars over the smallest shortfall penalty."""
+    plan = run.plan  # type: ignore[attr-defined]
+    penalty = 270_000.0  # docs/model.md §5, the default for every workload
+    return abs(plan.objective - plan.bound) / penalty
+
+
+def test_a_budget_cut_never_lowers_shortfall_and_caps_spend() -> None:
+    # Buying capacity costs far less than its shortfall penalty, so with less budget the
+    # plan can only buy less and fall shorter; the test allows each plan its MIP gap.
+    runs = run_scenarios(budget_sweep(_pressed(), [0.0, -0.1, -0.2, -0.3]), n_jobs=2)
+    result = compare({run.name: run.plan for run in runs})
+    shortfall = result.kpis["expected_shortfall"].to_numpy()
+    for wider, tighter, run in zip(shortfall, shortfall[1:], runs, strict=False):
+        assert tighter >= wider - _tolerance(run)
+    assert shortfall[-1] > shortfall[0] + 10_000  # a 30% cut costs 10,000+ unit-periods
+    assert (result.kpis["total_cost"].diff().dropna() > 0).all()
+    for run, factor in zip(runs, [1.0, 0.9, 0.8, 0.7], strict=True):
+        spend = run.plan.spend
+        budget = sample_planning_inputs().budget["capex_budget"].to_numpy() * factor
+        assert (spend["capex"].to_numpy() <= budget + 1e-6).all()
+    assert "expected shortfall" in result.summary[-1]
+
+
+def test_a_lead_time_slip_moves_orders_earlier_or_raises_rent_and_shortfall() -> None:
+    base = run_scenario(_scenario(options={"explain": False}))
+    slip = run_scenario(
+        _scenario(lead_time=[{"sku": "B200", "add": 2}], options={"explain": False})
+    )
+
+    def mean_order(run: object) -> float:
+        orders = run.plan.purchases  # type: ignore[attr-defined]
+        orders = orders[orders["sku"] == "B200"]
+        return float(
+            np.average(orders["order_period"].map(lambda p: p.ordinal), weights=orders["units"])
+        )
+
+    def rent_and_shortfall(run: object) -> float:
+        costs = run.plan.costs  # type: ignore[attr-defined]
+        return costs["rent"] + costs["shortfall"]
+
+    earlier = mean_order(slip) < mean_order(base)
+    dearer = rent_and_shortfall(slip) > rent_and_shortfall(base) + 1.0
+    assert earlier or dearer
+    # Arriving later can only make the plan dearer (within the solver's gap).
+    assert slip.plan.objective >= base.plan.objective - abs(base.plan.objective - base.plan.bound)
+    arrivals = slip.plan.purchases[slip.plan.purchases["sku"] == "B200"]
+    gap = arrivals["arrival_period"].map(lambda p: p.ordinal) - arrivals["order_period"].map(
+        lambda p: p.ordinal
+    )
+    assert (gap == 4).all()  # the slipped lead time is the one solved
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as dask_client,
+    ):
+        yield dask_client
+
+
+def test_runs_on_dask_equal_runs_in_process(client: Client) -> None:
+    scenarios = budget_sweep(_scenario(options={"explain": False}), [0.0, -0.2])
+    local = run_scenarios(scenarios, n_jobs=1)
+    remote = run_scenarios(scenarios, client=client)
+    assert [r.name for r in remote] == [r.name for r in local]
+    for one, other in zip(local, remote, strict=True):
+        assert one.plan.objective == pytest.approx(other.plan.objective, rel=1e-9)
+        pd.testing.assert_frame_equal(one.plan.purchases, other.plan.purchases)
+
+
+def test_cli_compare_from_an_empty_folder_and_the_plan_reproduces(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a new user writes, following the README: a baseline and a 2027 budget cut.
+    monkeypatch.chdir(tmp_path)
+    _write(
+        tmp_path,
+        "baseline",
+        {"inputs": {"planning": str(sample_planning_dir())}, "options": {"explain": False}},
+    )
+    _write(
+        tmp_path,
+        "cut",
+        {
+            "extends": "baseline.yaml",
+            "description": "2027 budget -20%",
+            "budget": [{"periods": "2027", "change": "-20%"}],
+        },
+    )
+    result = cli("compare", "baseline.yaml", "cut.yaml", "--out", "out")
+    assert result.code == 0, result.stderr
+    kpis = pd.read_csv(tmp_path / "out" / "kpis.csv").set_index("scenario")
+    assert list(kpis.index) == ["baseline", "cut"]
+    assert kpis.loc["cut", "total_cost"] >= kpis.loc["baseline", "total_cost"] * (1 - 1e-3)
+    assert "cut against baseline" in (tmp_path / "out" / "summary.md").read_text()
+    # The changed inputs were written with the plan; solving them again gives its cost.
+    written = tmp_path / "out" / "scenarios" / "cut"
+    budget = pd.read_csv(written / "inputs" / "budget.csv")["capex_budget"].to_numpy()
+    np.testing.assert_allclose(
+        budget[:4], 0.8 * sample_planning_inputs().budget["capex_budget"][:4]
+    )
+    again = cli("plan", written / "inputs", "--out", tmp_path / "again")
+    assert again.code == 0, again.stderr
+    first = yaml.safe_load((written / "plan.json").read_text())["objective"]
+    second = yaml.safe_load((tmp_path / "again" / "plan.json").read_text())["objective"]
+    assert second == pytest.approx(first, rel=1e-9)
+    failed = cli("compare", "baseline.yaml", "missing.yaml", "--out", "out")
+    assert failed.code == 2 and "missing.yaml" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_cli_sweep_writes_a_frontier(tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    document = _pressed().model_dump(mode="json", exclude_unset=True, exclude={"name"})
+    path = _write(tmp_path, "pressed", document)
+    result = cli(
+        "sweep",
+        path,
+        "--out",
+        tmp_path / "out",
+        "--budget-from",
+        "-30%",
+        "--budget-to",
+        "0%",
+        "--steps",
+        "3",
+        "--jobs",
+        "2",
+    )
+    assert result.code == 0, result.stderr
+    points = pd.read_csv(tmp_path / "out" / "frontier.csv").set_index("scenario")
+    assert sorted(points.index) == sorted(
+        ["pressed budget -30%", "pressed budget -15%", "pressed budget +0%"]
+    )
+    assert points["efficient"].all()  # more budget: more capex, less shortfall
+    by_capex = points.sort_values("capex")
+    assert by_capex["expected_shortfall"].is_monotonic_decreasing
+    assert list(by_capex.index) == [
+        "pressed budget -30%",
+        "pressed budget -15%",
+        "pressed budget +0%",
+    ]
+    bad = cli("sweep", path, "--out", tmp_path / "x", "--budget-from", "10%", "--budget-to", "0%")
+    assert bad.code == 2 and "from < to" in bad.stderr
