@@ -295,6 +295,7 @@ def _register_scenario_commands() -> None:
     app.command("run")(scenarios.run_command)
     app.command("compare")(scenarios.compare_command)
     app.command("sweep")(scenarios.sweep_command)
+    app.command("report")(scenarios.report_command)
 
 
 _register_scenario_commands()

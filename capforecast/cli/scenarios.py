@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -67,25 +68,61 @@ def run_command(
         raise typer.Exit(EXIT_NO_PLAN)
 
 
-def compare_command(
-    scenarios: Annotated[
-        list[Path], typer.Argument(help="Scenario YAML files; the first is the baseline.")
-    ],
-    out: OutOption,
-    baseline: Annotated[str | None, typer.Option(help="Name of the baseline scenario.")] = None,
-    jobs: JobsOption = 1,
-) -> None:
-    """Plan every scenario and compare them against the baseline: KPI tables (CSV) and
-    summary.md in OUT, each plan in OUT/scenarios/<name>/."""
+ScenariosArg = Annotated[
+    list[Path], typer.Argument(help="Scenario YAML files; the first is the baseline.")
+]
+BaselineOption = Annotated[str | None, typer.Option(help="Name of the baseline scenario.")]
+
+
+def _compare(
+    scenarios: list[Path], out: Path, baseline: str | None, jobs: int
+) -> tuple[list[ScenarioRun], Comparison]:
     specs = [read_scenario(path) for path in scenarios]
     runs = run_scenarios(specs, n_jobs=jobs, progress=_say)
     comparison = compare({run.name: run.plan for run in runs}, baseline=baseline)
     _write(runs, comparison, out)
     for line in comparison.summary:
         console.print(escape(f"- {line}"), highlight=False)
+    return runs, comparison
+
+
+def compare_command(
+    scenarios: ScenariosArg, out: OutOption, baseline: BaselineOption = None, jobs: JobsOption = 1
+) -> None:
+    """Plan every scenario and compare them against the baseline: KPI tables (CSV) and
+    summary.md in OUT, each plan in OUT/scenarios/<name>/."""
+    runs, _ = _compare(scenarios, out, baseline, jobs)
     console.print(f"Wrote the comparison of {len(runs)} scenarios to {out}/ (summary.md)")
     if not all(run.plan.has_solution for run in runs):
         raise typer.Exit(EXIT_NO_PLAN)
+
+
+def report_command(
+    scenarios: ScenariosArg, out: OutOption, baseline: BaselineOption = None, jobs: JobsOption = 1
+) -> None:
+    """Plan and compare the scenarios (as ``compare``) and write the report:
+    OUT/report.html (self-contained, plots embedded) and OUT/report.xlsx (one sheet per
+    table, units in the headers)."""
+    from capforecast.report.html import comparison_report
+    from capforecast.report.workbook import write_workbook
+
+    runs, comparison = _compare(scenarios, out, baseline, jobs)
+    write_bytes_atomic(out / "report.html", comparison_report(runs, comparison).encode())
+    write_workbook(workbook_tables(runs, comparison), out / "report.xlsx")
+    console.print(f"Wrote the report of {len(runs)} scenarios to {out}/report.html and report.xlsx")
+    if not all(run.plan.has_solution for run in runs):
+        raise typer.Exit(EXIT_NO_PLAN)
+
+
+def workbook_tables(runs: list[ScenarioRun], comparison: Comparison) -> dict[str, pd.DataFrame]:
+    """The sheets of the finance workbook: the comparison's tables, then the orders, spend
+    and shortfall of every plan (with a ``scenario`` column)."""
+    tables = {name: table.reset_index() for name, table in comparison.tables().items()}
+    for name in ("purchases", "spend", "shortfall"):
+        tables[name] = pd.concat(
+            [getattr(run.plan, name).assign(scenario=run.name) for run in runs], ignore_index=True
+        )
+    return tables
 
 
 def sweep_command(

@@ -92,6 +92,26 @@ class Plan:
             "diagnosis": list(self.diagnosis),
         }
 
+    def _repr_html_(self) -> str:
+        """How a plan shows in Jupyter: status, costs, orders by SKU and site, what binds."""
+        import html
+
+        gap = "n/a" if self.gap is None else f"{self.gap:.3%}"
+        parts = [
+            f"<b>Plan</b>: {html.escape(str(self.status))}, gap {gap}, solver "
+            f"{html.escape(self.solver)} ({html.escape(self.message)})"
+        ]
+        if self.costs:
+            costs = pd.Series(self.costs, name="USD (discounted)").map("{:,.0f}".format)
+            parts.append(costs.to_frame().to_html())
+        if not self.purchases.empty:
+            orders = self.purchases.pivot_table(
+                index="sku", columns="site", values="units", aggfunc="sum", fill_value=0
+            )
+            parts.append("<b>Units ordered</b>" + orders.to_html())
+        parts += [f"<br>{html.escape(line)}" for line in (*self.explanations[:3], *self.diagnosis)]
+        return "\n".join(parts)
+
     def write(self, directory: str | Path) -> list[Path]:
         """Write ``plan.json`` and the CSV tables into ``directory`` (each file atomically)."""
         directory = Path(directory)

@@ -31,6 +31,14 @@ class Comparison:
     power_headroom: pd.DataFrame  # index (scenario, site, period): cap - draw, kW
     summary: list[str] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """How a comparison shows in Jupyter: what changed, then the key figures."""
+        import html
+
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in self.summary)
+        figures = self.kpis.T.to_html()
+        return f"<b>Against {html.escape(self.baseline)}</b><ul>{items}</ul>{figures}"
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, as ``capforecast compare`` writes them."""
         names = ("kpis", "deltas", "capex_by_year", "units_by_sku", "power_headroom")

@@ -1,0 +1,1 @@
+"""Reports: plots, the self-contained HTML report and the Excel workbook."""

@@ -1,0 +1,107 @@
+"""The Excel workbook for finance: one sheet per table, numbers as numbers, the unit of
+every figure in its header (``total_cost [USD]``), the same bytes for the same tables."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from capforecast.core.io import write_bytes_atomic
+
+#: Units of the columns capforecast writes, by name or by suffix.
+UNITS = {
+    "total_cost": "USD",
+    "capex_orders": "USD",
+    "capex": "USD",
+    "budget": "USD",
+    "cumulative_capex": "USD",
+    "cumulative_budget": "USD",
+    "cost": "USD",
+    "unit_price": "USD",
+    "units_ordered": "units",
+    "units": "units",
+    "lots": "lots",
+    "expected_shortfall": "reference unit-periods",
+    "expected_rented": "reference unit-periods",
+    "demand": "reference units",
+    "served": "reference units",
+    "rented": "reference units",
+    "unmet": "reference units",
+    "coverage": "share",
+    "probability": "share",
+}
+SUFFIXES = {"_kw": "kW", "_usd": "USD"}
+_UNIT = re.compile(r" \[[^\]]*\]$")
+
+
+def unit(column: str) -> str | None:
+    """The unit of a column, or None (labels, counts without a unit)."""
+    if column.startswith("cost_"):
+        return "USD"
+    if column in UNITS:
+        return UNITS[column]
+    return next((u for s, u in SUFFIXES.items() if column.endswith(s)), None)
+
+
+def with_units(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each header that has a unit as ``name [unit]``; labels as text.
+
+    Examples
+    --------
+    >>> list(with_units(pd.DataFrame(columns=["scenario", "total_cost", "draw_kw"])).columns)
+    ['scenario', 'total_cost [USD]', 'draw_kw [kW]']
+    """
+    table = table.copy()
+    for column in table.columns:
+        if isinstance(table[column].dtype, pd.PeriodDtype):
+            table[column] = table[column].astype(str)
+    return table.rename(columns=lambda c: f"{c} [{unit(c)}]" if unit(c) else c)
+
+
+def without_units(columns: pd.Index) -> list[str]:
+    """Headers read back from a sheet, without their ``[unit]``."""
+    return [_UNIT.sub("", str(c)) for c in columns]
+
+
+def workbook(tables: Mapping[str, pd.DataFrame]) -> bytes:
+    """The workbook of ``tables`` (sheet name: table; names cut to Excel's 31 characters)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, table in tables.items():
+            with_units(table).to_excel(writer, sheet_name=name[:31], index=False)
+            sheet = writer.sheets[name[:31]]
+            sheet.freeze_panes = "A2"
+            for cells in sheet.iter_cols(min_row=1, max_row=1):
+                width = max(len(str(cells[0].value)), 10)
+                sheet.column_dimensions[cells[0].column_letter].width = min(width + 2, 40)
+    return _stable(buffer.getvalue())
+
+
+def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path) -> None:
+    """Write :func:`workbook` to ``path`` atomically."""
+    write_bytes_atomic(Path(path), workbook(tables))
+
+
+def _stable(data: bytes) -> bytes:
+    """The same workbook without what changes from run to run: the file times inside the
+    zip and the created and modified times of its properties."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                    rb"\g<1>2000-01-01T00:00:00Z\g<3>",
+                    content,
+                )
+            info = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, content)
+    return buffer.getvalue()
