@@ -154,3 +154,50 @@ def test_plans_and_comparisons_show_as_html_in_jupyter(two_plans: dict) -> None:
     comparison_html = compare(two_plans)._repr_html_()
     assert "slip against base" in comparison_html and "total_cost" in comparison_html
     assert comparison_html.count("<table") == comparison_html.count("</table>") == 1
+
+
+def test_report_opens_in_headless_chromium_offline_without_console_errors(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    from playwright.sync_api import Route, sync_playwright
+
+    out = tmp_path / "out"
+    assert cli("report", *_scenarios(tmp_path), "--out", out).code == 0
+    messages: list[str] = []
+    fetched: list[str] = []
+
+    def only_the_file(route: Route) -> None:
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:  # the report must not need the network: refuse, and remember
+            fetched.append(url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: messages.append(f"error: {e}"))
+        page.route("**/*", only_the_file)
+        page.goto((out / "report.html").as_uri())
+        images = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+        heading = page.inner_text("h1")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert messages == [] and fetched == []
+    assert len(images) == 9 and min(images) > 100  # every plot decoded and drawn
+    assert heading == "Capacity plan: scenario comparison"
+    assert (tmp_path / "report.png").stat().st_size > 50_000
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's (the Makefile installs it)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

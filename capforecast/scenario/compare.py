@@ -106,6 +106,8 @@ def compare(plans: Mapping[str, Plan], *, baseline: str | None = None) -> Compar
     )
     numbers = kpis.select_dtypes("number")
     deltas = numbers - numbers.loc[baseline]
+    # Differences at rounding level (1e-12 of the figure) are no difference.
+    deltas = deltas.mask(deltas.abs() <= 1e-12 * numbers.abs().max().clip(lower=1), 0.0)
     frames = {n: p.spend for n, p in plans.items()}
     capex = pd.concat(
         {
