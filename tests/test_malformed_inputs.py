@@ -365,7 +365,8 @@ def test_cli_exits_2_with_one_readable_message(
     assert "Traceback" not in message
     assert case.file in message and case.words in message
     if case.row is not None:
-        assert f"row {case.row}" in message
+        where = "line" if case.file.endswith(".yaml") else "row"  # a YAML file has lines
+        assert f"{where} {case.row}" in message
     if case.column is not None:
         assert f"'{case.column}'" in message
     assert not out.exists(), "nothing may be written for invalid input"
