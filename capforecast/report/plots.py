@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from capforecast.core.errors import ParameterError
 from capforecast.plan.result import Plan
 
 #: Colours by position, from matplotlib's default cycle (tab10), so a SKU keeps its colour
@@ -266,7 +267,11 @@ def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame, *, series: int =
 def backtest(folds: pd.DataFrame, *, series: int = 3, model: str | None = None) -> Figure:
     """Forecasts from each cutoff (one colour per cutoff) against the actuals, for the
     first ``series`` series of a ``cross_validation`` table."""
-    model = model or str(folds["model"].iloc[0])
+    available = [str(m) for m in dict.fromkeys(folds["model"])]
+    named = [m for m in available if model is None or m.lower() == model.lower()]
+    if not named:
+        raise ParameterError(f"model {model!r} is not in the backtest; it has {available}")
+    model = named[0]
     rows = folds[folds["model"] == model]
     ids = list(dict.fromkeys(rows["unique_id"]))[:series]
     figure, axes = _figure(len(ids), height=2.4)
