@@ -21,8 +21,8 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check capforecast tests benchmarks data_samples
-	$(BIN)/ruff format --check capforecast tests benchmarks data_samples
+	$(BIN)/ruff check capforecast tests benchmarks data_samples docs
+	$(BIN)/ruff format --check capforecast tests benchmarks data_samples docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
