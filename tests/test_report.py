@@ -17,6 +17,7 @@ import yaml
 from capforecast.examples import sample_planning_dir, sample_planning_inputs
 from capforecast.plan.solve import solve
 from capforecast.report import plots
+from capforecast.report.html import PLAN_FIGURES
 from capforecast.report.workbook import without_units
 from capforecast.scenario.compare import compare, frontier
 from tests.conftest import CliResult
@@ -49,6 +50,8 @@ def test_plan_plots_draw_the_plans_numbers(two_plans: dict) -> None:
     expected = plan.shortfall.groupby(plan.shortfall["period"].astype(str))["demand"].sum()
     np.testing.assert_allclose(demand, expected.to_numpy())
     assert len(plots.power(plan).axes) == plan.power["site"].nunique()
+    installed = plots.capacity(plan).axes[0].collections  # one band per SKU
+    assert len(installed) == plan.capacity["sku"].nunique()
     assert plots.png(plots.coverage(plan)) == plots.png(plots.coverage(plan))  # no timestamps
 
 
@@ -122,7 +125,7 @@ def test_report_is_self_contained_and_the_workbook_gives_back_the_csv_numbers(
     links = _Links()
     links.feed(page)
     assert links.urls == []  # nothing to fetch, nothing to follow
-    assert len(links.images) == 1 + 2 * 4  # deltas, and four figures per plan
+    assert len(links.images) == 1 + 2 * len(PLAN_FIGURES)  # deltas, then each plan's
     assert all(src.startswith("data:image/png;base64,") for src in links.images)
     assert not re.search(r"https?://", page)
     assert "cut against baseline" in page
@@ -186,7 +189,7 @@ def test_report_opens_in_headless_chromium_offline_without_console_errors(
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
     assert messages == [] and fetched == []
-    assert len(images) == 9 and min(images) > 100  # every plot decoded and drawn
+    assert len(images) == 1 + 2 * len(PLAN_FIGURES) and min(images) > 100  # all drawn
     assert heading == "Capacity plan: scenario comparison"
     assert (tmp_path / "report.png").stat().st_size > 50_000
 

@@ -90,6 +90,9 @@ def test_every_problem_names_file_line_and_key(tmp_path: Path) -> None:
     text = str(error.value)
     assert "bad.yaml, line 6, key 'rent_price': unknown key" in text
     assert "give exactly one of set, factor or change" in text
+    _write(tmp_path, "nohistory", {"extends": "base.yaml", "forecast": {"paths": 20}})
+    with pytest.raises(InputError, match=r"line 2, key 'forecast': applies only with inputs"):
+        read_scenario(tmp_path / "nohistory.yaml")
     _write(tmp_path, "loop", {"extends": "loop.yaml"})
     with pytest.raises(InputError, match="extends itself"):
         read_scenario(tmp_path / "loop.yaml")
@@ -147,6 +150,31 @@ def test_each_change_is_the_table_edit_it_says() -> None:
         )
     assert "key 'budget.0': selects no row in the horizon 2027Q1..2029Q4" in str(error.value)
     assert "key 'prices.0': selects no row (sku 'XYZ')" in str(error.value)
+
+
+def test_a_history_scenario_changes_the_forecast_requirement() -> None:
+    from capforecast.core.history import read_history
+    from capforecast.examples import sample_history_path
+    from capforecast.workflow import forecast_requirement
+
+    history = {"history": str(sample_history_path())}
+    scenario = Scenario.model_validate(
+        {
+            "name": "forecast",
+            "inputs": {"planning": str(sample_planning_dir()), **history},
+            "forecast": {"paths": 20, "seed": 3, "service_level": 0.8},
+            "demand": [{"workload": "inference", "factor": 1.5}],
+            "options": {"explain": False},
+        }
+    )
+    run = run_scenario(scenario)
+    assert run.plan.has_solution
+    expected, _ = forecast_requirement(
+        read_history(sample_history_path()), sample_planning_inputs(), n_paths=20, seed=3,
+        service_level=0.8,
+    )  # fmt: skip
+    factor = np.where(expected["workload"] == "inference", 1.5, 1.0)
+    np.testing.assert_allclose(run.inputs.demand["demand"], expected["demand"] * factor)
 
 
 def _pressed(**changes: object) -> Scenario:
@@ -229,7 +257,7 @@ def test_runs_on_dask_equal_runs_in_process(client: Client) -> None:
         pd.testing.assert_frame_equal(one.plan.purchases, other.plan.purchases)
 
 
-def test_cli_compare_from_an_empty_folder_and_the_plan_reproduces(
+def test_cli_report_from_an_empty_folder_and_the_plan_reproduces(
     tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What a new user writes, following the README: a baseline and a 2027 budget cut.
@@ -248,8 +276,10 @@ def test_cli_compare_from_an_empty_folder_and_the_plan_reproduces(
             "budget": [{"periods": "2027", "change": "-20%"}],
         },
     )
-    result = cli("compare", "baseline.yaml", "cut.yaml", "--out", "out")
+    result = cli("report", "baseline.yaml", "cut.yaml", "--out", "out")
     assert result.code == 0, result.stderr
+    assert (tmp_path / "out" / "report.html").is_file()
+    assert (tmp_path / "out" / "report.xlsx").is_file()
     kpis = pd.read_csv(tmp_path / "out" / "kpis.csv").set_index("scenario")
     assert list(kpis.index) == ["baseline", "cut"]
     assert kpis.loc["cut", "total_cost"] >= kpis.loc["baseline", "total_cost"] * (1 - 1e-3)

@@ -28,6 +28,10 @@ img { max-width: 100%; height: auto; display: block; margin: 0.8em 0; }
 """
 
 
+#: The figures of each plan in the report, in order.
+PLAN_FIGURES = ("coverage", "capacity", "purchases", "spend", "power")
+
+
 def _image(figure: Figure, alt: str) -> str:
     data = base64.b64encode(plots.png(figure)).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
@@ -97,7 +101,7 @@ def comparison_report(
         if not plan.has_solution:
             parts += [f"<p>{html.escape(line)}</p>" for line in plan.diagnosis]
             continue
-        for name in ("coverage", "purchases", "spend", "power"):
+        for name in PLAN_FIGURES:
             parts.append(_image(getattr(plots, name)(plan), f"{run.name}: {name}"))
         if plan.explanations:
             parts.append("<h3>What binds</h3><ul>")

@@ -7,6 +7,7 @@ window (the figures are made without pyplot's global state).
 =====================  =====================================================================
 ``coverage``           demand served per SKU (reference units, stacked), rented and unmet,
                        with the demand's spread over scenarios (a fan when there are several)
+``capacity``           accelerators installed per period, stacked by SKU
 ``purchases``          units ordered per order period, stacked by SKU, one panel per site
 ``power``              power drawn against the cap per site and period
 ``spend``              capex of the orders placed per period against the budget
@@ -131,6 +132,29 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.
     cumulative = np.cumsum(weights[order], axis=1)
     index = (cumulative < q - 1e-12).sum(axis=1).clip(max=values.shape[1] - 1)
     return sorted_values[np.arange(len(values)), index]
+
+
+def capacity(plan: Plan) -> Figure:
+    """Accelerators installed per period, stacked by SKU (existing fleet and new orders
+    together, all sites)."""
+    figure, (axis,) = _figure()
+    table = plan.capacity
+    if table.empty:
+        _empty(axis, f"no plan ({plan.status})")
+        return figure
+    wide = table.assign(period=table["period"].astype(str)).pivot_table(
+        index="period", columns="sku", values="units", aggfunc="sum", fill_value=0
+    )
+    palette = _sku_colours(plan)
+    x = np.arange(len(wide))
+    stack = [wide[c].to_numpy() for c in wide.columns]
+    colours = [palette[c] for c in wide.columns]
+    axis.stackplot(x, *stack, labels=list(wide.columns), colors=colours, alpha=0.85)
+    axis.set_xticks(x, list(wide.index), rotation=45)
+    axis.set_ylabel("accelerators")
+    axis.set_title("Installed capacity by SKU")
+    axis.legend(loc="upper left", fontsize="small", ncols=2)
+    return figure
 
 
 def purchases(plan: Plan) -> Figure:

@@ -22,7 +22,7 @@ from capforecast.plan.inputs import PlanningInputs, read_planning_inputs, write_
 from capforecast.plan.result import Plan
 from capforecast.plan.solve import solve
 from capforecast.scenario.apply import apply
-from capforecast.scenario.spec import BudgetChange, Scenario
+from capforecast.scenario.spec import BudgetChange, ForecastSettings, Scenario
 from capforecast.workflow import forecast_requirement
 
 
@@ -52,7 +52,7 @@ def scenario_inputs(scenario: Scenario) -> PlanningInputs:
     forecast when it names one, and its changes."""
     inputs = read_planning_inputs(scenario.inputs.planning)
     if scenario.inputs.history is not None:
-        settings = scenario.forecast
+        settings = scenario.forecast or ForecastSettings()
         demand, scenarios = forecast_requirement(
             read_history(scenario.inputs.history),
             inputs,

@@ -33,7 +33,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from capforecast.core.errors import InputError, Problem
 from capforecast.core.yamlfile import Lines, read_yaml, validation_problems
@@ -158,7 +166,7 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     inputs: Inputs
-    forecast: ForecastSettings = Field(default_factory=ForecastSettings)
+    forecast: ForecastSettings | None = None  # with inputs.history; defaults if None
     demand: list[DemandChange] = Field(default_factory=list)
     budget: list[BudgetChange] = Field(default_factory=list)
     prices: list[PriceChange] = Field(default_factory=list)
@@ -167,6 +175,16 @@ class Scenario(BaseModel):
     power: list[PowerChange] = Field(default_factory=list)
     rent: list[RentChange] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("forecast")
+    @classmethod
+    def _forecast_needs_history(
+        cls, value: ForecastSettings | None, info: ValidationInfo
+    ) -> ForecastSettings | None:
+        inputs = info.data.get("inputs")
+        if value is not None and inputs is not None and inputs.history is None:
+            raise ValueError("applies only with inputs.history: add a history or drop it")
+        return value
 
     @field_validator("options")
     @classmethod
