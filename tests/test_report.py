@@ -145,7 +145,7 @@ def test_report_is_self_contained_and_the_workbook_gives_back_the_csv_numbers(
     orders = sheets["purchases"]
     for scenario in ("baseline", "cut"):
         csv = pd.read_csv(first / "scenarios" / scenario / "purchases.csv")
-        rows = orders[orders["scenario"] == scenario]
+        rows = orders[orders["plan"] == scenario]
         np.testing.assert_allclose(rows["units [units]"], csv["units"])
         np.testing.assert_allclose(rows["capex [USD]"], csv["capex"])
     assert sheets["kpis"]["total_cost [USD]"].dtype.kind == "f"  # numbers, not text

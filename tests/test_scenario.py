@@ -331,3 +331,56 @@ def test_cli_sweep_writes_a_frontier(tmp_path: Path, cli: Callable[..., CliResul
     ]
     bad = cli("sweep", path, "--out", tmp_path / "x", "--budget-from", "10%", "--budget-to", "0%")
     assert bad.code == 2 and "from < to" in bad.stderr
+
+
+def test_a_plan_without_solution_compares_as_unknown_not_as_perfect() -> None:
+    from capforecast.plan.solve import solve
+    from capforecast.scenario.compare import frontier
+
+    inputs = sample_planning_inputs().with_options(explain=False)
+    broke = inputs.with_options(shortfall="forbid").with_tables(
+        budget=inputs.budget.assign(capex_budget=0.0)
+    )
+    result = compare({"base": solve(inputs), "broke": solve(broke)})
+    row = result.kpis.loc["broke"]
+    assert row["status"] == "infeasible" and row["first_shortfall"] == "n/a"
+    assert np.isnan(row[["total_cost", "expected_shortfall", "coverage"]].astype(float)).all()
+    assert list(frontier(result).index) == ["base"]  # no point for a plan that is not
+    assert result.summary == [
+        "broke against base: broke has no plan (infeasible); nothing to compare."
+    ]
+    alone = compare({"broke": solve(broke)})
+    assert alone.capex_by_year.empty and alone.units_by_sku.empty
+
+
+def test_options_are_checked_against_the_tables_and_inputs_write_back_exactly(
+    tmp_path: Path,
+) -> None:
+    from capforecast.plan.inputs import read_planning_inputs, write_planning_inputs
+
+    typo = _scenario(options={"shortfall_penalty": {"trainig": 1e6}})
+    with pytest.raises(InputError, match="trainig"):
+        apply(typo, sample_planning_inputs())
+    with pytest.raises(ValueError, match="period_freq"):
+        _scenario(options={"period_freq": "M"})
+    with pytest.raises(ValueError, match="either available: false, or from"):
+        _scenario(availability=[{"sku": "B200", "available": False, "from": "2027Q3"}])
+    changed = apply(_scenario(budget=[{"factor": 1.23456789123}]), sample_planning_inputs())
+    (tmp_path / "rent.csv").write_text("stale")  # from an earlier write
+    write_planning_inputs(changed.with_tables(rent=None), tmp_path)
+    again = read_planning_inputs(tmp_path)
+    assert again.budget["capex_budget"].tolist() == changed.budget["capex_budget"].tolist()
+    assert again.rent.empty and not (tmp_path / "rent.csv").exists()
+
+
+def test_cli_names_user_mistakes_with_exit_2(tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    base = _write(tmp_path, "base", {"inputs": {"planning": str(sample_planning_dir())}})
+    twice = cli("compare", base, base, "--out", tmp_path / "o")
+    assert twice.code == 2 and "names must differ" in twice.stderr
+    typo = cli("compare", base, "--baseline", "bsae", "--out", tmp_path / "o")
+    assert typo.code == 2 and "'bsae' is not one of the scenarios" in typo.stderr
+    (tmp_path / "latin.yaml").write_bytes("description: caf\xe9\n".encode("latin-1"))
+    latin = cli("run", tmp_path / "latin.yaml", "--out", tmp_path / "o")
+    assert latin.code == 2 and "not UTF-8" in latin.stderr
+    names = [s.name for s in budget_sweep(_scenario(), [-0.01, -0.005, 0.0, 0.005, 0.01])]
+    assert len(set(names)) == 5 and names[2] == "s budget +0%"

@@ -78,6 +78,9 @@ def _compare(
     scenarios: list[Path], out: Path, baseline: str | None, jobs: int
 ) -> tuple[list[ScenarioRun], Comparison]:
     specs = [read_scenario(path) for path in scenarios]
+    names = [spec.name for spec in specs]
+    if baseline is not None and baseline not in names:  # before hours of solving
+        raise ParameterError(f"--baseline {baseline!r} is not one of the scenarios {names}")
     runs = run_scenarios(specs, n_jobs=jobs, progress=_say)
     comparison = compare({run.name: run.plan for run in runs}, baseline=baseline)
     _write(runs, comparison, out)
@@ -116,11 +119,17 @@ def report_command(
 
 def workbook_tables(runs: list[ScenarioRun], comparison: Comparison) -> dict[str, pd.DataFrame]:
     """The sheets of the finance workbook: the comparison's tables, then the orders, spend
-    and shortfall of every plan (with a ``scenario`` column)."""
+    and shortfall of every plan, with the plan's scenario name in a first ``plan`` column
+    (``scenario`` in ``shortfall`` is the demand scenario)."""
     tables = {name: table.reset_index() for name, table in comparison.tables().items()}
     for name in ("purchases", "spend", "shortfall"):
+        frames = [getattr(run.plan, name) for run in runs]
         tables[name] = pd.concat(
-            [getattr(run.plan, name).assign(scenario=run.name) for run in runs], ignore_index=True
+            [
+                f.assign(plan=run.name)[["plan", *f.columns]]
+                for f, run in zip(frames, runs, strict=True)
+            ],
+            ignore_index=True,
         )
     return tables
 
@@ -144,10 +153,11 @@ def sweep_command(
         raise ParameterError(
             f"the budget sweep needs -100% <= from < to; got {budget_from}, {budget_to}"
         )
-    specs = budget_sweep(read_scenario(scenario), sweep_values(low, high, steps))
+    values = sweep_values(low, high, steps)
+    specs = budget_sweep(read_scenario(scenario), values)
     runs = run_scenarios(specs, n_jobs=jobs, progress=_say)
     plans = {run.name: run.plan for run in runs}
-    unchanged = next((n for n in plans if n.endswith("budget +0%")), None)
+    unchanged = specs[values.index(0.0)].name if 0.0 in values else None
     comparison = compare(plans, baseline=unchanged)
     _write(runs, comparison, out)
     points = frontier(comparison)

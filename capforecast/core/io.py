@@ -81,11 +81,14 @@ def _umask() -> int:
     return mask
 
 
-def write_table(table: pd.DataFrame, path: Path) -> None:
-    """Write a table as CSV or Parquet (by suffix), atomically and reproducibly."""
+def write_table(table: pd.DataFrame, path: Path, *, exact: bool = False) -> None:
+    """Write a table as CSV or Parquet (by suffix), atomically and reproducibly. CSV
+    numbers have 10 significant digits, or with ``exact`` as many as give the same float
+    back (for inputs that must read back unchanged)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        data = table.to_csv(index=False, lineterminator="\n", float_format="%.10g").encode()
+        digits = None if exact else "%.10g"
+        data = table.to_csv(index=False, lineterminator="\n", float_format=digits).encode()
     elif suffix in (".parquet", ".pq"):
         import io
 

@@ -28,11 +28,12 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
     by its path of keys and indices; a file that cannot be read or parsed is an
     :class:`InputError` naming the line."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise InputError(
-            [Problem(path.name, None, None, f"cannot read: {error.strerror}")]
-        ) from None
+        message = f"cannot read: {error.strerror}"
+        raise InputError([Problem(path.name, None, None, message)]) from None
+    except UnicodeDecodeError:
+        raise InputError([Problem(path.name, None, None, "not UTF-8 text")]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         document = yaml.safe_load(text)

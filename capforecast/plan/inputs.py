@@ -128,9 +128,10 @@ class PlanningInputs:
 
 
 def write_planning_inputs(inputs: PlanningInputs, directory: str | Path) -> list[Path]:
-    """Write ``inputs`` as a planning-input folder (each file atomically) that
-    :func:`read_planning_inputs` reads back to the same inputs. Optional tables that are
-    empty are not written; ``options.yaml`` holds the options that differ from defaults.
+    """Write ``inputs`` as a planning-input folder (each file atomically, numbers exact)
+    that :func:`read_planning_inputs` reads back to the same inputs. Optional tables that
+    are empty are not written (and removed if the folder had them); ``options.yaml`` holds
+    the options that differ from defaults.
 
     Examples
     --------
@@ -157,8 +158,12 @@ def write_planning_inputs(inputs: PlanningInputs, directory: str | Path) -> list
         if name == "scenarios" and list(inputs.scenario_names) == [BASE_SCENARIO]:
             continue
         path = directory / f"{name}.csv"
-        write_table(_as_raw(table), path)
+        write_table(_as_raw(table), path, exact=True)
         written.append(path)
+    for name in PLANNING_FILES:  # a file left from an earlier write would be read too
+        stale = directory / f"{name}.csv"
+        if stale not in written and stale.exists():
+            stale.unlink()
     options = inputs.options.model_dump(exclude_defaults=True)
     path = directory / OPTIONS_FILE
     write_bytes_atomic(path, yaml.safe_dump(options, sort_keys=True).encode())

@@ -70,7 +70,8 @@ def comparison_report(
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Baseline: <b>{html.escape(comparison.baseline)}</b>. Money is USD; costs are "
-        "discounted expected costs, orders are at list price; shortfall is in reference "
+        "discounted expected costs (<code>total_cost</code> is the objective, risk-adjusted "
+        "under <code>risk: cvar</code>), orders are at list price; shortfall is in reference "
         "unit-periods (H100-equivalent quarters).</p>",
         "<h2>Scenarios</h2><ul>",
     ]
@@ -92,8 +93,12 @@ def comparison_report(
     if frontier is not None:
         parts += ["<h2>Budget frontier</h2>", _image(plots.frontier(frontier), "Budget frontier")]
         parts.append(_table(frontier))
-    parts += ["<h2>Capex by year</h2>", _table(comparison.capex_by_year.unstack("scenario"))]
-    parts += ["<h2>Units ordered by SKU</h2>", _table(comparison.units_by_sku.unstack("scenario"))]
+    for title, table in (
+        ("Capex by year", comparison.capex_by_year),
+        ("Units ordered by SKU", comparison.units_by_sku),
+    ):
+        if not table.empty:
+            parts += [f"<h2>{title}</h2>", _table(table.unstack("scenario"))]
     for run in runs:
         plan = run.plan
         parts.append(f"<h2>Plan: {html.escape(run.name)}</h2>")

@@ -72,14 +72,35 @@ def workbook(tables: Mapping[str, pd.DataFrame]) -> bytes:
     """The workbook of ``tables`` (sheet name: table; names cut to Excel's 31 characters)."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, table in tables.items():
-            with_units(table).to_excel(writer, sheet_name=name[:31], index=False)
-            sheet = writer.sheets[name[:31]]
+        for name, table in zip(sheet_names(list(tables)), tables.values(), strict=True):
+            with_units(table).to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
             sheet.freeze_panes = "A2"
             for cells in sheet.iter_cols(min_row=1, max_row=1):
                 width = max(len(str(cells[0].value)), 10)
                 sheet.column_dimensions[cells[0].column_letter].width = min(width + 2, 40)
     return _stable(buffer.getvalue())
+
+
+def sheet_names(names: list[str]) -> list[str]:
+    """Excel sheet names for ``names``: at most 31 characters, unique regardless of case.
+
+    Examples
+    --------
+    >>> sheet_names(["a" * 40, "a" * 35, "Kpis", "kpis"])
+    ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaa~2', 'Kpis', 'kpis~2']
+    """
+    taken: set[str] = set()
+    result = []
+    for name in names:
+        candidate, number = name[:31], 1
+        while candidate.lower() in taken:
+            number += 1
+            suffix = f"~{number}"
+            candidate = name[: 31 - len(suffix)] + suffix
+        taken.add(candidate.lower())
+        result.append(candidate)
+    return result
 
 
 def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path) -> None:

@@ -10,12 +10,14 @@ periods writes ``site_power.csv`` rows, a lead-time slip edits ``catalog.csv``.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
 from capforecast.plan.inputs import PlanningInputs
+from capforecast.plan.options import PlanOptions
 from capforecast.scenario.spec import Periods, Scenario
 
 _RANGE = re.compile(r"^\s*(\S+)\s*\.\.\s*(\S+)\s*$")
@@ -29,6 +31,9 @@ def select_periods(spec: Periods, periods: pd.Series) -> np.ndarray:
     >>> horizon = pd.Series(pd.period_range("2027Q1", periods=8, freq="Q"))
     >>> select_periods("2027", horizon).sum(), select_periods("2027Q4..2028Q2", horizon).sum()
     (np.int64(4), np.int64(3))
+    >>> months = pd.Series(pd.period_range("2027-01", periods=12, freq="M"))
+    >>> select_periods("2027Q1..2027Q2", months).sum(), select_periods("2027Q3", months).sum()
+    (np.int64(6), np.int64(3))
     """
     if spec is None:
         return np.ones(len(periods), dtype=bool)
@@ -36,20 +41,24 @@ def select_periods(spec: Periods, periods: pd.Series) -> np.ndarray:
         masks = [select_periods(item, periods) for item in spec]
         return np.logical_or.reduce(masks) if masks else np.zeros(len(periods), dtype=bool)
     text = str(spec).strip()
-    freq = periods.dt.freq if len(periods) else "Q"
     try:
-        if re.fullmatch(r"\d{4}", text):
-            return (periods.dt.year == int(text)).to_numpy()
         found = _RANGE.match(text)
-        if found:
-            first, last = (pd.Period(p, freq=freq) for p in found.groups())
-            return ((periods >= first) & (periods <= last)).to_numpy()
-        return (periods == pd.Period(text, freq=freq)).to_numpy()
+        first, last = (
+            (pd.Period(found.group(1)), pd.Period(found.group(2)))
+            if found
+            else (pd.Period(text, freq="Y") if re.fullmatch(r"\d{4}", text) else pd.Period(text),)
+            * 2
+        )
     except (ValueError, TypeError):
         raise ValueError(
             f'periods {text!r} is not a period label (2027Q3), a year ("2027") or a range '
             "(2027Q1..2028Q2)"
         ) from None
+    # A label selects the periods it overlaps: 2027Q3 is July-September on a monthly
+    # horizon, and "2027" every quarter of the year on a quarterly one.
+    starts = periods.dt.start_time.to_numpy()
+    ends = periods.dt.end_time.to_numpy()
+    return (ends >= np.datetime64(first.start_time)) & (starts <= np.datetime64(last.end_time))
 
 
 class _Editor:
@@ -58,7 +67,7 @@ class _Editor:
     def __init__(self, scenario: Scenario, inputs: PlanningInputs) -> None:
         self.scenario, self.inputs = scenario, inputs
         self.problems: list[Problem] = []
-        self.file = f"{scenario.name}.yaml"
+        self.file = scenario.source
 
     def mask(
         self, key: str, change: object, table: pd.DataFrame, **columns: str | None
@@ -158,8 +167,10 @@ def apply(scenario: Scenario, inputs: PlanningInputs) -> PlanningInputs:
         tables["supply"] = _availability(edit, inputs, scenario)
     if edit.problems:
         raise InputError(edit.problems)
-    changed = inputs.with_tables(**tables) if tables else inputs
-    return changed.with_options(**scenario.options) if scenario.options else changed
+    # Built again with the new options, so that they are checked against the tables
+    # (penalties per known workload, say) and the consistency checks see them.
+    options = PlanOptions(**{**inputs.options.model_dump(), **scenario.options})
+    return replace(inputs, options=options).with_tables(**tables)
 
 
 def _lead_times(edit: _Editor, catalog: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

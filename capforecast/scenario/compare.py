@@ -15,6 +15,11 @@ import pandas as pd
 
 from capforecast.plan.result import COST_COMPONENTS, Plan
 
+#: The figures of each plan after its costs, in the order of ``kpis``.
+NUMBERS = ["capex_orders", "units_ordered", "expected_shortfall", "expected_rented", "coverage"]
+NUMBERS.append("min_power_headroom_kw")
+KPI_COLUMNS = ["status", "total_cost", *(f"cost_{c}" for c in COST_COMPONENTS), *NUMBERS]
+KPI_COLUMNS.append("first_shortfall")
 #: Expected unmet demand below this (reference unit-periods) is no shortfall.
 SHORTFALL_TOLERANCE = 1e-6
 
@@ -46,6 +51,13 @@ class Comparison:
 
 
 def _kpis(plan: Plan) -> dict[str, object]:
+    if not plan.has_solution:  # no plan: nothing to measure, and nothing is zero
+        numbers = ["total_cost", *(f"cost_{c}" for c in COST_COMPONENTS), *NUMBERS]
+        return {
+            "status": str(plan.status),
+            **dict.fromkeys(numbers, np.nan),
+            "first_shortfall": "n/a",
+        }
     short = plan.shortfall
     weights = short["probability"] if not short.empty else pd.Series(dtype=float)
     demand = float((short["demand"] * weights).sum()) if not short.empty else 0.0
@@ -104,35 +116,50 @@ def compare(plans: Mapping[str, Plan], *, baseline: str | None = None) -> Compar
     kpis = pd.DataFrame.from_records(
         [_kpis(plans[n]) for n in names], index=pd.Index(names, name="scenario")
     )
-    numbers = kpis.select_dtypes("number")
+    kpis = kpis.reindex(columns=KPI_COLUMNS)
+    numbers = kpis[[c for c in KPI_COLUMNS if c not in ("status", "first_shortfall")]]
+    numbers = numbers.astype(float)
     deltas = numbers - numbers.loc[baseline]
     # Differences at rounding level (1e-12 of the figure) are no difference.
     deltas = deltas.mask(deltas.abs() <= 1e-12 * numbers.abs().max().clip(lower=1), 0.0)
-    frames = {n: p.spend for n, p in plans.items()}
-    capex = pd.concat(
+    solved = {n: p for n, p in plans.items() if p.has_solution}
+    capex = _stack(
         {
-            n: t.assign(year=t["period"].astype(str).str[:4]).groupby("year")["capex"].sum()
-            for n, t in frames.items()
-            if not t.empty
+            n: p.spend.assign(year=p.spend["period"].astype(str).str[:4])
+            .groupby("year")["capex"]
+            .sum()
+            .to_frame("capex")
+            for n, p in solved.items()
         },
-        names=["scenario", "year"],
-    ).to_frame("capex")
-    units = pd.concat({n: _units(p) for n, p in plans.items()}, names=["scenario", "sku"]).to_frame(
-        "units"
+        ["scenario", "year"],
+        ["capex"],
     )
-    headroom = pd.concat(
+    units = _stack(
+        {n: _units(p).to_frame("units") for n, p in solved.items()}, ["scenario", "sku"], ["units"]
+    )
+    headroom = _stack(
         {
             n: p.power.assign(
                 period=p.power["period"].astype(str),
                 headroom_kw=p.power["cap_kw"] - p.power["draw_kw"],
             ).set_index(["site", "period"])[["draw_kw", "cap_kw", "headroom_kw"]]
-            for n, p in plans.items()
-            if not p.power.empty
+            for n, p in solved.items()
         },
-        names=["scenario", "site", "period"],
+        ["scenario", "site", "period"],
+        ["draw_kw", "cap_kw", "headroom_kw"],
     )
     comparison = Comparison(baseline, kpis, deltas, capex, units, headroom)
     return Comparison(**{**comparison.__dict__, "summary": _summary(comparison)})
+
+
+def _stack(frames: dict[str, pd.DataFrame], names: list[str], columns: list[str]) -> pd.DataFrame:
+    """The frames one under another with the plan's name as the first index level (an
+    empty table with those levels and columns when there is none)."""
+    frames = {n: f for n, f in frames.items() if not f.empty}
+    if not frames:
+        index = pd.MultiIndex.from_arrays([[]] * len(names), names=names)
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in columns}, index=index)
+    return pd.concat(frames, names=names)
 
 
 def _units(plan: Plan) -> pd.Series:
@@ -147,6 +174,14 @@ def _money(usd: float) -> str:
     return f"{sign}${usd / 1e6:,.1f}M" if usd >= 1e5 else f"{sign}${usd:,.0f}"
 
 
+def _cost_label(row: pd.Series) -> str:
+    """'expected cost', or 'risk-adjusted cost' when the objective is not the sum of the
+    expected costs (``risk: cvar``)."""
+    expected = sum(row[f"cost_{c}"] for c in COST_COMPONENTS)
+    same = abs(row["total_cost"] - expected) <= 1e-6 * max(1.0, abs(row["total_cost"]))
+    return "expected cost" if same else "risk-adjusted cost (objective)"
+
+
 def _summary(comparison: Comparison) -> list[str]:
     """One paragraph per scenario: what changed against the baseline, largest first."""
     kpis, base = comparison.kpis, comparison.baseline
@@ -155,13 +190,20 @@ def _summary(comparison: Comparison) -> list[str]:
         if name == base:
             continue
         row, ref = kpis.loc[name], kpis.loc[base]
+        if "n/a" in (row["first_shortfall"], ref["first_shortfall"]):
+            which = name if row["first_shortfall"] == "n/a" else base
+            status = kpis.loc[which, "status"]
+            lines.append(
+                f"{name} against {base}: {which} has no plan ({status}); nothing to compare."
+            )
+            continue
         parts = []
         if row["status"] != ref["status"]:
             parts.append(f"the solve ended {row['status']} (baseline: {ref['status']})")
         cost = row["total_cost"] - ref["total_cost"]
         if not np.isnan(cost):
             share = f" ({cost / ref['total_cost']:+.1%})" if ref["total_cost"] else ""
-            parts.append(f"expected cost {_money(cost)}{share}")
+            parts.append(f"{_cost_label(row)} {_money(cost)}{share}")
         parts.append(f"orders {_money(row['capex_orders'] - ref['capex_orders'])} at list price")
         short = row["expected_shortfall"] - ref["expected_shortfall"]
         if abs(short) > SHORTFALL_TOLERANCE:
@@ -199,7 +241,7 @@ def frontier(comparison: Comparison) -> pd.DataFrame:
     >>> frontier(Comparison("a", kpis, kpis, *[pd.DataFrame()] * 3))["efficient"].tolist()
     [True, True, False]
     """
-    kpis = comparison.kpis
+    kpis = comparison.kpis.dropna(subset=["cost_capex", "expected_shortfall"])  # no plan: no point
     table = kpis[["cost_capex", "expected_shortfall", "total_cost"]].rename(
         columns={"cost_capex": "capex"}
     )

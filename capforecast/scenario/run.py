@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from capforecast.core.errors import ParameterError
 from capforecast.core.history import read_history
 from capforecast.forecast.parallel import map_series
 from capforecast.plan.inputs import PlanningInputs, read_planning_inputs, write_planning_inputs
@@ -87,7 +88,9 @@ def run_scenarios(
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"scenario names must differ; repeated: {repeated}")
+        raise ParameterError(
+            f"scenario names must differ; repeated: {repeated} (give each file its own name:)"
+        )
     say = progress or (lambda message: None)
     where = "on Dask" if client is not None else f"with {n_jobs or 'every'} process(es)"
     say(f"Planning {len(scenarios)} scenarios {where}")
@@ -110,7 +113,7 @@ def budget_sweep(scenario: Scenario, changes: Sequence[float]) -> list[Scenario]
     return [
         scenario.model_copy(
             update={
-                "name": f"{scenario.name} budget {change:+.0%}",
+                "name": f"{scenario.name} budget {change * 100:+g}%",
                 "budget": [*scenario.budget, BudgetChange(change=change)],
             }
         )

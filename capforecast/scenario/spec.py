@@ -37,6 +37,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -133,8 +134,8 @@ class Availability(BaseModel):
 
     @model_validator(mode="after")
     def _something(self) -> Availability:
-        if self.available and self.first is None:
-            raise ValueError("give available: false, or from: <first order period>")
+        if self.available == (self.first is None):
+            raise ValueError("give either available: false, or from: <first order period>")
         return self
 
 
@@ -175,6 +176,7 @@ class Scenario(BaseModel):
     power: list[PowerChange] = Field(default_factory=list)
     rent: list[RentChange] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+    _source: str = PrivateAttr(default="")
 
     @field_validator("forecast")
     @classmethod
@@ -186,9 +188,16 @@ class Scenario(BaseModel):
             raise ValueError("applies only with inputs.history: add a history or drop it")
         return value
 
+    @property
+    def source(self) -> str:
+        """The file the scenario was read from (its name), for messages."""
+        return self._source or f"{self.name}.yaml"
+
     @field_validator("options")
     @classmethod
     def _known_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "period_freq" in value:
+            raise ValueError("period_freq is the planning inputs' own; it cannot change here")
         PlanOptions(**value)  # the same checks as options.yaml
         return value
 
@@ -248,9 +257,11 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Scenario:
             parent.model_dump(by_alias=True, exclude_unset=True), document, lines
         )
     try:
-        return Scenario.model_validate(document)
+        scenario = Scenario.model_validate(document)
     except ValidationError as error:
         raise InputError(validation_problems(error, path.name, lines)) from None
+    scenario._source = path.name
+    return scenario
 
 
 def _merge(
@@ -260,6 +271,7 @@ def _merge(
     (the child's after the base's; its line numbers are moved along)."""
     parent["inputs"] = {k: str(v) for k, v in parent.get("inputs", {}).items() if v is not None}
     merged = {**parent, **child, "name": child["name"]}
+    merged["description"] = child.get("description", "")  # a base's words are its own
     for key in ("inputs", "forecast", "options"):
         if isinstance(parent.get(key), dict) and isinstance(child.get(key), dict):
             merged[key] = {**parent[key], **child[key]}
