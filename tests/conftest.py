@@ -1,13 +1,15 @@
-"""Shared fixtures: copies of the bundled sample data and an in-process CLI runner."""
+"""Shared fixtures: copies of the bundled sample data, an in-process CLI runner and a
+local two-worker Dask cluster."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from distributed import Client, LocalCluster
 
 from capforecast.cli.main import run
 from capforecast.examples import sample_history_path, sample_planning_dir
@@ -49,3 +51,15 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def client() -> Iterator[Client]:
+    """A real Dask cluster on this machine: two worker processes, one thread each."""
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as dask_client,
+    ):
+        yield dask_client

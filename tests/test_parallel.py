@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
-import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from capforecast import forecast, sample_paths
 from capforecast.forecast.backtest import cross_validation
@@ -29,17 +26,6 @@ def _panel(n_series: int = 32, n: int = 60) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True)
     table.attrs["freq"] = "D"
     return table
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as dask_client,
-    ):
-        yield dask_client
 
 
 def test_local_cores_match_a_single_process() -> None:

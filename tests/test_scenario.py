@@ -3,14 +3,14 @@ runs in parallel and on Dask, comparisons whose effects go the right way, and th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from dask.distributed import Client, LocalCluster
+from dask.distributed import Client
 
 from capforecast.core.errors import InputError
 from capforecast.examples import sample_planning_dir, sample_planning_inputs
@@ -234,17 +234,6 @@ def test_a_lead_time_slip_moves_orders_earlier_or_raises_rent_and_shortfall() ->
         lambda p: p.ordinal
     )
     assert (gap == 4).all()  # the slipped lead time is the one solved
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as dask_client,
-    ):
-        yield dask_client
 
 
 def test_runs_on_dask_equal_runs_in_process(client: Client) -> None:
