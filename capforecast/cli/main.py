@@ -297,6 +297,10 @@ def _register_scenario_commands() -> None:
     app.command("sweep")(scenarios.sweep_command)
     app.command("report")(scenarios.report_command)
 
+    from capforecast.cli.serve import serve_command
+
+    app.command("serve")(serve_command)
+
 
 _register_scenario_commands()
 

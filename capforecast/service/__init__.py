@@ -1,0 +1,1 @@
+"""The REST API: capforecast as a service other systems call (``capforecast serve``)."""
