@@ -159,15 +159,14 @@ class Inputs(BaseModel):
     history: Path | None = None
 
 
-class Scenario(BaseModel):
-    """A validated scenario: read one with :func:`read_scenario`."""
+class Changes(BaseModel):
+    """A scenario's name, description and changes, without its inputs: what the REST API
+    takes for a scenario (its planning input is given apart)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: str = Field(min_length=1, max_length=200)
     description: str = ""
-    inputs: Inputs
-    forecast: ForecastSettings | None = None  # with inputs.history; defaults if None
     demand: list[DemandChange] = Field(default_factory=list)
     budget: list[BudgetChange] = Field(default_factory=list)
     prices: list[PriceChange] = Field(default_factory=list)
@@ -176,6 +175,26 @@ class Scenario(BaseModel):
     power: list[PowerChange] = Field(default_factory=list)
     rent: list[RentChange] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "period_freq" in value:
+            raise ValueError("period_freq is the planning inputs' own; it cannot change here")
+        PlanOptions(**value)  # the same checks as options.yaml
+        return value
+
+    def changes(self) -> int:
+        """How many changes the scenario makes to its inputs."""
+        lists = (self.demand, self.budget, self.prices, self.lead_time, self.availability)
+        return sum(len(x) for x in (*lists, self.power, self.rent)) + len(self.options)
+
+
+class Scenario(Changes):
+    """A validated scenario: read one with :func:`read_scenario`."""
+
+    inputs: Inputs
+    forecast: ForecastSettings | None = None  # with inputs.history; defaults if None
     _source: str = PrivateAttr(default="")
 
     @field_validator("forecast")
@@ -192,19 +211,6 @@ class Scenario(BaseModel):
     def source(self) -> str:
         """The file the scenario was read from (its name), for messages."""
         return self._source or f"{self.name}.yaml"
-
-    @field_validator("options")
-    @classmethod
-    def _known_options(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if "period_freq" in value:
-            raise ValueError("period_freq is the planning inputs' own; it cannot change here")
-        PlanOptions(**value)  # the same checks as options.yaml
-        return value
-
-    def changes(self) -> int:
-        """How many changes the scenario makes to its inputs."""
-        lists = (self.demand, self.budget, self.prices, self.lead_time, self.availability)
-        return sum(len(x) for x in (*lists, self.power, self.rent)) + len(self.options)
 
 
 #: The keys whose lists add up along ``extends``.

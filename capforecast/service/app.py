@@ -18,9 +18,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from capforecast.core.errors import CapforecastError, InputError
+from capforecast.scenario.spec import Changes
 from capforecast.service.jobs import Runner
 from capforecast.service.store import FINAL, Job, Store
 
@@ -39,23 +40,17 @@ class Settings(BaseModel):
 
 
 # Requests --------------------------------------------------------------------------------
+#: A plain file name: no folder, not hidden, .csv or .yaml.
+FileName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,58}\.(csv|yaml)$")]
+
+
 class InputUpload(BaseModel):
     """Files of one input: a history (one CSV file) or a planning-input folder (its CSV
     files and options.yaml), each as text."""
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["history", "planning"]
-    files: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")], str] = Field(
-        min_length=1, max_length=20
-    )
-
-    @field_validator("files")
-    @classmethod
-    def _plain_names(cls, files: dict[str, str]) -> dict[str, str]:
-        for name in files:
-            if name.startswith(".") or not name.endswith((".csv", ".yaml")):
-                raise ValueError(f"file {name!r}: a .csv or .yaml name, not hidden")
-        return files
+    files: dict[FileName, str] = Field(min_length=1, max_length=20)
 
 
 class ForecastRequest(BaseModel):
@@ -100,22 +95,17 @@ class PlanRequest(BaseModel):
 class ComparisonRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     planning: str = Field(pattern=r"^[0-9a-f]{64}$", description="hash of a planning input")
-    scenarios: list[dict[str, Any]] = Field(min_length=1, max_length=16)
+    scenarios: list[Changes] = Field(min_length=1, max_length=16)
     baseline: str | None = None
 
-    @field_validator("scenarios")
-    @classmethod
-    def _scenarios(cls, scenarios: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from capforecast.scenario.spec import Scenario
-
-        for scenario in scenarios:
-            if "inputs" in scenario or "extends" in scenario:
-                raise ValueError("scenarios name no inputs or files: the planning input is given")
-            Scenario.model_validate({**scenario, "inputs": {"planning": "."}})
-        names = [s.get("name") for s in scenarios]
-        if len(set(names)) != len(names) or None in names:
+    @model_validator(mode="after")
+    def _names(self) -> ComparisonRequest:
+        names = [s.name for s in self.scenarios]
+        if len(set(names)) != len(names):
             raise ValueError("every scenario needs its own name")
-        return scenarios
+        if self.baseline is not None and self.baseline not in names:
+            raise ValueError(f"baseline {self.baseline!r} is not one of the scenarios {names}")
+        return self
 
 
 REQUESTS: dict[str, type[BaseModel]] = {
@@ -143,6 +133,24 @@ class JobInfo(BaseModel):
     finished: float | None
     files: list[str] = Field(default_factory=list, description="results, when succeeded")
     summary: dict[str, Any] | None = Field(default=None, description="plan.json of a plan")
+
+
+class ErrorMessage(BaseModel):
+    detail: str
+
+
+#: Error answers every authenticated path can give, documented in the OpenAPI schema.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorMessage, "description": "the body is not JSON"},
+    401: {"model": ErrorMessage, "description": "no valid API key"},
+    404: {"model": ErrorMessage, "description": "no such job, input or file (for this key)"},
+    413: {"model": ErrorMessage, "description": "request body too large"},
+}
+JOB_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    200: {"model": JobInfo, "description": "the job made before with this idempotency key"},
+    429: {"model": ErrorMessage, "description": "too many jobs queued or running for this key"},
+}
 
 
 def _owner(key: str) -> str:
@@ -218,7 +226,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
     def readyz() -> JSONResponse:
         ready = runner.alive()
         try:
@@ -227,7 +235,7 @@ def create_app(settings: Settings) -> FastAPI:
             ready = False
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", response_class=PlainTextResponse, tags=["health"])
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["health"], responses=ERRORS)
     def metrics(owner: Owner) -> str:
         lines = ["# TYPE capforecast_jobs gauge"]
         for (kind, state), count in sorted(store.counts().items()):
@@ -241,13 +249,18 @@ def create_app(settings: Settings) -> FastAPI:
             lines.append(f'capforecast_job_seconds_sum{{kind="{kind}"}} {sum(values):.6f}')
         return "\n".join(lines) + "\n"
 
-    @app.post(f"/{VERSION}/inputs", status_code=201, response_model=InputInfo, tags=["inputs"])
+    @app.post(
+        f"/{VERSION}/inputs", status_code=201, response_model=InputInfo, tags=["inputs"],
+        responses=ERRORS,
+    )  # fmt: skip
     def upload(body: InputUpload, owner: Owner) -> InputInfo:
         _validate_input(body)
         key = store.put_input(body.kind, body.files)
         return InputInfo(hash=key, kind=body.kind, files=sorted(body.files))
 
-    @app.get(f"/{VERSION}/inputs/{{key}}", response_model=InputInfo, tags=["inputs"])
+    @app.get(
+        f"/{VERSION}/inputs/{{key}}", response_model=InputInfo, tags=["inputs"], responses=ERRORS
+    )
     def input_info(key: str, owner: Owner) -> InputInfo:
         found = store.get_input(key)
         if found is None:
@@ -269,36 +282,52 @@ def create_app(settings: Settings) -> FastAPI:
         job, new = store.create_job(kind, owner, body.model_dump(), idempotency)
         return JSONResponse(info(job).model_dump(), status_code=202 if new else 200)
 
-    @app.post(f"/{VERSION}/forecasts", status_code=202, response_model=JobInfo, tags=["jobs"])
+    @app.post(
+        f"/{VERSION}/forecasts", status_code=202, response_model=JobInfo, tags=["jobs"],
+        responses=JOB_ERRORS,
+    )  # fmt: skip
     def create_forecast(
         body: ForecastRequest, owner: Owner, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
         return submit("forecasts", body, owner, idempotency_key)
 
-    @app.post(f"/{VERSION}/plans", status_code=202, response_model=JobInfo, tags=["jobs"])
+    @app.post(
+        f"/{VERSION}/plans", status_code=202, response_model=JobInfo, tags=["jobs"],
+        responses=JOB_ERRORS,
+    )  # fmt: skip
     def create_plan(
         body: PlanRequest, owner: Owner, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
         return submit("plans", body, owner, idempotency_key)
 
-    @app.post(f"/{VERSION}/comparisons", status_code=202, response_model=JobInfo, tags=["jobs"])
+    @app.post(
+        f"/{VERSION}/comparisons", status_code=202, response_model=JobInfo, tags=["jobs"],
+        responses=JOB_ERRORS,
+    )  # fmt: skip
     def create_comparison(
         body: ComparisonRequest, owner: Owner, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
         return submit("comparisons", body, owner, idempotency_key)
 
-    @app.get(f"/{VERSION}/{{kind}}/{{job_id}}", response_model=JobInfo, tags=["jobs"])
+    @app.get(
+        f"/{VERSION}/{{kind}}/{{job_id}}", response_model=JobInfo, tags=["jobs"], responses=ERRORS
+    )
     def get_job(kind: JobKind, job_id: str, owner: Owner) -> JobInfo:
         return info(own_job(kind, job_id, owner))
 
-    @app.delete(f"/{VERSION}/{{kind}}/{{job_id}}", response_model=JobInfo, tags=["jobs"])
+    @app.delete(
+        f"/{VERSION}/{{kind}}/{{job_id}}", response_model=JobInfo, tags=["jobs"], responses=ERRORS
+    )
     def cancel_job(kind: JobKind, job_id: str, owner: Owner) -> JobInfo:
         job = own_job(kind, job_id, owner)
         if job.state not in FINAL:
             runner.cancel(job.id)
         return info(own_job(kind, job_id, owner))
 
-    @app.get(f"/{VERSION}/{{kind}}/{{job_id}}/files/{{name}}", tags=["jobs"])
+    @app.get(
+        f"/{VERSION}/{{kind}}/{{job_id}}/files/{{name}}", tags=["jobs"],
+        responses={**ERRORS, 200: {"description": "the file (CSV, JSON, HTML or XLSX)"}},
+    )  # fmt: skip
     def download(kind: JobKind, job_id: str, name: str, owner: Owner) -> Response:
         own_job(kind, job_id, owner)
         found = store.result(job_id, name)

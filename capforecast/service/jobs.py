@@ -80,7 +80,7 @@ def _comparison(store: Store, job_id: str, request: dict[str, Any], folder: Path
     assert source is not None
     planning = _materialize(source["files"], folder)
     scenarios = [
-        Scenario.model_validate({**s, "inputs": {"planning": str(planning)}})
+        Scenario.model_validate({**s, "inputs": {"planning": str(planning)}})  # s: Changes
         for s in request["scenarios"]
     ]
     runs = []
