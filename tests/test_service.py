@@ -25,8 +25,8 @@ OTHER = "other-key-0123456789abcdef"
 class Server:
     """``capforecast serve`` in a child process, on a free loopback port."""
 
-    def __init__(self, db: Path) -> None:
-        self.db = db
+    def __init__(self, db: Path, *options: str) -> None:
+        self.db, self.options = db, options
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -36,7 +36,7 @@ class Server:
     def start(self) -> None:
         env = {**os.environ, "CAPFORECAST_API_KEYS": f"{KEY},{OTHER}"}
         command = [sys.executable, "-m", "capforecast", "serve", "--port", str(self.port),
-                   "--db", str(self.db), "--workers", "2"]  # fmt: skip
+                   "--db", str(self.db), "--workers", "2", *self.options]  # fmt: skip
         log = self.db.with_suffix(".log")
         with log.open("ab") as output:  # the child keeps its own copy of the handle
             self.process = subprocess.Popen(command, env=env, stdout=output, stderr=output)
@@ -189,3 +189,16 @@ def test_forecast_and_comparison_jobs(server: Server) -> None:
         assert {"kpis.csv", "report.html", "report.xlsx", "summary.json"} <= set(done["files"])
         report = client.get(f"/v1/comparisons/{done['id']}/files/report.html")
         assert report.headers["content-type"].startswith("text/html") and "cut" in report.text
+
+
+def test_a_small_concurrent_load_has_no_errors_and_loses_no_job(tmp_path: Path) -> None:
+    from benchmarks.api_load import load
+
+    server = Server(tmp_path / "service.db", "--max-jobs-per-key", "40")
+    server.start()
+    try:
+        result = load(server.url, requests=24, clients=8)
+    finally:
+        server.stop()
+    assert result["errors"] == []
+    assert result["jobs"] == 12 and result["succeeded"] == 12

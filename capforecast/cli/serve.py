@@ -39,11 +39,16 @@ def serve_command(
     ),
     workers: Annotated[int, typer.Option(help="Jobs run at once (processes).", min=1)] = 2,
     keys_file: Annotated[Path | None, typer.Option(help="File of API keys, one per line.")] = None,
+    max_jobs_per_key: Annotated[
+        int, typer.Option(help="Jobs one key may have queued or running at once.", min=1)
+    ] = 8,
 ) -> None:
     """Serve the REST API (OpenAPI at /docs and /openapi.json; versioned paths /v1/...)."""
     import uvicorn
 
     from capforecast.service.app import Settings, create_app
 
-    settings = Settings(db=db, keys=api_keys(keys_file), workers=workers)
+    settings = Settings(
+        db=db, keys=api_keys(keys_file), workers=workers, max_active_jobs_per_key=max_jobs_per_key
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
