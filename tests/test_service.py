@@ -84,11 +84,26 @@ def _wait(client: httpx.Client, path: str, states: tuple[str, ...], limit: float
 
 def test_keys_are_required_and_leak_nothing(server: Server) -> None:
     assert httpx.get(f"{server.url}/healthz").status_code == 200
-    for headers in ({}, {"X-API-Key": "wrong-key-0123456789"}, {"Authorization": "Bearer x"}):
-        response = httpx.get(f"{server.url}/v1/plans/anything", headers=headers)
-        assert response.status_code == 401
-        assert response.json() == {"detail": "a valid API key is required"}
-        assert httpx.get(f"{server.url}/metrics", headers=headers).status_code == 401
+    wrong = [{}, {"X-API-Key": "wrong-key-0123456789"}, {"Authorization": "Bearer x"},
+             {"X-API-Key": "caf\xe9-0123456789abcdef".encode("latin-1")}]  # fmt: skip
+    for headers in wrong:
+        for path in ("/v1/plans/anything", "/metrics", "/docs", "/openapi.json", "/v1/nothing"):
+            response = httpx.get(f"{server.url}{path}", headers=headers)
+            assert response.status_code == 401, (path, headers)
+            assert response.json() == {"detail": "a valid API key is required"}
+            assert "server" not in response.headers
+    assert httpx.get(
+        f"{server.url}/openapi.json", headers={"Authorization": f"bearer {KEY}"}
+    ).is_success
+
+    def chunks() -> Iterator[bytes]:  # a body that declares no length
+        for _ in range(22):
+            yield b" " * 2**20
+
+    # Without a key, nothing of the body is read; with one, it is cut off at the limit.
+    assert httpx.post(f"{server.url}/v1/inputs", content=chunks()).status_code == 401
+    cut = httpx.post(f"{server.url}/v1/inputs", content=chunks(), headers={"X-API-Key": KEY})
+    assert cut.status_code == 413
 
 
 def test_create_poll_fetch_cancel_restart(server: Server) -> None:
@@ -111,9 +126,18 @@ def test_create_poll_fetch_cancel_restart(server: Server) -> None:
         assert done["summary"]["objective"] == pytest.approx(local.objective, rel=1e-6)
         purchases = client.get(f"{path}/files/purchases.csv")
         assert purchases.status_code == 200 and purchases.text.startswith("sku,site,order_period")
-        assert client.get(f"{path}/files/../../etc/passwd").status_code == 404
-        with _client(server, OTHER) as stranger:  # another key sees no such job
+        escape = f"{server.url}{path}/files/%2e%2e%2f%2e%2e%2fetc%2fpasswd"  # reaches the route
+        raw = httpx.Request("GET", escape, headers={"X-API-Key": KEY})
+        assert client.send(raw).status_code == 404
+        with _client(server, OTHER) as stranger:  # another key sees no such job or input
             assert stranger.get(path).status_code == 404
+            assert stranger.get(f"/v1/inputs/{key}").status_code == 404
+            assert stranger.post("/v1/plans", json=body).status_code == 422
+        reused = client.post(
+            "/v1/plans", json={**body, "options": {"explain": True}},
+            headers={"Idempotency-Key": "q1-plan"},
+        )  # fmt: skip
+        assert reused.status_code == 409
 
         # With half the budget the plan is hard (it runs to its 60 s limit): cancel it
         # while it runs.
@@ -154,6 +178,20 @@ def test_bad_requests_get_413_and_422_naming_the_field(server: Server) -> None:
         bad = client.post("/v1/forecasts", json={"history": "0" * 64, "horizon": -1})
         assert bad.status_code == 422
         assert ["body", "horizon"] in [e["loc"] for e in bad.json()["detail"]]
+        text = b'{"planning": "' + b"0" * 64 + b'", "options": {"time_limit_s": Infinity}}'
+        infinite = client.post(
+            "/v1/plans", content=text, headers={"Content-Type": "application/json"}
+        )
+        assert infinite.status_code == 422 and "input" not in infinite.json()["detail"][0]
+        forever = client.post(
+            "/v1/plans", json={"planning": "0" * 64, "options": {"time_limit_s": 1e9}}
+        )
+        assert forever.status_code == 422 and "at most 3600" in forever.text
+        surrogate = client.post(
+            "/v1/inputs", content=b'{"kind": "history", "files": {"a.csv": "\\ud800"}}',
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        assert surrogate.status_code == 422
         files = _planning_files()
         files["budget.csv"] = "period,capex_budget\n2027Q1,-5\n"
         broken = client.post("/v1/inputs", json={"kind": "planning", "files": files})

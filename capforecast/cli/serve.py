@@ -51,4 +51,6 @@ def serve_command(
     settings = Settings(
         db=db, keys=api_keys(keys_file), workers=workers, max_active_jobs_per_key=max_jobs_per_key
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="warning", server_header=False
+    )

@@ -10,23 +10,35 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from capforecast.core.errors import CapforecastError, InputError
 from capforecast.scenario.spec import Changes
 from capforecast.service.jobs import Runner
-from capforecast.service.store import FINAL, Job, Store
+from capforecast.service.store import FINAL, IdempotencyConflict, Job, LimitReached, Store
 
 VERSION = "v1"
 KINDS = ("forecasts", "plans", "comparisons")
+
+
+#: The longest solve a request may ask for.
+MAX_TIME_LIMIT_S = 3600.0
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    return [float(value)] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
 
 
 class Settings(BaseModel):
@@ -48,13 +60,23 @@ class InputUpload(BaseModel):
     """Files of one input: a history (one CSV file) or a planning-input folder (its CSV
     files and options.yaml), each as text."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["history", "planning"]
     files: dict[FileName, str] = Field(min_length=1, max_length=20)
 
+    @field_validator("files")
+    @classmethod
+    def _utf8(cls, files: dict[str, str]) -> dict[str, str]:
+        for name, text in files.items():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"file {name!r} is not valid text (UTF-8)") from None
+        return files
+
 
 class ForecastRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     history: str = Field(pattern=r"^[0-9a-f]{64}$", description="hash of a history input")
     horizon: int = Field(ge=1, le=1000)
     models: list[str] = Field(default=["ets"], min_length=1, max_length=8)
@@ -79,7 +101,7 @@ class ForecastRequest(BaseModel):
 
 
 class PlanRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     planning: str = Field(pattern=r"^[0-9a-f]{64}$", description="hash of a planning input")
     options: dict[str, Any] = Field(default_factory=dict, description="options.yaml keys")
 
@@ -88,12 +110,16 @@ class PlanRequest(BaseModel):
     def _options(cls, options: dict[str, Any]) -> dict[str, Any]:
         from capforecast.plan.options import PlanOptions
 
-        PlanOptions(**options)  # the library's own checks
+        checked = PlanOptions(**options)  # the library's own checks
+        if checked.time_limit_s > MAX_TIME_LIMIT_S:
+            raise ValueError(f"time_limit_s is at most {MAX_TIME_LIMIT_S} s on this service")
+        if any(v != v or v in (float("inf"), float("-inf")) for v in _numbers(options)):
+            raise ValueError("options are finite numbers")
         return options
 
 
 class ComparisonRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     planning: str = Field(pattern=r"^[0-9a-f]{64}$", description="hash of a planning input")
     scenarios: list[Changes] = Field(min_length=1, max_length=16)
     baseline: str | None = None
@@ -103,6 +129,8 @@ class ComparisonRequest(BaseModel):
         names = [s.name for s in self.scenarios]
         if len(set(names)) != len(names):
             raise ValueError("every scenario needs its own name")
+        for scenario in self.scenarios:
+            PlanRequest(planning="0" * 64, options=scenario.options)  # the same caps
         if self.baseline is not None and self.baseline not in names:
             raise ValueError(f"baseline {self.baseline!r} is not one of the scenarios {names}")
         return self
@@ -149,25 +177,98 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 JOB_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     200: {"model": JobInfo, "description": "the job made before with this idempotency key"},
+    409: {"model": ErrorMessage, "description": "the Idempotency-Key was used for another request"},
     429: {"model": ErrorMessage, "description": "too many jobs queued or running for this key"},
 }
 
 
-def _owner(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
-def caller(
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
-) -> str:
-    """The owner of a valid API key; 401 otherwise (saying nothing more)."""
-    keys = request.app.state.settings.keys
-    given = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
-    if given and any(hmac.compare_digest(given, key) for key in keys):
-        return _owner(given)
-    raise HTTPException(401, "a valid API key is required", {"WWW-Authenticate": "Bearer"})
+def _presented(headers: dict[str, str]) -> str:
+    """The key a request presents: ``X-API-Key``, or ``Authorization: Bearer KEY``."""
+    if headers.get("x-api-key"):
+        return headers["x-api-key"]
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def owner_of(key: str, digests: tuple[bytes, ...]) -> str | None:
+    """The owner (a digest, never the key) of a known key, or None. Every known key is
+    compared, in constant time, whatever the key given."""
+    given = _digest(key)
+    found = [hmac.compare_digest(given, d) for d in digests]
+    return given.hex()[:32] if key and any(found) else None
+
+
+def caller(request: Request) -> str:
+    """The owner of the request's key (checked already by the guard)."""
+    owner = owner_of(_presented(dict(request.headers)), request.app.state.digests)
+    if owner is None:
+        raise HTTPException(401, "a valid API key is required", {"WWW-Authenticate": "Bearer"})
+    return owner
+
+
+#: Paths open without a key.
+OPEN_PATHS = ("/healthz", "/readyz")
+
+
+class Guard:
+    """ASGI middleware in front of everything: no key, no access (but health), and no body
+    over the limit, counted as it streams in (a chunked body declares no length). Both
+    are answered before any of the body is read or parsed."""
+
+    def __init__(self, app: Any, digests: tuple[bytes, ...], max_body: int) -> None:
+        self.app, self.digests, self.max_body = app, digests, max_body
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if scope["path"] not in OPEN_PATHS and owner_of(_presented(headers), self.digests) is None:
+            await _answer(send, 401, "a valid API key is required", {"www-authenticate": "Bearer"})
+            return
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await _answer(send, 413, "request body too large")
+            return
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        # Read the body here, counting, so that an endless one is cut off at the limit.
+        chunks, seen, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            more = message.get("more_body", False)
+            if seen > self.max_body:
+                await _answer(send, 413, "request body too large")
+                return
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _answer(
+    send: Any, status: int, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    extra = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), *extra]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
 
 
 Owner = Annotated[str, Depends(caller)]
@@ -194,14 +295,17 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
-            return JSONResponse({"detail": "request body too large"}, status_code=413)
-        return await call_next(request)
+    digests = tuple(_digest(key) for key in settings.keys)
+    app.state.digests = digests
+    app.add_middleware(Guard, digests=digests, max_body=settings.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        # Where and why, never the value sent back (it may not even be JSON: Infinity).
+        detail = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     app.state.settings = settings
 
@@ -215,8 +319,6 @@ def create_app(settings: Settings) -> FastAPI:
         files = store.result_names(job.id) if job.state == "succeeded" else []
         summary = None
         if "plan.json" in files:
-            import json
-
             found = store.result(job.id, "plan.json")
             summary = json.loads(found[1]) if found else None
         return JobInfo(**{k: getattr(job, k) for k in JobInfo.model_fields if hasattr(job, k)},
@@ -230,7 +332,7 @@ def create_app(settings: Settings) -> FastAPI:
     def readyz() -> JSONResponse:
         ready = runner.alive()
         try:
-            store.counts()
+            store.ping()
         except Exception:
             ready = False
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
@@ -238,11 +340,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"], responses=ERRORS)
     def metrics(owner: Owner) -> str:
         lines = ["# TYPE capforecast_jobs gauge"]
-        for (kind, state), count in sorted(store.counts().items()):
+        for (kind, state), count in sorted(store.counts(owner).items()):
             lines.append(f'capforecast_jobs{{kind="{kind}",state="{state}"}} {count}')
         lines.append("# TYPE capforecast_job_seconds summary")
         durations: dict[str, list[float]] = {}
-        for kind, seconds in store.durations():
+        for kind, seconds in store.durations(owner):
             durations.setdefault(kind, []).append(seconds)
         for kind, values in sorted(durations.items()):
             lines.append(f'capforecast_job_seconds_count{{kind="{kind}"}} {len(values)}')
@@ -255,14 +357,14 @@ def create_app(settings: Settings) -> FastAPI:
     )  # fmt: skip
     def upload(body: InputUpload, owner: Owner) -> InputInfo:
         _validate_input(body)
-        key = store.put_input(body.kind, body.files)
+        key = store.put_input(owner, body.kind, body.files)
         return InputInfo(hash=key, kind=body.kind, files=sorted(body.files))
 
     @app.get(
         f"/{VERSION}/inputs/{{key}}", response_model=InputInfo, tags=["inputs"], responses=ERRORS
     )
     def input_info(key: str, owner: Owner) -> InputInfo:
-        found = store.get_input(key)
+        found = store.get_input(owner, key)
         if found is None:
             raise HTTPException(404, "no such input")
         return InputInfo(hash=key, kind=found["kind"], files=sorted(found["files"]))
@@ -271,15 +373,20 @@ def create_app(settings: Settings) -> FastAPI:
         for field in ("history", "planning"):
             key = getattr(body, field, None)
             if key is not None:
-                found = store.get_input(key)
+                found = store.get_input(owner, key)
                 expected = "history" if field == "history" else "planning"
                 if found is None or found["kind"] != expected:
                     detail = [{"loc": ["body", field], "msg": f"no {expected} input with this hash",
                                "type": "value_error"}]  # fmt: skip
                     return JSONResponse({"detail": detail}, status_code=422)
-        if store.active(owner) >= settings.max_active_jobs_per_key:
+        limit = settings.max_active_jobs_per_key
+        try:
+            job, new = store.create_job(kind, owner, body.model_dump(), idempotency, limit)
+        except LimitReached:
             return JSONResponse({"detail": "too many jobs queued or running for this key"}, 429)
-        job, new = store.create_job(kind, owner, body.model_dump(), idempotency)
+        except IdempotencyConflict:
+            message = "this Idempotency-Key was used for another request"
+            return JSONResponse({"detail": message}, 409)
         return JSONResponse(info(job).model_dump(), status_code=202 if new else 200)
 
     @app.post(
@@ -329,8 +436,8 @@ def create_app(settings: Settings) -> FastAPI:
         responses={**ERRORS, 200: {"description": "the file (CSV, JSON, HTML or XLSX)"}},
     )  # fmt: skip
     def download(kind: JobKind, job_id: str, name: str, owner: Owner) -> Response:
-        own_job(kind, job_id, owner)
-        found = store.result(job_id, name)
+        job = own_job(kind, job_id, owner)
+        found = store.result(job_id, name) if job.state == "succeeded" else None
         if found is None:
             raise HTTPException(404, "no such file")
         media, body = found

@@ -1,6 +1,7 @@
-"""What the service keeps, in one SQLite file: inputs by content hash, jobs with their
-state, and the files each job produced. A restart loses nothing: finished results are
-still there, and jobs that were queued or running are marked ``interrupted``.
+"""What the service keeps, in one SQLite file: inputs by content hash (each key sees only
+its own), jobs with their state, and the files each job produced. A restart loses
+nothing: finished results are still there, and jobs that were queued or running are
+marked ``interrupted``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inputs (
-    hash TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, created REAL NOT NULL
+    owner TEXT NOT NULL, hash TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
+    created REAL NOT NULL, PRIMARY KEY (owner, hash)
 );
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL, idempotency TEXT,
-    request TEXT NOT NULL, state TEXT NOT NULL, progress TEXT NOT NULL DEFAULT '',
-    error TEXT, created REAL NOT NULL, started REAL, finished REAL
+    request TEXT NOT NULL, request_hash TEXT NOT NULL, state TEXT NOT NULL,
+    progress TEXT NOT NULL DEFAULT '', error TEXT, created REAL NOT NULL, started REAL,
+    finished REAL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs (owner, idempotency)
     WHERE idempotency IS NOT NULL;
@@ -37,6 +40,14 @@ CREATE TABLE IF NOT EXISTS results (
 QUEUED, RUNNING = "queued", "running"
 SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = "succeeded", "failed", "cancelled", "interrupted"
 FINAL = (SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
+
+
+class IdempotencyConflict(Exception):
+    """An idempotency key used again for another request."""
+
+
+class LimitReached(Exception):
+    """Too many jobs queued or running for one key."""
 
 
 @dataclass(frozen=True)
@@ -88,38 +99,61 @@ class Store:
             con.close()
 
     # Inputs -------------------------------------------------------------------------
-    def put_input(self, kind: str, files: dict[str, str]) -> str:
+    def put_input(self, owner: str, kind: str, files: dict[str, str]) -> str:
         key = content_hash(kind, files)
         body = json.dumps({"kind": kind, "files": files}, sort_keys=True)
         with self._connect() as con:
             con.execute(
-                "INSERT OR IGNORE INTO inputs VALUES (?, ?, ?, ?)", (key, kind, body, time.time())
+                "INSERT OR IGNORE INTO inputs VALUES (?, ?, ?, ?, ?)",
+                (owner, key, kind, body, time.time()),
             )
         return key
 
-    def get_input(self, key: str) -> dict[str, Any] | None:
+    def get_input(self, owner: str, key: str) -> dict[str, Any] | None:
         with self._connect() as con:
-            row = con.execute("SELECT body FROM inputs WHERE hash = ?", (key,)).fetchone()
+            row = con.execute(
+                "SELECT body FROM inputs WHERE owner = ? AND hash = ?", (owner, key)
+            ).fetchone()
         return None if row is None else json.loads(row[0])
 
     # Jobs ---------------------------------------------------------------------------
     def create_job(
-        self, kind: str, owner: str, request: dict[str, Any], idempotency: str | None
+        self, kind: str, owner: str, request: dict[str, Any], idempotency: str | None, limit: int
     ) -> tuple[Job, bool]:
-        """A new queued job, or (with the same idempotency key) the one made before;
-        the flag says whether it is new."""
+        """A new queued job, or (with the same idempotency key, kind and request) the one
+        made before; the flag says whether it is new. In one transaction, so that
+        concurrent requests neither pass the limit nor make two jobs for one key.
+
+        Raises
+        ------
+        IdempotencyConflict
+            The idempotency key was used before for another kind or request.
+        LimitReached
+            ``owner`` has ``limit`` jobs queued or running.
+        """
+        text = json.dumps(request, sort_keys=True)
+        digest = hashlib.sha256(f"{kind}\n{text}".encode()).hexdigest()
         with self._connect() as con:
             if idempotency is not None:
                 found = con.execute(
-                    "SELECT id FROM jobs WHERE owner = ? AND idempotency = ?", (owner, idempotency)
+                    "SELECT id, request_hash FROM jobs WHERE owner = ? AND idempotency = ?",
+                    (owner, idempotency),
                 ).fetchone()
                 if found is not None:
+                    if found[1] != digest:
+                        raise IdempotencyConflict(idempotency)
                     return self._job(con, found[0]), False  # type: ignore[return-value]
+            active = con.execute(
+                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN (?, ?)",
+                (owner, QUEUED, RUNNING),
+            ).fetchone()[0]
+            if active >= limit:
+                raise LimitReached(limit)
             job_id = uuid.uuid4().hex
             con.execute(
-                "INSERT INTO jobs (id, kind, owner, idempotency, request, state, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job_id, kind, owner, idempotency, json.dumps(request), QUEUED, time.time()),
+                "INSERT INTO jobs (id, kind, owner, idempotency, request, request_hash, state, "
+                "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, kind, owner, idempotency, text, digest, QUEUED, time.time()),
             )
             return self._job(con, job_id), True  # type: ignore[return-value]
 
@@ -147,29 +181,29 @@ class Store:
             )]  # fmt: skip
             return [job for i in ids if (job := self._job(con, i)) is not None]
 
-    def active(self, owner: str) -> int:
-        """Jobs of ``owner`` queued or running."""
-        with self._connect() as con:
-            row = con.execute(
-                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN (?, ?)",
-                (owner, QUEUED, RUNNING),
-            ).fetchone()
-        return int(row[0])
-
-    def counts(self) -> dict[tuple[str, str], int]:
-        """Jobs by kind and state."""
-        with self._connect() as con:
-            rows = con.execute("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state")
-            return {(k, s): int(n) for k, s, n in rows}
-
-    def durations(self) -> list[tuple[str, float]]:
-        """Seconds from start to end of every finished job that ran, by kind."""
+    def counts(self, owner: str) -> dict[tuple[str, str], int]:
+        """Jobs of ``owner`` by kind and state."""
         with self._connect() as con:
             rows = con.execute(
-                "SELECT kind, finished - started FROM jobs WHERE state = ? AND started IS NOT NULL",
-                (SUCCEEDED,),
+                "SELECT kind, state, COUNT(*) FROM jobs WHERE owner = ? GROUP BY kind, state",
+                (owner,),
+            )
+            return {(k, s): int(n) for k, s, n in rows}
+
+    def durations(self, owner: str) -> list[tuple[str, float]]:
+        """Seconds from start to end of ``owner``'s succeeded jobs, by kind."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT kind, finished - started FROM jobs WHERE owner = ? AND state = ? "
+                "AND started IS NOT NULL",
+                (owner, SUCCEEDED),
             )
             return [(k, float(d)) for k, d in rows]
+
+    def ping(self) -> None:
+        """Raise if the file cannot be read."""
+        with self._connect() as con:
+            con.execute("SELECT COUNT(*) FROM jobs").fetchone()
 
     def transition(
         self, job_id: str, state: str, *, allowed: tuple[str, ...], **fields: Any
@@ -189,8 +223,11 @@ class Store:
         return bool(changed)
 
     def progress(self, job_id: str, text: str) -> None:
+        """Say how a running job is getting on (nothing once it has ended)."""
         with self._connect() as con:
-            con.execute("UPDATE jobs SET progress = ? WHERE id = ?", (text, job_id))
+            con.execute(
+                "UPDATE jobs SET progress = ? WHERE id = ? AND state = ?", (text, job_id, RUNNING)
+            )
 
     def interrupt_unfinished(self) -> int:
         """At start-up: jobs left queued or running by an earlier server are interrupted."""
@@ -203,9 +240,12 @@ class Store:
 
     # Results ------------------------------------------------------------------------
     def put_result(self, job_id: str, name: str, media: str, body: bytes) -> None:
+        """Keep a file of a running job (nothing once it has ended: cancelled, say)."""
         with self._connect() as con:
             con.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)", (job_id, name, media, body)
+                "INSERT OR REPLACE INTO results SELECT ?, ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = ?)",
+                (job_id, name, media, body, job_id, RUNNING),
             )
 
     def result(self, job_id: str, name: str) -> tuple[str, bytes] | None:
