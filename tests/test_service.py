@@ -126,6 +126,10 @@ def test_create_poll_fetch_cancel_restart(server: Server) -> None:
         assert done["summary"]["objective"] == pytest.approx(local.objective, rel=1e-6)
         purchases = client.get(f"{path}/files/purchases.csv")
         assert purchases.status_code == 200 and purchases.text.startswith("sku,site,order_period")
+        as_json = client.get(f"{path}/tables/purchases").json()
+        assert as_json["columns"][:3] == ["sku", "site", "order_period"]
+        units = sum(row[as_json["columns"].index("units")] for row in as_json["rows"])
+        assert units == local.purchases["units"].sum()
         escape = f"{server.url}{path}/files/%2e%2e%2f%2e%2e%2fetc%2fpasswd"  # reaches the route
         raw = httpx.Request("GET", escape, headers={"X-API-Key": KEY})
         assert client.send(raw).status_code == 404

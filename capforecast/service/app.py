@@ -8,8 +8,10 @@ uploaded, and results are read from the service's own store.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import json
 import tempfile
 from collections.abc import AsyncIterator
@@ -161,6 +163,25 @@ class JobInfo(BaseModel):
     finished: float | None
     files: list[str] = Field(default_factory=list, description="results, when succeeded")
     summary: dict[str, Any] | None = Field(default=None, description="plan.json of a plan")
+
+
+class Table(BaseModel):
+    """A result table: column names, and rows of numbers, text or null (empty cells)."""
+
+    columns: list[str]
+    rows: list[list[float | str | None]]
+
+
+def _cells(row: list[str]) -> list[float | str | None]:
+    """CSV cells as JSON values: numbers as numbers, empty as null."""
+    values: list[float | str | None] = []
+    for cell in row:
+        try:
+            number = float(cell)
+            values.append(number if number == number and abs(number) != float("inf") else cell)
+        except ValueError:
+            values.append(cell if cell != "" else None)
+    return values
 
 
 class ErrorMessage(BaseModel):
@@ -430,6 +451,19 @@ def create_app(settings: Settings) -> FastAPI:
         if job.state not in FINAL:
             runner.cancel(job.id)
         return info(own_job(kind, job_id, owner))
+
+    @app.get(
+        f"/{VERSION}/{{kind}}/{{job_id}}/tables/{{table}}", tags=["jobs"],
+        response_model=Table, responses=ERRORS,
+    )  # fmt: skip
+    def table(kind: JobKind, job_id: str, table: str, owner: Owner) -> Table:
+        """A result table as JSON: its columns and rows (the CSV file ``<table>.csv``)."""
+        job = own_job(kind, job_id, owner)
+        found = store.result(job_id, f"{table}.csv") if job.state == "succeeded" else None
+        if found is None:
+            raise HTTPException(404, "no such table")
+        rows = list(csv.reader(io.StringIO(found[1].decode())))
+        return Table(columns=rows[0] if rows else [], rows=[_cells(r) for r in rows[1:]])
 
     @app.get(
         f"/{VERSION}/{{kind}}/{{job_id}}/files/{{name}}", tags=["jobs"],
