@@ -30,7 +30,6 @@ from capforecast.service.jobs import Runner
 from capforecast.service.store import FINAL, IdempotencyConflict, Job, LimitReached, Store
 
 VERSION = "v1"
-KINDS = ("forecasts", "plans", "comparisons")
 
 
 #: The longest solve a request may ask for.
@@ -136,13 +135,6 @@ class ComparisonRequest(BaseModel):
         if self.baseline is not None and self.baseline not in names:
             raise ValueError(f"baseline {self.baseline!r} is not one of the scenarios {names}")
         return self
-
-
-REQUESTS: dict[str, type[BaseModel]] = {
-    "forecasts": ForecastRequest,
-    "plans": PlanRequest,
-    "comparisons": ComparisonRequest,
-}
 
 
 # Responses -------------------------------------------------------------------------------
