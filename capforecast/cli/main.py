@@ -289,7 +289,7 @@ def demo(
         raise typer.Exit(EXIT_NO_PLAN)
 
 
-def _register_scenario_commands() -> None:
+def _register_commands() -> None:
     from capforecast.cli import scenarios
 
     app.command("run")(scenarios.run_command)
@@ -302,7 +302,7 @@ def _register_scenario_commands() -> None:
     app.command("serve")(serve_command)
 
 
-_register_scenario_commands()
+_register_commands()
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -107,31 +106,14 @@ def report_command(
     OUT/report.html (self-contained, plots embedded) and OUT/report.xlsx (one sheet per
     table, units in the headers)."""
     from capforecast.report.html import comparison_report
-    from capforecast.report.workbook import write_workbook
+    from capforecast.report.workbook import comparison_sheets, write_workbook
 
     runs, comparison = _compare(scenarios, out, baseline, jobs)
     write_bytes_atomic(out / "report.html", comparison_report(runs, comparison).encode())
-    write_workbook(workbook_tables(runs, comparison), out / "report.xlsx")
+    write_workbook(comparison_sheets(runs, comparison), out / "report.xlsx")
     console.print(f"Wrote the report of {len(runs)} scenarios to {out}/report.html and report.xlsx")
     if not all(run.plan.has_solution for run in runs):
         raise typer.Exit(EXIT_NO_PLAN)
-
-
-def workbook_tables(runs: list[ScenarioRun], comparison: Comparison) -> dict[str, pd.DataFrame]:
-    """The sheets of the finance workbook: the comparison's tables, then the orders, spend
-    and shortfall of every plan, with the plan's scenario name in a first ``plan`` column
-    (``scenario`` in ``shortfall`` is the demand scenario)."""
-    tables = {name: table.reset_index() for name, table in comparison.tables().items()}
-    for name in ("purchases", "spend", "shortfall"):
-        frames = [getattr(run.plan, name) for run in runs]
-        tables[name] = pd.concat(
-            [
-                f.assign(plan=run.name)[["plan", *f.columns]]
-                for f, run in zip(frames, runs, strict=True)
-            ],
-            ignore_index=True,
-        )
-    return tables
 
 
 def sweep_command(

@@ -81,14 +81,24 @@ def _umask() -> int:
     return mask
 
 
+def csv_bytes(table: pd.DataFrame, *, exact: bool = False) -> bytes:
+    """A table as CSV: numbers with 10 significant digits, or with ``exact`` as many as
+    give the same float back (for inputs that must read back unchanged)."""
+    digits = None if exact else "%.10g"
+    return table.to_csv(index=False, lineterminator="\n", float_format=digits).encode()
+
+
+def json_bytes(document: Any) -> bytes:
+    """A JSON document with sorted keys (stable bytes across runs)."""
+    return (json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+
+
 def write_table(table: pd.DataFrame, path: Path, *, exact: bool = False) -> None:
-    """Write a table as CSV or Parquet (by suffix), atomically and reproducibly. CSV
-    numbers have 10 significant digits, or with ``exact`` as many as give the same float
-    back (for inputs that must read back unchanged)."""
+    """Write a table as CSV (:func:`csv_bytes`) or Parquet (by suffix), atomically and
+    reproducibly."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        digits = None if exact else "%.10g"
-        data = table.to_csv(index=False, lineterminator="\n", float_format=digits).encode()
+        data = csv_bytes(table, exact=exact)
     elif suffix in (".parquet", ".pq"):
         import io
 
@@ -101,6 +111,5 @@ def write_table(table: pd.DataFrame, path: Path, *, exact: bool = False) -> None
 
 
 def write_json(document: Any, path: Path) -> None:
-    """Write a JSON document atomically with sorted keys (stable bytes across runs)."""
-    text = json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    write_bytes_atomic(path, text.encode())
+    """Write a JSON document atomically (:func:`json_bytes`)."""
+    write_bytes_atomic(path, json_bytes(document))

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from capforecast.core.errors import SolverError
-from capforecast.core.io import write_json, write_table
+from capforecast.core.io import csv_bytes, json_bytes, write_bytes_atomic
 from capforecast.plan.status import PlanStatus
 
 #: Cost components of the objective, in the order reports show them.
@@ -112,10 +112,8 @@ class Plan:
         parts += [f"<br>{html.escape(line)}" for line in (*self.explanations[:3], *self.diagnosis)]
         return "\n".join(parts)
 
-    def write(self, directory: str | Path) -> list[Path]:
-        """Write ``plan.json`` and the CSV tables into ``directory`` (each file atomically)."""
-        directory = Path(directory)
-        written = []
+    def files(self) -> dict[str, bytes]:
+        """``plan.json`` and the CSV tables, by file name, as :meth:`write` writes them."""
         tables = {
             "purchases": self.purchases,
             "capacity": self.capacity,
@@ -128,13 +126,16 @@ class Plan:
             "binding": self.binding,
             "relaxations": self.relaxations,
         }
-        for name, table in tables.items():
-            path = directory / f"{name}.csv"
-            write_table(_labels_as_text(table), path)
+        files = {f"{name}.csv": csv_bytes(_labels_as_text(t)) for name, t in tables.items()}
+        return files | {"plan.json": json_bytes(self.summary())}
+
+    def write(self, directory: str | Path) -> list[Path]:
+        """Write ``plan.json`` and the CSV tables into ``directory`` (each file atomically)."""
+        written = []
+        for name, data in self.files().items():
+            path = Path(directory) / name
+            write_bytes_atomic(path, data)
             written.append(path)
-        path = directory / "plan.json"
-        write_json(self.summary(), path)
-        written.append(path)
         return written
 
 

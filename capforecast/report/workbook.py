@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from capforecast.core.io import write_bytes_atomic
+from capforecast.scenario.compare import Comparison
+from capforecast.scenario.run import ScenarioRun
 
 #: Units of the columns capforecast writes, by name or by suffix.
 UNITS = {
@@ -126,3 +128,22 @@ def _stable(data: bytes) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(info, content)
     return buffer.getvalue()
+
+
+def comparison_sheets(
+    runs: Sequence[ScenarioRun], comparison: Comparison
+) -> dict[str, pd.DataFrame]:
+    """The sheets of the finance workbook: the comparison's tables, then the orders, spend
+    and shortfall of every plan, with the plan's scenario name in a first ``plan`` column
+    (``scenario`` in ``shortfall`` is the demand scenario)."""
+    tables = {name: table.reset_index() for name, table in comparison.tables().items()}
+    for name in ("purchases", "spend", "shortfall"):
+        frames = [getattr(run.plan, name) for run in runs]
+        tables[name] = pd.concat(
+            [
+                f.assign(plan=run.name)[["plan", *f.columns]]
+                for f, run in zip(frames, runs, strict=True)
+            ],
+            ignore_index=True,
+        )
+    return tables

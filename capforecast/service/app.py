@@ -27,7 +27,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from capforecast.core.errors import CapforecastError, InputError
 from capforecast.scenario.spec import Changes
 from capforecast.service.jobs import Runner
-from capforecast.service.store import FINAL, IdempotencyConflict, Job, LimitReached, Store
+from capforecast.service.store import (
+    FINAL,
+    IdempotencyConflict,
+    Job,
+    LimitReached,
+    Store,
+    write_files,
+)
 
 VERSION = "v1"
 
@@ -477,8 +484,7 @@ def _validate_input(body: InputUpload) -> None:
     """The library's own validation of an uploaded input; its problems as a 422 naming
     the file (``body.files.<name>``)."""
     with tempfile.TemporaryDirectory(prefix="capforecast-upload-") as folder:
-        for name, text in body.files.items():
-            (Path(folder) / name).write_text(text)
+        write_files(body.files, Path(folder))
         try:
             if body.kind == "history":
                 from capforecast.core.history import read_history

@@ -21,23 +21,25 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from capforecast.service.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Store
+from capforecast.core.io import csv_bytes
+from capforecast.service.store import (
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Store,
+    write_files,
+)
 
 #: How often the runner looks for work and for ended processes, seconds.
 POLL_S = 0.05
 LOG = logging.getLogger("capforecast.service")
 
 
-def _materialize(files: dict[str, str], folder: Path) -> Path:
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    return folder
-
-
 def _table_files(store: Store, job_id: str, tables: dict[str, Any]) -> None:
     for name, table in tables.items():
-        data = table.to_csv(index=False, lineterminator="\n", float_format="%.10g").encode()
-        store.put_result(job_id, f"{name}.csv", "text/csv", data)
+        store.put_result(job_id, f"{name}.csv", "text/csv", csv_bytes(table))
 
 
 def _forecast(store: Store, job_id: str, owner: str, request: dict[str, Any], folder: Path) -> None:
@@ -46,7 +48,7 @@ def _forecast(store: Store, job_id: str, owner: str, request: dict[str, Any], fo
 
     source = store.get_input(owner, request["history"])
     assert source is not None
-    path = _materialize(source["files"], folder) / next(iter(source["files"]))
+    path = write_files(source["files"], folder) / next(iter(source["files"]))
     store.progress(job_id, "reading the history")
     history = read_history(path)
     store.progress(job_id, f"forecasting {history['unique_id'].nunique()} series")
@@ -62,29 +64,28 @@ def _plan(store: Store, job_id: str, owner: str, request: dict[str, Any], folder
 
     source = store.get_input(owner, request["planning"])
     assert source is not None
-    inputs = read_planning_inputs(_materialize(source["files"], folder))
+    inputs = read_planning_inputs(write_files(source["files"], folder))
     if request.get("options"):
         inputs = inputs.with_options(**request["options"])
     store.progress(job_id, f"solving with {inputs.options.solver}")
     plan = solve(inputs)
-    out = folder / "plan"
-    for path in plan.write(out):
-        media = "application/json" if path.suffix == ".json" else "text/csv"
-        store.put_result(job_id, path.name, media, path.read_bytes())
+    for name, data in plan.files().items():
+        media = "application/json" if name.endswith(".json") else "text/csv"
+        store.put_result(job_id, name, media, data)
 
 
 def _comparison(
     store: Store, job_id: str, owner: str, request: dict[str, Any], folder: Path
 ) -> None:
     from capforecast.report.html import comparison_report
-    from capforecast.report.workbook import workbook
+    from capforecast.report.workbook import comparison_sheets, workbook
     from capforecast.scenario.compare import compare
     from capforecast.scenario.run import run_scenario
     from capforecast.scenario.spec import Scenario
 
     source = store.get_input(owner, request["planning"])
     assert source is not None
-    planning = _materialize(source["files"], folder)
+    planning = write_files(source["files"], folder)
     scenarios = [
         Scenario.model_validate({**s, "inputs": {"planning": str(planning)}})  # s: Changes
         for s in request["scenarios"]
@@ -99,10 +100,8 @@ def _comparison(
     store.put_result(job_id, "summary.json", "application/json", json.dumps(summary).encode())
     report = comparison_report(runs, comparison).encode()
     store.put_result(job_id, "report.html", "text/html", report)
-    from capforecast.cli.scenarios import workbook_tables
-
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    store.put_result(job_id, "report.xlsx", media, workbook(workbook_tables(runs, comparison)))
+    store.put_result(job_id, "report.xlsx", media, workbook(comparison_sheets(runs, comparison)))
 
 
 TASKS = {"forecasts": _forecast, "plans": _plan, "comparisons": _comparison}

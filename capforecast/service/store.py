@@ -64,6 +64,13 @@ class Job:
     finished: float | None
 
 
+def write_files(files: dict[str, str], folder: Path) -> Path:
+    """The files of an input, written into ``folder`` (for the library's readers)."""
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
 def content_hash(kind: str, files: dict[str, str]) -> str:
     """The hash of an input: its kind and files, in a canonical form."""
     canonical = json.dumps({"kind": kind, "files": files}, sort_keys=True, separators=(",", ":"))

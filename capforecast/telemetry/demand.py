@@ -34,6 +34,12 @@ class Demand:
     rows: int  # job rows read
     window: tuple[pd.Timestamp, pd.Timestamp]
 
+    @property
+    def hours(self) -> float:
+        """The window's length in hours."""
+        start, end = self.window
+        return (end - start) / pd.Timedelta(hours=1)
+
     def summary(self) -> pd.DataFrame:
         """Bad rows per reason: how many, whether excluded, and up to three examples."""
         records = [

@@ -63,8 +63,7 @@ class Utilization:
     @property
     def hours(self) -> float:
         """The window's length in hours."""
-        start, end = self.demand.window
-        return (end - start) / pd.Timedelta(hours=1)
+        return self.demand.hours
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, as ``capforecast utilization`` writes them."""
@@ -84,7 +83,7 @@ def utilization(config: TelemetryConfig, *, store: TelemetryStore | None = None)
     by_site = bool(placed and placed[0])
     store.materialize("node_busy")
     daily = _daily(store.sql("allocation", by_site=by_site, **window), hourly)
-    hours = (end - start) / pd.Timedelta(hours=1)
+    hours = hourly.hours
     return Utilization(
         demand=hourly,
         allocation=_allocation(daily, hourly, hours),
