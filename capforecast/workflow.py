@@ -93,8 +93,8 @@ def quarterly_plan(
     inputs_dir = out_dir / "inputs"
     _copy_inputs(planning_dir, inputs_dir)
     if scenarios is not None:
-        write_table(scenarios, inputs_dir / "scenarios.csv")
-    write_table(demand, inputs_dir / "demand.csv")
+        write_table(scenarios, inputs_dir / "scenarios.csv", exact=True)
+    write_table(demand, inputs_dir / "demand.csv", exact=True)
     inputs = read_planning_inputs(inputs_dir)
     say = progress or (lambda message: None)
     say(f"Solving the plan with {inputs.options.solver}")

@@ -268,6 +268,10 @@ def test_forecast_cli_rejects_bad_parameters(tmp_path: Path, cli: Callable[..., 
     result = cli("forecast", history, "--horizon", 3, "--level", 120, "--out", tmp_path / "f.csv")
     assert result.code == 2 and "(0, 100)" in result.stderr  # type: ignore[attr-defined]
     result = cli("forecast", history, "--horizon", 200_000, "--out", tmp_path / "f.csv")
+    assert result.code == 2 and "over the limit of 10000" in result.stderr  # type: ignore[attr-defined]
+    far = tmp_path / "far.csv"  # a horizon within the limit that runs past year 2262
+    _panel().assign(ds=lambda t: t["ds"] + pd.DateOffset(years=235)).to_csv(far, index=False)
+    result = cli("forecast", far, "--horizon", 9_000, "--out", tmp_path / "f.csv")
     assert result.code == 2 and "shorter horizon" in result.stderr  # type: ignore[attr-defined]
     result = cli(
         "backtest", history, "--horizon", 3, "--metric", "bias", "--out", tmp_path / "b.csv"

@@ -1,13 +1,19 @@
 """The ``capforecast`` command line: a thin shell over the library.
 
-Exit codes: 0 a result was produced; 2 invalid input, parameter or usage (one readable
-message, no traceback); 3 the solve ended without a plan (infeasible, no solution, solver
-error); 1 an internal error (a bug: one line, the traceback with ``CAPFORECAST_DEBUG=1``).
+Exit codes: 0 a result was produced; 2 invalid input, parameter or usage, an input that
+asks for more than the limits or the memory allow (one readable message, no traceback);
+3 the solve ended without a plan (infeasible, no solution, solver error); 1 an internal
+error (a bug: one line, the traceback with ``CAPFORECAST_DEBUG=1``).
+
+Every command that takes ``--out`` checks it before any work (``check_output``): a run
+never ends in a path it cannot write. Paths and names are printed as text, never as
+rich markup (``out[v2]`` is a folder name, not a style).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +24,7 @@ from rich.markup import escape
 
 from capforecast.core.errors import CapforecastError, ParameterError
 from capforecast.core.history import read_history
-from capforecast.core.io import write_table
+from capforecast.core.io import check_output, write_table
 from capforecast.forecast.engine import forecast as run_forecast
 from capforecast.forecast.engine import sample_paths
 from capforecast.forecast.models import MODELS
@@ -92,6 +98,7 @@ def forecast(
     jobs: JobsOption = None,
 ) -> None:
     """Forecast every series of HISTORY and write the forecast table."""
+    check_output(out, "table")
     table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
     models = model or ["ets"]
     result = run_forecast(
@@ -104,7 +111,7 @@ def forecast(
     )
     write_table(result, out)
     series = result["unique_id"].nunique()
-    console.print(f"Wrote {len(result):,} rows ({series} series) to {out}")
+    console.print(f"Wrote {len(result):,} rows ({series} series) to {out}", markup=False)
     if paths:
         simulated = sample_paths(
             table,
@@ -117,7 +124,7 @@ def forecast(
         )
         target = out.with_name(f"{out.stem}.paths{out.suffix}")
         write_table(simulated.assign(unique_id=simulated["unique_id"].astype(str)), target)
-        console.print(f"Wrote {paths} paths per series to {target}")
+        console.print(f"Wrote {paths} paths per series to {target}", markup=False)
 
 
 @app.command()
@@ -143,6 +150,7 @@ def backtest(
         select_models,
     )
 
+    check_output(out, "table")
     if metric not in LOWER_IS_BETTER:  # checked before the (long) backtest runs
         raise ParameterError(f"Cannot select by '{metric}'; choose one of {list(LOWER_IS_BETTER)}.")
     table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
@@ -168,7 +176,7 @@ def backtest(
     scores["selected"] = scores["model"] == scores["unique_id"].map(chosen)
     write_table(scores, out)
     summary = scores[scores["selected"]]["model"].value_counts()
-    console.print(f"Wrote {len(scores):,} rows to {out}; models chosen by {metric}:")
+    console.print(f"Wrote {len(scores):,} rows to {out}; models chosen by {metric}:", markup=False)
     for name, count in summary.items():
         console.print(f"  {escape(str(name))}: {count} series")
 
@@ -183,11 +191,12 @@ def plan(
     from capforecast.plan.inputs import read_planning_inputs
     from capforecast.plan.solve import solve
 
+    check_output(out, "folder")
     inputs = read_planning_inputs(input_dir)
     result = solve(inputs)
     result.write(out)
     print_plan(console, result, inputs)
-    console.print(f"Wrote the plan to {out}/")
+    console.print(f"Wrote the plan to {out}/", markup=False)
     if not result.has_solution:
         raise typer.Exit(EXIT_NO_PLAN)
 
@@ -202,8 +211,9 @@ def ingest(
     with its file, row and reason ('.problems') next to OUT."""
     from capforecast.telemetry import demand, read_config
 
+    check_output(out, "table")
     result = demand(read_config(config))
-    write_table(result.history(), out)
+    write_table(result.history(), out, exact=True)  # data that forecast and plans read
     details = out.with_name(f"{out.stem}.demand{out.suffix}")
     write_table(result.table, details)
     problems = out.with_name(f"{out.stem}.problems{out.suffix}")
@@ -216,7 +226,10 @@ def ingest(
         text = f"  {rows}, {row.reason} ({action}); for example {row.examples}"
         console.print(escape(text), highlight=False)
     series = result.table.groupby(["org", "team", "workload", "sku", "region"]).ngroups
-    console.print(f"Wrote {series} series to {out}, details to {details}, bad rows to {problems}")
+    console.print(
+        f"Wrote {series} series to {out}, details to {details}, bad rows to {problems}",
+        markup=False,
+    )
 
 
 @app.command()
@@ -233,6 +246,7 @@ def utilization(
     from capforecast.telemetry.findings import findings, report
     from capforecast.telemetry.utilization import utilization as insights
 
+    check_output(out, "folder")
     settings = read_config(config)
     result = insights(settings)
     ranked = findings(result, settings)
@@ -246,7 +260,9 @@ def utilization(
     console.print(f"Read {result.demand.rows:,} job rows; {start} to {end}. Top findings:")
     for row in ranked.head(5).itertuples(index=False):
         console.print(escape(f"  {row.rank}. {row.text}"), highlight=False)
-    console.print(f"Wrote {len(ranked)} findings and the tables to {out}/ (findings.md)")
+    console.print(
+        f"Wrote {len(ranked)} findings and the tables to {out}/ (findings.md)", markup=False
+    )
 
 
 @app.command()
@@ -268,6 +284,7 @@ def demo(
     from capforecast.examples import sample_history_path, sample_planning_dir
     from capforecast.workflow import quarterly_plan
 
+    check_output(out, "folder")
     console.rule("capforecast demo: the quarterly plan on the sample data")
     history = read_history(sample_history_path())
     console.print(
@@ -284,7 +301,9 @@ def demo(
         progress=lambda message: console.print(f"[dim]- {message}[/dim]"),
     )
     print_plan(console, result.plan, result.inputs)
-    console.print(f"Wrote the plan to {out}/ and its planning inputs to {result.inputs_dir}/")
+    console.print(
+        f"Wrote the plan to {out}/ and its planning inputs to {result.inputs_dir}/", markup=False
+    )
     if not result.plan.has_solution:
         raise typer.Exit(EXIT_NO_PLAN)
 
@@ -320,6 +339,16 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     except typer.Exit as exc:
         return int(exc.exit_code)
+    except MemoryError:  # a size no limit caught: the input's fault, not a bug
+        words = argv if argv is not None else sys.argv[1:]
+        command = " ".join(["capforecast", *[w for w in words if not w.startswith("-")][:1]])
+        errors.print(
+            f"error: ran out of memory while running '{command}'; the input asks for more "
+            "than this machine has (a smaller horizon, fewer series, paths or scenarios)",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_INPUT
     except typer.Abort:
         errors.print("error: aborted", markup=False, highlight=False)
         return EXIT_INPUT

@@ -1,8 +1,14 @@
-"""``capforecast run``, ``compare`` and ``sweep``: scenario files in, plans and comparisons
-out. A thin shell over ``capforecast.scenario``."""
+"""``capforecast run``, ``compare``, ``sweep`` and ``report``: scenario files in, plans and
+comparisons out. A thin shell over ``capforecast.scenario``.
+
+Each command checks ``--out`` before it plans anything, renders every file before it
+writes one, and writes each plan in ``OUT/scenarios/<folder>``, where the folder is the
+scenario's name made safe (``capforecast.core.io.safe_name``), checked to be inside OUT.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +17,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from capforecast.core.errors import ParameterError
-from capforecast.core.io import write_bytes_atomic, write_table
+from capforecast.core.io import (
+    check_output,
+    csv_bytes,
+    inside,
+    safe_names,
+    write_bytes_atomic,
+)
 from capforecast.scenario.compare import Comparison, compare, frontier
 from capforecast.scenario.run import (
     ScenarioRun,
@@ -35,16 +47,46 @@ def _say(message: str) -> None:
     console.print(f"[dim]- {escape(message)}[/dim]")
 
 
-def _write(runs: list[ScenarioRun], comparison: Comparison, out: Path) -> None:
+_MARKDOWN = re.compile(r"([\\`$\[\]<>])")
+
+
+def _markdown(text: str) -> str:
+    r"""``text`` as literal Markdown: a name makes no link, image, code, math or HTML.
+
+    >>> _markdown("![x](http://evil.example/t.png) <img src=x> a_b")
+    '!\\[x\\](http://evil.example/t.png) \\<img src=x\\> a_b'
+    """
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def _files(runs: list[ScenarioRun], comparison: Comparison) -> dict[str, bytes]:
+    """The comparison's files in OUT by name: its tables and ``summary.md``."""
+    files = {
+        f"{name}.csv": csv_bytes(table.reset_index()) for name, table in comparison.tables().items()
+    }
+    folders = safe_names([run.name for run in runs])
+    lines = [f"# Scenarios against {_markdown(comparison.baseline)}", ""]
     for run in runs:
-        run.write(out / "scenarios" / run.name)
-    for name, table in comparison.tables().items():
-        write_table(table.reset_index(), out / f"{name}.csv")
-    lines = [f"# Scenarios against {comparison.baseline}", ""]
-    lines += [f"- **{run.name}**: {run.scenario.description or '(no description)'}" for run in runs]
+        moved = "" if folders[run.name] == run.name else f" (in `scenarios/{folders[run.name]}/`)"
+        description = run.scenario.description or "(no description)"
+        lines.append(f"- **{_markdown(run.name)}**{moved}: {_markdown(description)}")
     lines += ["", "## What changed", ""]
-    lines += [f"- {line}" for line in comparison.summary] or ["- Only the baseline was run."]
-    write_bytes_atomic(out / "summary.md", ("\n".join(lines) + "\n").encode())
+    lines += [f"- {_markdown(line)}" for line in comparison.summary] or [
+        "- Only the baseline was run."
+    ]
+    return files | {"summary.md": ("\n".join(lines) + "\n").encode()}
+
+
+def _write(runs: list[ScenarioRun], files: dict[str, bytes], out: Path) -> None:
+    """Each plan in ``OUT/scenarios/<safe name>`` and ``files`` in OUT, every path
+    checked to be inside OUT first."""
+    folders = safe_names([run.name for run in runs])
+    targets = [inside(out, out / "scenarios" / folders[run.name]) for run in runs]
+    paths = {inside(out, out / name): data for name, data in files.items()}
+    for run, target in zip(runs, targets, strict=True):
+        run.write(target)
+    for path, data in paths.items():
+        write_bytes_atomic(path, data)
 
 
 def run_command(
@@ -55,13 +97,14 @@ def run_command(
     changed inputs (OUT/inputs) to OUT."""
     from capforecast.cli.render import print_plan
 
+    check_output(out, "folder")
     spec = read_scenario(scenario)
     _say(f"Planning {spec.name} ({spec.changes()} changes to its inputs)")
     result = run_scenario(spec)
     result.write(out)
     print_plan(console, result.plan, result.inputs)
     console.print(
-        f"Wrote the plan of {escape(spec.name)} to {out}/ and its inputs to {out}/inputs/"
+        f"Wrote the plan of {spec.name} to {out}/ and its inputs to {out}/inputs/", markup=False
     )
     if not result.plan.has_solution:
         raise typer.Exit(EXIT_NO_PLAN)
@@ -76,13 +119,14 @@ BaselineOption = Annotated[str | None, typer.Option(help="Name of the baseline s
 def _compare(
     scenarios: list[Path], out: Path, baseline: str | None, jobs: int
 ) -> tuple[list[ScenarioRun], Comparison]:
+    """Plan and compare the scenarios (nothing written yet)."""
+    check_output(out, "folder")
     specs = [read_scenario(path) for path in scenarios]
     names = [spec.name for spec in specs]
     if baseline is not None and baseline not in names:  # before hours of solving
         raise ParameterError(f"--baseline {baseline!r} is not one of the scenarios {names}")
     runs = run_scenarios(specs, n_jobs=jobs, progress=_say)
     comparison = compare({run.name: run.plan for run in runs}, baseline=baseline)
-    _write(runs, comparison, out)
     for line in comparison.summary:
         console.print(escape(f"- {line}"), highlight=False)
     return runs, comparison
@@ -92,9 +136,13 @@ def compare_command(
     scenarios: ScenariosArg, out: OutOption, baseline: BaselineOption = None, jobs: JobsOption = 1
 ) -> None:
     """Plan every scenario and compare them against the baseline: KPI tables (CSV) and
-    summary.md in OUT, each plan in OUT/scenarios/<name>/."""
-    runs, _ = _compare(scenarios, out, baseline, jobs)
-    console.print(f"Wrote the comparison of {len(runs)} scenarios to {out}/ (summary.md)")
+    summary.md in OUT, each plan in OUT/scenarios/<name>/ (a name that is not a safe
+    folder name becomes one, followed by a short hash: summary.md says where)."""
+    runs, comparison = _compare(scenarios, out, baseline, jobs)
+    _write(runs, _files(runs, comparison), out)
+    console.print(
+        f"Wrote the comparison of {len(runs)} scenarios to {out}/ (summary.md)", markup=False
+    )
     if not all(run.plan.has_solution for run in runs):
         raise typer.Exit(EXIT_NO_PLAN)
 
@@ -106,12 +154,18 @@ def report_command(
     OUT/report.html (self-contained, plots embedded) and OUT/report.xlsx (one sheet per
     table, units in the headers)."""
     from capforecast.report.html import comparison_report
-    from capforecast.report.workbook import comparison_sheets, write_workbook
+    from capforecast.report.workbook import comparison_sheets, workbook
 
     runs, comparison = _compare(scenarios, out, baseline, jobs)
-    write_bytes_atomic(out / "report.html", comparison_report(runs, comparison).encode())
-    write_workbook(comparison_sheets(runs, comparison), out / "report.xlsx")
-    console.print(f"Wrote the report of {len(runs)} scenarios to {out}/report.html and report.xlsx")
+    report = {
+        "report.html": comparison_report(runs, comparison).encode(),
+        "report.xlsx": workbook(comparison_sheets(runs, comparison)),
+    }
+    _write(runs, _files(runs, comparison) | report, out)
+    console.print(
+        f"Wrote the report of {len(runs)} scenarios to {out}/report.html and report.xlsx",
+        markup=False,
+    )
     if not all(run.plan.has_solution for run in runs):
         raise typer.Exit(EXIT_NO_PLAN)
 
@@ -127,6 +181,7 @@ def sweep_command(
     """Plan SCENARIO at budgets from BUDGET_FROM to BUDGET_TO: capital spend against
     expected shortfall (frontier.csv) and the comparison, against the unchanged budget
     when it is among the steps."""
+    check_output(out, "folder")
     try:
         low, high = (float(_fraction(v)) for v in (budget_from, budget_to))  # type: ignore[arg-type]
     except ValueError as error:
@@ -141,9 +196,8 @@ def sweep_command(
     plans = {run.name: run.plan for run in runs}
     unchanged = specs[values.index(0.0)].name if 0.0 in values else None
     comparison = compare(plans, baseline=unchanged)
-    _write(runs, comparison, out)
     points = frontier(comparison)
-    write_table(points.reset_index(), out / "frontier.csv")
+    _write(runs, _files(runs, comparison) | {"frontier.csv": csv_bytes(points.reset_index())}, out)
     for name, point in points.iterrows():
         mark = "efficient" if point["efficient"] else "dominated"
         console.print(
@@ -153,4 +207,4 @@ def sweep_command(
             ),
             highlight=False,
         )
-    console.print(f"Wrote the frontier of {len(runs)} budgets to {out}/frontier.csv")
+    console.print(f"Wrote the frontier of {len(runs)} budgets to {out}/frontier.csv", markup=False)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from capforecast.core.errors import Problem
+from capforecast.core.limits import clipped
 
 Kind = Literal["str", "int", "float", "period", "timestamp"]
 
@@ -185,7 +186,9 @@ def _parse(
 
     def report(mask: pd.Series, message: str) -> None:
         for row, cell in text[mask].items():
-            problems.append(Problem(file, int(row), column.name, message.format(cell=cell)))
+            problems.append(
+                Problem(file, int(row), column.name, message.format(cell=clipped(str(cell))))
+            )
 
     if column.kind == "str":
         parsed: pd.Series = text
@@ -308,7 +311,10 @@ def check_known(
         if pd.notna(value) and value not in allowed:
             problems.append(
                 Problem(
-                    file, int(row), column, f"unknown {what} '{value}'; known in {source}: {shown}"
+                    file,
+                    int(row),
+                    column,
+                    f"unknown {what} '{clipped(str(value))}'; known in {source}: {shown}",
                 )
             )
     return problems

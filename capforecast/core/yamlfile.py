@@ -19,33 +19,98 @@ import yaml
 from pydantic import ValidationError
 
 from capforecast.core.errors import InputError, Problem
+from capforecast.core.limits import LIMITS, shown
 
 Lines = dict[tuple[str | int, ...], int]
 
 
 def read_yaml(path: Path) -> tuple[Any, Lines]:
     """The document of ``path`` and the line (from 1) of each key and list item in it,
-    by its path of keys and indices; a file that cannot be read or parsed is an
-    :class:`InputError` naming the line."""
+    by its path of keys and indices; a file that cannot be read or parsed, or that is
+    over the bounds of :func:`load_yaml`, is an :class:`InputError` naming the line."""
+    node, document = compose_yaml(read_text(path), path.name)
+    lines: Lines = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return document, lines
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of ``path``, or an :class:`InputError` naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as error:
         message = f"cannot read: {error.strerror}"
         raise InputError([Problem(path.name, None, None, message)]) from None
     except UnicodeDecodeError:
         raise InputError([Problem(path.name, None, None, "not UTF-8 text")]) from None
+
+
+def load_yaml(text: str, name: str) -> Any:
+    """The document of YAML ``text`` (from the file ``name``), read with bounded work.
+
+    Aliases (``*name``) are refused, so a few hundred bytes cannot expand into gigabytes
+    (the "billion laughs"); a document is at most ``LIMITS.yaml_nodes`` nodes and
+    ``LIMITS.yaml_depth`` levels deep; only plain YAML types are built (no Python
+    objects). Every refusal is an :class:`InputError` naming the line.
+
+    Examples
+    --------
+    >>> load_yaml("a: [1, 2]", "x.yaml")
+    {'a': [1, 2]}
+    >>> load_yaml("a: &x [1]\\nb: *x", "x.yaml")
+    Traceback (most recent call last):
+    ...
+    capforecast.core.errors.InputError: 1 problem in the input:
+      x.yaml, line 2: YAML aliases (*name) are not allowed; write the value out
+    """
+    return compose_yaml(text, name)[1]
+
+
+def compose_yaml(text: str, name: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree and the document of ``text`` (see :func:`load_yaml`)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        document = yaml.safe_load(text)
+        _check_events(text, name)
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            document = None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except InputError:
+        raise
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = None if mark is None else mark.line + 1
         problem = getattr(error, "problem", None) or "not valid YAML"
-        raise InputError([Problem(path.name, line, None, f"not valid YAML: {problem}")]) from None
-    lines: Lines = {}
-    if node is not None:
-        _walk(node, (), lines)
-    return document, lines
+        raise InputError([Problem(name, line, None, f"not valid YAML: {problem}")]) from None
+    except (ValueError, OverflowError) as error:  # an int of 5,000 digits, a 13th month
+        message = f"not valid YAML: {shown(str(error), 80)}"
+        raise InputError([Problem(name, None, None, message)]) from None
+    return node, document
+
+
+def _check_events(text: str, name: str) -> None:
+    """Refuse aliases, and documents over the node and depth bounds, from the parser's
+    events (before any node is built)."""
+    nodes = depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = None if event.start_mark is None else event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            message = "YAML aliases (*name) are not allowed; write the value out"
+            raise InputError([Problem(name, line, None, message)])
+        if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+            nodes += 1
+            if nodes > LIMITS.yaml_nodes:
+                message = f"more than {LIMITS.yaml_nodes} YAML values (the limit)"
+                raise InputError([Problem(name, line, None, message)])
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > LIMITS.yaml_depth:
+                message = f"nested more than {LIMITS.yaml_depth} levels deep (the limit)"
+                raise InputError([Problem(name, line, None, message)])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _walk(node: yaml.Node, key: tuple[str | int, ...], lines: Lines) -> None:

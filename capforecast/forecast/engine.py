@@ -20,6 +20,7 @@ from pandas.tseries.frequencies import to_offset
 
 from capforecast.core.errors import ParameterError
 from capforecast.core.history import GapPolicy, fill_gaps
+from capforecast.core.limits import LIMITS, check
 from capforecast.forecast.base import Forecaster, Prediction, check_levels
 from capforecast.forecast.baselines import SeasonalNaive
 from capforecast.forecast.dependence import pair_paths
@@ -156,6 +157,25 @@ class Panel:
     series: list[Series]
     freq: str
     season_length: int
+
+
+def check_size(
+    series: int, horizon: int, per_step: int, limit: int = LIMITS.forecast_values
+) -> None:
+    """Refuse, before any fit, a forecast of more than ``limit`` values (``series`` x
+    ``horizon`` x ``per_step``: models x (1 + 2 x levels), or sample paths) or a horizon
+    over ``LIMITS.forecast_horizon``, with a :class:`LimitError` naming the bound.
+
+    Examples
+    --------
+    >>> check_size(330, 1000, 4 * 13, limit=2_000_000)
+    Traceback (most recent call last):
+    ...
+    capforecast.core.limits.LimitError: forecast values (330 series x ...): 17160000 is ...
+    """
+    check("forecast horizon (steps)", horizon, LIMITS.forecast_horizon)
+    what = f"forecast values ({series} series x {horizon} steps x {per_step} per step)"
+    check(what, series * horizon * per_step, limit)
 
 
 def prepare(
@@ -302,6 +322,7 @@ def forecast(
     if horizon < 1:
         raise ParameterError(f"The 'horizon' parameter must be an integer >= 1. Got {horizon}.")
     levels = check_levels(list(levels))
+    check_size(history["unique_id"].nunique(), horizon, len(models) * (1 + 2 * len(levels)))
     panel = prepare(history, freq, season_length, gaps)
     task = partial(
         _forecast_task,
@@ -390,6 +411,7 @@ def sample_paths(
         raise ParameterError(
             f"The 'dependence' parameter must be 'history' or 'independent'. Got {dependence!r}."
         )
+    check_size(history["unique_id"].nunique(), horizon, n_paths)
     panel = prepare(history, freq, season_length, gaps)
     (estimator,) = build_estimators([model], panel.season_length, horizon)
     task = partial(

@@ -18,6 +18,7 @@ import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
 from capforecast.core.io import read_raw_table
+from capforecast.core.limits import LIMITS
 from capforecast.core.schemas import PLANNING_FILES
 from capforecast.core.tables import check_known
 from capforecast.plan.options import FILE as OPTIONS_FILE
@@ -128,10 +129,11 @@ class PlanningInputs:
 
 
 def write_planning_inputs(inputs: PlanningInputs, directory: str | Path) -> list[Path]:
-    """Write ``inputs`` as a planning-input folder (each file atomically, numbers exact)
-    that :func:`read_planning_inputs` reads back to the same inputs. Optional tables that
-    are empty are not written (and removed if the folder had them); ``options.yaml`` holds
-    the options that differ from defaults.
+    """Write ``inputs`` as a planning-input folder (each file atomically, numbers and text
+    exact: these are data, not reports, so a name starting with ``=`` stays as it is) that
+    :func:`read_planning_inputs` reads back to the same inputs. Optional tables that are
+    empty are not written, and their file in ``directory`` (a file, never a folder, and
+    nothing else) is removed; ``options.yaml`` holds the options that differ from defaults.
 
     Examples
     --------
@@ -160,9 +162,9 @@ def write_planning_inputs(inputs: PlanningInputs, directory: str | Path) -> list
         path = directory / f"{name}.csv"
         write_table(_as_raw(table), path, exact=True)
         written.append(path)
-    for name in PLANNING_FILES:  # a file left from an earlier write would be read too
-        stale = directory / f"{name}.csv"
-        if stale not in written and stale.exists():
+    for schema, required, _ in PLANNING_FILES.values():  # an earlier write's would be read
+        stale = directory / schema.file
+        if not required and stale not in written and (stale.is_file() or stale.is_symlink()):
             stale.unlink()
     options = inputs.options.model_dump(exclude_defaults=True)
     path = directory / OPTIONS_FILE
@@ -299,6 +301,14 @@ def _horizon(demand: pd.DataFrame, problems: list[Problem]) -> pd.PeriodIndex | 
     """The sorted periods of ``demand.csv``; they must be consecutive (else a problem)."""
     present = pd.PeriodIndex(pd.unique(demand["period"].dropna())).sort_values()
     if len(present) == 0:
+        return None
+    count = present[-1].ordinal - present[0].ordinal + 1
+    if count > LIMITS.periods:  # checked before the range is built: 'ns' over an hour is 3.6e12
+        message = (
+            f"{count} periods from {present[0]} to {present[-1]} (period_freq "
+            f"'{present.freqstr}') is over the limit of {LIMITS.periods} planning periods"
+        )
+        problems.append(Problem("demand.csv", None, "period", message))
         return None
     full = pd.period_range(present[0], present[-1], freq=present.freq)
     absent = full.difference(present)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -15,7 +14,9 @@ from pydantic import (
     field_validator,
 )
 
-from capforecast.core.errors import Problem
+from capforecast.core.errors import InputError, Problem
+from capforecast.core.limits import shown
+from capforecast.core.yamlfile import load_yaml, read_text
 
 FILE = "options.yaml"
 
@@ -31,7 +32,9 @@ class PlanOptions(BaseModel):
     0.8
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: ``time_limit_s: true`` or ``mip_gap: "0.1"`` is a mistake, not 1.0 or 0.1;
+    # and every number is finite.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     discount_rate: float = Field(0.0, ge=0.0, description="per period, not per year")
     hours_per_period: float = Field(2190.0, gt=0.0, description="H")
@@ -85,7 +88,9 @@ class PlanOptions(BaseModel):
         try:
             pd.Period("2027-01-01", freq=value)
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"not a pandas period frequency ('Q', 'M', ...): {value!r}") from exc
+            raise ValueError(
+                f"not a pandas period frequency ('Q', 'M', ...): {shown(value)}"
+            ) from exc
         return value
 
     @property
@@ -99,18 +104,14 @@ def read_options(path: Path) -> tuple[PlanOptions, list[Problem]]:
     if not path.is_file():
         return PlanOptions(), []
     try:
-        document = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        return PlanOptions(), [
-            Problem(FILE, row, None, f"not valid YAML: {str(exc).splitlines()[0]}")
-        ]
+        document = load_yaml(read_text(path), FILE)
+    except InputError as error:
+        return PlanOptions(), list(error.problems)
     if document is None:
         document = {}
     if not isinstance(document, dict):
         return PlanOptions(), [
-            Problem(FILE, None, None, f"expected a mapping of option: value, got {document!r}")
+            Problem(FILE, None, None, f"expected a mapping of option: value, got {shown(document)}")
         ]
     try:
         return PlanOptions(**{str(k): v for k, v in document.items()}), []
@@ -126,4 +127,4 @@ def _problem(error: object) -> Problem:
     if details["type"] == "extra_forbidden":
         allowed = ", ".join(PlanOptions.model_fields)
         message = f"unknown option; allowed: {allowed}"
-    return Problem(FILE, None, key, f"{message} (got {received!r})")
+    return Problem(FILE, None, key, f"{message} (got {shown(received)})")

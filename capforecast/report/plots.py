@@ -4,6 +4,10 @@ Every function takes library objects and returns a ``matplotlib.figure.Figure``:
 inline in Jupyter, saves to PNG for the HTML report and the docs, and never opens a
 window (the figures are made without pyplot's global state).
 
+Names from the inputs (SKUs, sites, workloads, scenarios, series) are drawn as they are
+written: every one goes through :func:`text`, so a ``$`` never starts matplotlib's math
+(``$\\frac{a$`` would fail to draw) and a leading ``_`` never hides a legend entry.
+
 =====================  =====================================================================
 ``coverage``           demand served per SKU (reference units, stacked), rented and unmet,
                        with the demand's spread over scenarios (a fan when there are several)
@@ -52,6 +56,20 @@ def _figure(panels: int = 1, *, width: float = 9.0, height: float = 3.6) -> tupl
     return figure, axes
 
 
+def text(name: object) -> str:
+    r"""``name`` as plain text for a title, legend, label or tick (under matplotlib's
+    default ``text.usetex: False``): each ``$`` escaped, so mathtext never parses it, and
+    a zero-width space before a leading ``_``, which a legend would leave out.
+
+    Examples
+    --------
+    >>> text("$\\frac{a$ x_1^2"), text("_spare")
+    ('\\$\\frac{a\\$ x_1^2', '\u200b_spare')
+    """
+    shown = str(name).replace("$", r"\$")
+    return f"\u200b{shown}" if shown.startswith("_") else shown
+
+
 def _labels(periods: pd.Series) -> list[str]:
     return [str(p) for p in periods]
 
@@ -98,7 +116,7 @@ def coverage(plan: Plan) -> Figure:
     )
     x = np.arange(len(periods))
     stack = [by_sku[c].to_numpy() for c in by_sku.columns]
-    labels = [*by_sku.columns, "rented", "unmet"]
+    labels = [*map(text, by_sku.columns), "rented", "unmet"]
     palette = _sku_colours(plan)
     colours = [*(palette[c] for c in by_sku.columns), "#bbbbbb", "#000000"]
     axis.stackplot(
@@ -149,7 +167,7 @@ def capacity(plan: Plan) -> Figure:
     x = np.arange(len(wide))
     stack = [wide[c].to_numpy() for c in wide.columns]
     colours = [palette[c] for c in wide.columns]
-    axis.stackplot(x, *stack, labels=list(wide.columns), colors=colours, alpha=0.85)
+    axis.stackplot(x, *stack, labels=[text(c) for c in wide.columns], colors=colours, alpha=0.85)
     axis.set_xticks(x, list(wide.index), rotation=45)
     axis.set_ylabel("accelerators")
     axis.set_title("Installed capacity by SKU")
@@ -175,9 +193,9 @@ def purchases(plan: Plan) -> Figure:
         wide = wide.reindex(periods).fillna(0)
         bottom = np.zeros(len(periods))
         for sku in wide.columns:
-            axis.bar(periods, wide[sku], bottom=bottom, label=sku, color=colours[sku])
+            axis.bar(periods, wide[sku], bottom=bottom, label=text(sku), color=colours[sku])
             bottom += wide[sku].to_numpy()
-        axis.set_title(f"Orders at {site} (units, by order period)")
+        axis.set_title(f"Orders at {text(site)} (units, by order period)")
         axis.tick_params(axis="x", rotation=45)
         axis.legend(fontsize="small", loc="upper left")
     return figure
@@ -196,7 +214,7 @@ def power(plan: Plan) -> Figure:
         periods = _labels(rows["period"])
         axis.plot(periods, rows["draw_kw"], marker="o", label="drawn")
         axis.step(periods, rows["cap_kw"], where="mid", color="#d62728", label="cap")
-        axis.set_title(f"Power at {site} (kW)")
+        axis.set_title(f"Power at {text(site)} (kW)")
         axis.tick_params(axis="x", rotation=45)
         axis.set_ylim(bottom=0)
         axis.legend(fontsize="small", loc="lower right")
@@ -236,7 +254,7 @@ def frontier(points: pd.DataFrame) -> Figure:
     for name, row in points.iterrows():
         where = (row["capex"] / 1e6, row["expected_shortfall"])
         axis.annotate(
-            str(name), where, fontsize="x-small", xytext=(4, 4), textcoords="offset points"
+            text(name), where, fontsize="x-small", xytext=(4, 4), textcoords="offset points"
         )
     axis.set_xlabel("capex, discounted (USD million)")
     axis.set_ylabel("expected shortfall (unit-periods)")
@@ -261,9 +279,11 @@ def deltas(comparison: object) -> Figure:
     figure, axes = _figure(len(DELTA_FIGURES), width=8.0, height=max(1.2, 0.45 * len(others) + 0.9))
     for axis, (column, (title, scale, unit)) in zip(axes, DELTA_FIGURES.items(), strict=True):
         values = table.loc[others, column] / scale
-        axis.barh(others, values, color=np.where(values >= 0, "#d62728", "#2ca02c"))
+        axis.barh(
+            [text(n) for n in others], values, color=np.where(values >= 0, "#d62728", "#2ca02c")
+        )
         axis.axvline(0, color="black", linewidth=0.8)
-        axis.set_title(f"{title} against {baseline} ({unit})", fontsize="medium")
+        axis.set_title(f"{title} against {text(baseline)} ({unit})", fontsize="medium")
     return figure
 
 
@@ -283,7 +303,7 @@ def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame, *, series: int =
                 future["ds"], low, high, alpha=0.2, color="#1f77b4", label=f"{level}%"
             )
         axis.plot(future["ds"], future["mean"], color="#1f77b4", label="forecast")
-        axis.set_title(str(uid), fontsize="medium")
+        axis.set_title(text(uid), fontsize="medium")
         axis.legend(fontsize="x-small", loc="upper left")
     return figure
 
@@ -311,7 +331,7 @@ def backtest(folds: pd.DataFrame, *, series: int = 3, model: str | None = None) 
                 color=colour,
                 label=f"from {pd.Timestamp(cutoff):%Y-%m-%d}",
             )
-        axis.set_title(f"{uid}: {model} backtest", fontsize="medium")
+        axis.set_title(f"{text(uid)}: {text(model)} backtest", fontsize="medium")
         axis.legend(fontsize="x-small", loc="upper left")
     return figure
 
@@ -328,7 +348,7 @@ def profiles(table: pd.DataFrame) -> Figure:
     ):
         rows = table[table["profile"] == profile]
         for workload, one in rows.groupby("workload", sort=True):
-            axis.plot(one["slot"], one["relative"], marker=".", label=str(workload) or "(none)")
+            axis.plot(one["slot"], one["relative"], marker=".", label=text(workload) or "(none)")
         axis.axhline(1, color="black", linewidth=0.8)
         axis.set_title(title)
         axis.set_ylabel("demand / mean")

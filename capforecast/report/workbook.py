@@ -1,5 +1,9 @@
 """The Excel workbook for finance: one sheet per table, numbers as numbers, the unit of
-every figure in its header (``total_cost [USD]``), the same bytes for the same tables."""
+every figure in its header (``total_cost [USD]``), the same bytes for the same tables.
+
+Text is text: a name that starts like a formula (``=HYPERLINK(...)``, ``=2+5``) is
+written as a string cell marked to stay text when edited (``quotePrefix``), never as a
+formula, and the characters XML cannot hold (control characters) show as U+FFFD."""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
 
-from capforecast.core.io import write_bytes_atomic
+from capforecast.core.io import map_text, neutral, write_bytes_atomic
 from capforecast.scenario.compare import Comparison
 from capforecast.scenario.run import ScenarioRun
 
@@ -75,13 +81,29 @@ def workbook(tables: Mapping[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, table in zip(sheet_names(list(tables)), tables.values(), strict=True):
-            with_units(table).to_excel(writer, sheet_name=name, index=False)
+            map_text(with_units(table), _storable).to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
+            _text_as_text(sheet)
             sheet.freeze_panes = "A2"
             for cells in sheet.iter_cols(min_row=1, max_row=1):
                 width = max(len(str(cells[0].value)), 10)
                 sheet.column_dimensions[cells[0].column_letter].width = min(width + 2, 40)
     return _stable(buffer.getvalue())
+
+
+def _storable(text: str) -> str:
+    """``text`` without the characters XML cannot hold (openpyxl refuses them)."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+
+
+def _text_as_text(sheet: Any) -> None:  # an openpyxl Worksheet
+    """Every text cell that a spreadsheet would read as a formula (openpyxl makes one of
+    any text starting with ``=``): a string, and kept text when edited."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and neutral(cell.value) != cell.value:
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def sheet_names(names: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
+from capforecast.core.limits import shown
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.options import PlanOptions
 from capforecast.scenario.spec import Periods, Scenario
@@ -51,8 +52,8 @@ def select_periods(spec: Periods, periods: pd.Series) -> np.ndarray:
         )
     except (ValueError, TypeError):
         raise ValueError(
-            f'periods {text!r} is not a period label (2027Q3), a year ("2027") or a range '
-            "(2027Q1..2028Q2)"
+            f"periods {shown(text)} is not a period label (2027Q3), a year "
+            '("2027") or a range (2027Q1..2028Q2)'
         ) from None
     # A label selects the periods it overlaps: 2027Q3 is July-September on a monthly
     # horizon, and "2027" every quarter of the year on a quarterly one.
@@ -82,7 +83,7 @@ class _Editor:
             if value is not None:
                 keep &= (table[column] == value).to_numpy()
         if not keep.any():
-            named = ", ".join(f"{c} {v!r}" for c, v in columns.items() if v is not None)
+            named = ", ".join(f"{c} {shown(v)}" for c, v in columns.items() if v is not None)
             what = f" ({named})" if named else ""
             horizon = f"{self.inputs.periods[0]}..{self.inputs.periods[-1]}"
             message = f"selects no row{what} in the horizon {horizon}"
@@ -179,7 +180,7 @@ def _lead_times(edit: _Editor, catalog: pd.DataFrame, scenario: Scenario) -> pd.
         rows = (catalog["sku"] == change.sku).to_numpy()
         if not rows.any():
             edit.problems.append(
-                Problem(edit.file, None, f"lead_time.{number}", f"unknown SKU {change.sku!r}")
+                Problem(edit.file, None, f"lead_time.{number}", f"unknown SKU {shown(change.sku)}")
             )
             continue
         old = catalog.loc[rows, "lead_time"]
@@ -195,13 +196,15 @@ def _availability(edit: _Editor, inputs: PlanningInputs, scenario: Scenario) -> 
     for number, rule in enumerate(scenario.availability):
         key = f"availability.{number}"
         if rule.sku not in inputs.skus:
-            edit.problems.append(Problem(edit.file, None, key, f"unknown SKU {rule.sku!r}"))
+            edit.problems.append(Problem(edit.file, None, key, f"unknown SKU {shown(rule.sku)}"))
             continue
         if rule.available:
             try:
                 first = pd.Period(rule.first, freq=periods.dt.freq)
             except (ValueError, TypeError):
-                edit.problems.append(Problem(edit.file, None, key, f"not a period: {rule.first!r}"))
+                edit.problems.append(
+                    Problem(edit.file, None, key, f"not a period: {shown(rule.first)}")
+                )
                 continue
             shut = periods[periods < first]
         else:

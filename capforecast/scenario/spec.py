@@ -45,6 +45,7 @@ from pydantic import (
 )
 
 from capforecast.core.errors import InputError, Problem
+from capforecast.core.limits import LIMITS, shown
 from capforecast.core.yamlfile import Lines, read_yaml, validation_problems
 from capforecast.plan.options import PlanOptions
 
@@ -57,7 +58,7 @@ def _fraction(value: object) -> object:
         try:
             return float(value.strip()[:-1].replace(" ", "")) / 100
         except ValueError:
-            raise ValueError(f"not a percentage: {value!r} (write e.g. -20%)") from None
+            raise ValueError(f"not a percentage: {shown(value)} (write e.g. -20%)") from None
     return value
 
 
@@ -184,6 +185,15 @@ class Changes(BaseModel):
         PlanOptions(**value)  # the same checks as options.yaml
         return value
 
+    @model_validator(mode="after")
+    def _bounded(self) -> Changes:
+        if self.changes() > LIMITS.scenario_changes:
+            raise ValueError(
+                f"{self.changes()} changes is over the limit of {LIMITS.scenario_changes} "
+                "per scenario"
+            )
+        return self
+
     def changes(self) -> int:
         """How many changes the scenario makes to its inputs."""
         lists = (self.demand, self.budget, self.prices, self.lead_time, self.availability)
@@ -256,7 +266,7 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Scenario:
     if base is not None:
         where = lines.get(("extends",))
         if not isinstance(base, str) or not (path.parent / base).is_file():
-            message = f"no such scenario file: {base!r}"
+            message = f"no such scenario file: {shown(base)}"
             raise InputError([Problem(path.name, where, "extends", message)])
         parent = _read(path.parent / base, (*seen, path.resolve()))
         document, lines = _merge(

@@ -23,7 +23,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -34,6 +33,8 @@ from pydantic import (
 )
 
 from capforecast.core.errors import InputError, Problem
+from capforecast.core.limits import LIMITS, shown
+from capforecast.core.yamlfile import read_yaml, validation_problems
 
 #: The columns of each source, in capforecast's names; those marked True are required.
 JOB_COLUMNS = {
@@ -144,7 +145,9 @@ class TelemetryConfig(BaseModel):
     @classmethod
     def _memory(cls, value: str) -> str:
         if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|%)", value.strip()):
-            raise ValueError(f"a size like '3GB' or '512MiB', or a share like '50%'; got {value!r}")
+            raise ValueError(
+                f"a size like '3GB' or '512MiB', or a share like '50%'; got {shown(value)}"
+            )
         return value.strip()
 
     @model_validator(mode="after")
@@ -168,8 +171,16 @@ class TelemetryConfig(BaseModel):
         kept = sorted(r for r, action in self.bad_rows.items() if action == "keep")
         if always := [r for r in kept if r in ALWAYS_EXCLUDED]:
             raise ValueError(f"bad_rows: {always} cannot be kept (such rows have no place in time)")
+        for stamp in (self.start, self.end):
+            if stamp is not None and not 1970 <= stamp.year <= 2200:
+                raise ValueError(f"start and end are dates from 1970 to 2200; got {stamp:%Y-%m-%d}")
         if self.start and self.end and self.end <= self.start:
             raise ValueError("end must be after start")
+        if self.start and self.end and (self.end - self.start).days >= LIMITS.telemetry_days:
+            days = (self.end - self.start).days
+            raise ValueError(
+                f"a window of {days} days is over the limit of {LIMITS.telemetry_days} days"
+            )
         return self
 
     def excluded(self, reason: str) -> bool:
@@ -182,24 +193,15 @@ class TelemetryConfig(BaseModel):
 
 
 def read_config(path: str | Path) -> TelemetryConfig:
-    """Read and validate ``telemetry.yaml``; every problem is reported with its key."""
+    """Read and validate ``telemetry.yaml``; every problem is reported with its line and
+    key."""
     path = Path(path)
-    name = path.name
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except OSError as error:
-        raise InputError([Problem(name, None, None, f"cannot read: {error.strerror}")]) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = None if mark is None else mark.line + 1
-        raise InputError([Problem(name, line, None, "not valid YAML")]) from None
+    document, lines = read_yaml(path)
+    if document is None:
+        document = {}
     if not isinstance(document, dict):
-        raise InputError([Problem(name, None, None, "expected a mapping of keys")])
+        raise InputError([Problem(path.name, None, None, "expected a mapping of keys")])
     try:
         return TelemetryConfig.model_validate({**document, "base": path.parent})
     except ValidationError as error:
-        problems = [
-            Problem(name, None, ".".join(str(p) for p in e["loc"]) or None, e["msg"])
-            for e in error.errors()
-        ]
-        raise InputError(problems) from None
+        raise InputError(validation_problems(error, path.name, lines)) from None

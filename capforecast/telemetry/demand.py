@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
+from capforecast.core.limits import LIMITS, check, shown
 from capforecast.core.schemas import HISTORY_ATTRIBUTES
 from capforecast.telemetry.config import TelemetryConfig
 from capforecast.telemetry.store import TelemetryStore
@@ -48,7 +49,7 @@ class Demand:
                 "rows": len(rows),
                 "excluded": bool(rows["excluded"].iloc[0]),
                 "examples": "; ".join(
-                    f"{Path(p.file).name} row {p.row}: {p.column}={p.value!r}"
+                    f"{Path(p.file).name} row {p.row}: {p.column}={shown(p.value)}"
                     for p in rows.head(3).itertuples(index=False)
                 ),
             }
@@ -95,6 +96,9 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
         reasons = ", ".join(sorted(problems["reason"].unique())) or "none"
         message = f"no job row is left to aggregate (bad rows by reason: {reasons})"
         raise InputError([Problem("telemetry config", None, "jobs", message)])
+    days = (pd.Timestamp(end).to_pydatetime() - pd.Timestamp(start).to_pydatetime()).days + 1
+    what = "days in the telemetry window (start to end; set both in the config to narrow it)"
+    check(what, days, LIMITS.telemetry_days)
     table = store.sql(
         "demand",
         grain=config.grain,

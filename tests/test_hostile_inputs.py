@@ -1,0 +1,264 @@
+"""Small hostile inputs get bounded work: a few hundred bytes must never cost minutes of
+CPU, gigabytes of memory or megabytes of message. Each case is an attack that once
+succeeded, run through the real CLI (in a child process, so that its time and peak
+memory are its own), plus a corpus of hostile YAML through every YAML reader.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capforecast import InputError
+from capforecast.core.limits import LIMITS, LimitError
+from capforecast.core.yamlfile import load_yaml
+from capforecast.forecast.engine import forecast
+from capforecast.plan.options import read_options
+from capforecast.scenario.spec import read_scenario
+from capforecast.telemetry.config import read_config
+
+#: A child's own peak memory, printed on its last line of stderr (kB, Linux).
+_MEASURED = (
+    "import resource, sys\n"
+    "from capforecast.cli.main import run\n"
+    "code = run(sys.argv[1:])\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def _cli(*args: object, cwd: Path | None = None) -> tuple[int, str, float, float]:
+    """``capforecast ARGS`` in a child: exit code, stderr, seconds and peak memory (MB)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+    seconds = time.perf_counter() - started
+    *lines, peak = done.stderr.strip().splitlines()
+    return done.returncode, "\n".join(lines), seconds, int(peak) / 1024
+
+
+def _alias_bomb(levels: int = 7, width: int = 10) -> str:
+    """The "billion laughs": each level names the one below ``width`` times."""
+    names = "abcdefghij"
+    lines = [f"a: &a [{','.join('x' * width)}]"]
+    for level in range(1, levels + 1):
+        below = ",".join([f"*{names[level - 1]}"] * width)
+        lines.append(f"{names[level]}: &{names[level]} [{below}]")
+    return "\n".join(lines) + "\n"
+
+
+def _baseline(folder: Path, planning_dir: Path, text: str) -> Path:
+    path = folder / "hostile.yaml"
+    path.write_text(f"inputs: {{planning: {planning_dir}}}\n{text}")
+    return path
+
+
+# The attacks, through the real CLI ------------------------------------------------------
+def test_an_alias_bomb_scenario_is_refused_at_once(tmp_path: Path, planning_dir: Path) -> None:
+    # Once: a 355-byte file took the CLI 13 s and 2.4 GB.
+    scenario = _baseline(tmp_path, planning_dir, "options:\n  x: 1\n" + _alias_bomb())
+    assert len(_alias_bomb()) < 400
+    code, stderr, seconds, peak_mb = _cli("run", scenario, "--out", tmp_path / "out")
+    assert code == 2
+    assert "aliases (*name) are not allowed" in stderr and "line 5" in stderr
+    assert len(stderr) < 1000 and seconds < 30 and peak_mb < 500
+
+
+def test_an_alias_bomb_options_file_is_refused_at_once(tmp_path: Path, planning_dir: Path) -> None:
+    # Once: a 330-byte options.yaml got a 58 MB reply (repr of the expanded value).
+    (planning_dir / "options.yaml").write_text(_alias_bomb())
+    code, stderr, seconds, peak_mb = _cli("plan", planning_dir, "--out", tmp_path / "out")
+    assert code == 2 and "options.yaml, line 2" in stderr and "aliases" in stderr
+    assert len(stderr) < 1000 and seconds < 30 and peak_mb < 500
+
+
+def test_a_horizon_of_trillions_of_periods_is_refused_before_it_is_built(
+    tmp_path: Path, planning_dir: Path
+) -> None:
+    # Once: period_freq 'ns' over one hour was HTTP 500 (pandas tried to allocate 26 TiB);
+    # 'D' over 200 years a 23.5 MB message.
+    for freq, start, end in (("ns", "2027-01-01 00:00", "2027-01-01 01:00"),
+                             ("D", "2027-01-01", "2227-01-01")):  # fmt: skip
+        first, last = (str(pd.Period(stamp, freq=freq)) for stamp in (start, end))
+        (planning_dir / "options.yaml").write_text(f"period_freq: {freq}\n")
+        demand = pd.DataFrame({"workload": ["inference"] * 2, "period": [first, last],
+                               "demand": [1.0, 2.0]})  # fmt: skip
+        demand.to_csv(planning_dir / "demand.csv", index=False)
+        pd.DataFrame({"period": [first, last], "capex_budget": [1e6, 1e6]}).to_csv(
+            planning_dir / "budget.csv", index=False
+        )
+        for name in ("site_power.csv", "prices.csv", "supply.csv", "rent.csv"):
+            (planning_dir / name).unlink(missing_ok=True)
+        fleet = pd.read_csv(planning_dir / "fleet.csv").head(0)
+        fleet.to_csv(planning_dir / "fleet.csv", index=False)
+        code, stderr, seconds, peak_mb = _cli("plan", planning_dir, "--out", tmp_path / "out")
+        assert code == 2, stderr
+        assert f"over the limit of {LIMITS.periods} planning periods" in stderr
+        assert len(stderr) < 5000 and seconds < 30 and peak_mb < 600
+
+
+def test_a_forecast_too_large_is_refused_before_any_fit(tmp_path: Path) -> None:
+    series = [f"s{i}" for i in range(400)]
+    stamps = pd.date_range("2024-01-01", periods=20, freq="W-MON")
+    history = pd.DataFrame(
+        [(s, d, 1.0) for s in series for d in stamps], columns=["unique_id", "ds", "y"]
+    )
+    path = tmp_path / "history.csv"
+    history.to_csv(path, index=False)
+    # 400 series x 5,000 steps x 4 models x 13 columns = 104M values, over 50M.
+    models = [a for m in ("naive", "seasonal_naive", "ets", "theta") for a in ("--model", m)]
+    levels = [a for level in (50, 60, 70, 80, 90, 95) for a in ("--level", level)]
+    code, stderr, seconds, _ = _cli(
+        "forecast", path, "--horizon", 5000, "--out", tmp_path / "f.csv", *models, *levels
+    )
+    assert code == 2 and "forecast values (400 series x 5000 steps x 52 per step)" in stderr
+    assert f"over the limit of {LIMITS.forecast_values}" in stderr and seconds < 30
+    with pytest.raises(LimitError, match="forecast horizon"):
+        forecast(history, LIMITS.forecast_horizon + 1)
+
+
+def test_a_small_parquet_of_millions_of_rows_is_refused_unread(tmp_path: Path) -> None:
+    # Once: 357 KB of Parquet held 30M rows; the CLI grew past 16 GB before it was stopped.
+    rows = LIMITS.rows + 1
+    table = pa.table({
+        "unique_id": pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, "int32")), ["a"]),
+        "ds": pa.array(np.zeros(rows, "int64")).cast(pa.timestamp("s")),
+        "y": pa.array(np.ones(rows)),
+    })  # fmt: skip
+    path = tmp_path / "history.parquet"
+    pq.write_table(table, path, compression="zstd")
+    assert path.stat().st_size < 1_000_000
+    code, stderr, seconds, peak_mb = _cli("forecast", path, "--horizon", 4, "--out", "f.csv")
+    assert code == 2 and f"more than {LIMITS.rows} rows" in stderr and "history.parquet" in stderr
+    assert seconds < 30 and peak_mb < 600
+
+
+def test_a_telemetry_window_of_centuries_is_refused(tmp_path: Path) -> None:
+    # Once: an ingest window of 300 years ended as "internal error" (exit 1).
+    config = tmp_path / "telemetry.yaml"
+    config.write_text("jobs: {paths: [jobs.csv]}\nstart: 1800-01-01\nend: 2100-01-01\n")
+    code, stderr, _, _ = _cli("ingest", config, "--out", tmp_path / "d.csv")
+    assert code == 2 and "start and end are dates from 1970 to 2200" in stderr
+    config.write_text("jobs: {paths: [jobs.csv]}\nstart: 1980-01-01\nend: 2100-01-01\n")
+    code, stderr, _, _ = _cli("ingest", config, "--out", tmp_path / "d.csv")
+    assert code == 2 and f"over the limit of {LIMITS.telemetry_days} days" in stderr
+
+
+def test_a_telemetry_window_of_centuries_from_the_data_is_refused(tmp_path: Path) -> None:
+    jobs = pd.DataFrame({
+        "job_id": ["a", "b"], "org": ["o", "o"], "team": ["t", "t"], "sku": ["H100"] * 2,
+        "gpus": [1, 1], "submit_time": ["1980-01-01 00:00", "2100-01-01 00:00"],
+        "start_time": ["1980-01-01 00:00", "2100-01-01 00:00"],
+        "end_time": ["1980-01-01 05:00", "2100-01-01 05:00"], "status": ["COMPLETED"] * 2,
+    })  # fmt: skip
+    jobs.to_csv(tmp_path / "jobs.csv", index=False)
+    (tmp_path / "telemetry.yaml").write_text("jobs: {paths: [jobs.csv]}\n")
+    code, stderr, seconds, _ = _cli("ingest", tmp_path / "telemetry.yaml", "--out", "d.csv")
+    assert code == 2, stderr
+    assert "days in the telemetry window" in stderr and seconds < 60
+
+
+def test_ten_thousand_scenario_changes_are_refused(tmp_path: Path, planning_dir: Path) -> None:
+    # Once: a comparison of 10,000 budget changes ran 15.6 s at time_limit_s: 1.
+    changes_limit = f"over the limit of {LIMITS.scenario_changes} per scenario"
+    for count, limit in ((10_000, f"more than {LIMITS.yaml_nodes} YAML values"),
+                         (1_001, changes_limit)):  # fmt: skip
+        changes = "".join("  - {change: -1%}\n" for _ in range(count))
+        scenario = _baseline(tmp_path, planning_dir, "budget:\n" + changes)
+        code, stderr, seconds, _ = _cli("run", scenario, "--out", tmp_path / "out")
+        assert code == 2 and limit in stderr, stderr
+        assert seconds < 30
+
+
+def test_options_are_strict_booleans_and_finite_numbers(tmp_path: Path, planning_dir: Path) -> None:
+    # Once: time_limit_s: true was accepted as 1.0.
+    cases = [("time_limit_s: true", "time_limit_s"), ("mip_gap: '0.1'", "mip_gap"),
+             ("time_limit_s: .inf", "time_limit_s"), ("explain: 1", "explain")]  # fmt: skip
+    for text, key in cases:
+        (planning_dir / "options.yaml").write_text(text + "\n")
+        code, stderr, _, _ = _cli("plan", planning_dir, "--out", tmp_path / "out")
+        assert code == 2 and f"key '{key}'" in stderr, (text, stderr)
+
+
+# Hostile YAML, through every reader ------------------------------------------------------
+HOSTILE_YAML = {
+    "alias bomb": _alias_bomb(),
+    "recursive alias": "a: &a [*a]\n",
+    "merge key": "base: &b {x: 1}\nother:\n  <<: *b\n",
+    "deep nesting": "a: " + "[" * 1000 + "]" * 1000 + "\n",
+    "deep mappings": "".join("  " * i + f"k{i}:\n" for i in range(200)) + "  " * 200 + "v\n",
+    "many values": "a: [" + ", ".join(["1"] * (LIMITS.yaml_nodes + 10)) + "]\n",
+    "huge integer": "a: " + "9" * 5000 + "\n",
+    "bad date": "a: 2027-13-45\n",
+    "python object": "a: !!python/object/apply:os.system ['echo owned']\n",
+    "two documents": "a: 1\n---\nb: 2\n",
+    "tab indent": "a:\n\tb: 1\n",
+    "binary": "\x00\x01\x02 not yaml",
+    "unclosed": "a: [1, 2\n",
+    "long key": "x" * 100_000 + ": 1\n",
+    "a list": "- 1\n- 2\n",
+    "a scalar": "just text\n",
+}
+
+
+def _options(path: Path) -> object:
+    found, problems = read_options(path)
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+#: Each YAML reader, and the name of the file it reads.
+READERS: dict[str, Callable[[Path], object]] = {
+    "scenario.yaml": read_scenario,
+    "options.yaml": _options,
+    "telemetry.yaml": read_config,
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_YAML))
+def test_hostile_yaml_is_an_input_error_with_a_short_message(tmp_path: Path, case: str) -> None:
+    for name, reader in READERS.items():
+        path = tmp_path / name
+        path.write_text(HOSTILE_YAML[case])
+        started = time.perf_counter()
+        with pytest.raises(InputError) as caught:
+            reader(path)
+        message = str(caught.value)
+        assert time.perf_counter() - started < 5, (case, name)
+        assert len(message) < 2000, (case, name, len(message))
+        assert name in message, (case, name, message)
+
+
+def test_yaml_within_the_bounds_still_reads() -> None:
+    nested = "a: " + "[" * (LIMITS.yaml_depth - 1) + "1" + "]" * (LIMITS.yaml_depth - 1)
+    assert load_yaml(nested, "ok.yaml") is not None
+    assert load_yaml("a: &x 1\nb: 2\n", "ok.yaml") == {"a": 1, "b": 2}  # an anchor alone
+    assert load_yaml("", "empty.yaml") is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#,? \n\t01.%")), max_size=80))
+def test_any_text_reads_or_is_an_input_error(text: str) -> None:
+    started = time.perf_counter()
+    try:
+        load_yaml(text, "fuzz.yaml")
+    except InputError as error:
+        assert len(str(error)) < 2000
+    assert time.perf_counter() - started < 2
