@@ -262,3 +262,13 @@ def test_any_text_reads_or_is_an_input_error(text: str) -> None:
     except InputError as error:
         assert len(str(error)) < 2000
     assert time.perf_counter() - started < 2
+
+
+def test_a_sweep_of_a_billion_steps_is_refused_at_once(tmp_path: Path, planning_dir: Path) -> None:
+    scenario = _baseline(tmp_path, planning_dir, "")
+    code, stderr, seconds, peak_mb = _cli(
+        "sweep", scenario, "--budget-from", "-40%", "--budget-to", "0%",
+        "--steps", 1_000_000_000, "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert code == 2 and f"over the limit of {LIMITS.scenarios}" in stderr
+    assert seconds < 30 and peak_mb < 600

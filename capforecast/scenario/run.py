@@ -18,6 +18,7 @@ import numpy as np
 
 from capforecast.core.errors import ParameterError
 from capforecast.core.history import read_history
+from capforecast.core.limits import LIMITS, check
 from capforecast.forecast.parallel import map_series
 from capforecast.plan.inputs import PlanningInputs, read_planning_inputs, write_planning_inputs
 from capforecast.plan.result import Plan
@@ -85,6 +86,7 @@ def run_scenarios(
 ) -> list[ScenarioRun]:
     """Plan every scenario, in order: in this process (``n_jobs=1``), on local cores
     (``n_jobs`` processes, ``None`` for every core) or on a Dask ``client``."""
+    check("scenarios in one run", len(scenarios), LIMITS.scenarios)
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
@@ -123,4 +125,5 @@ def budget_sweep(scenario: Scenario, changes: Sequence[float]) -> list[Scenario]
 
 def sweep_values(low: float, high: float, steps: int) -> list[float]:
     """``steps`` evenly spaced values from ``low`` to ``high``, rounded to 1e-9."""
+    check("steps of a sweep (scenarios in one run)", steps, LIMITS.scenarios)
     return [round(float(v), 9) for v in np.linspace(low, high, steps)]
