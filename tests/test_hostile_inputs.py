@@ -28,6 +28,10 @@ from capforecast.plan.options import read_options
 from capforecast.scenario.spec import read_scenario
 from capforecast.telemetry.config import read_config
 
+#: Peak memory a refused attack may cost the CLI, MB: its imports alone take about 550
+#: (the attacks once took 2.4 GB, and over 16 GB before they were stopped).
+MAX_MB = 1000
+
 #: A child's own peak memory, printed on its last line of stderr (kB, Linux).
 _MEASURED = (
     "import resource, sys\n"
@@ -77,7 +81,7 @@ def test_an_alias_bomb_scenario_is_refused_at_once(tmp_path: Path, planning_dir:
     code, stderr, seconds, peak_mb = _cli("run", scenario, "--out", tmp_path / "out")
     assert code == 2
     assert "aliases (*name) are not allowed" in stderr and "line 5" in stderr
-    assert len(stderr) < 1000 and seconds < 30 and peak_mb < 500
+    assert len(stderr) < 1000 and seconds < 30 and peak_mb < MAX_MB
 
 
 def test_an_alias_bomb_options_file_is_refused_at_once(tmp_path: Path, planning_dir: Path) -> None:
@@ -85,7 +89,7 @@ def test_an_alias_bomb_options_file_is_refused_at_once(tmp_path: Path, planning_
     (planning_dir / "options.yaml").write_text(_alias_bomb())
     code, stderr, seconds, peak_mb = _cli("plan", planning_dir, "--out", tmp_path / "out")
     assert code == 2 and "options.yaml, line 2" in stderr and "aliases" in stderr
-    assert len(stderr) < 1000 and seconds < 30 and peak_mb < 500
+    assert len(stderr) < 1000 and seconds < 30 and peak_mb < MAX_MB
 
 
 def test_a_horizon_of_trillions_of_periods_is_refused_before_it_is_built(
@@ -110,7 +114,7 @@ def test_a_horizon_of_trillions_of_periods_is_refused_before_it_is_built(
         code, stderr, seconds, peak_mb = _cli("plan", planning_dir, "--out", tmp_path / "out")
         assert code == 2, stderr
         assert f"over the limit of {LIMITS.periods} planning periods" in stderr
-        assert len(stderr) < 5000 and seconds < 30 and peak_mb < 600
+        assert len(stderr) < 5000 and seconds < 30 and peak_mb < MAX_MB
 
 
 def test_a_forecast_too_large_is_refused_before_any_fit(tmp_path: Path) -> None:
@@ -146,7 +150,7 @@ def test_a_small_parquet_of_millions_of_rows_is_refused_unread(tmp_path: Path) -
     assert path.stat().st_size < 1_000_000
     code, stderr, seconds, peak_mb = _cli("forecast", path, "--horizon", 4, "--out", "f.csv")
     assert code == 2 and f"more than {LIMITS.rows} rows" in stderr and "history.parquet" in stderr
-    assert seconds < 30 and peak_mb < 600
+    assert seconds < 30 and peak_mb < MAX_MB
 
 
 def test_a_telemetry_window_of_centuries_is_refused(tmp_path: Path) -> None:
@@ -271,4 +275,4 @@ def test_a_sweep_of_a_billion_steps_is_refused_at_once(tmp_path: Path, planning_
         "--steps", 1_000_000_000, "--out", tmp_path / "out",
     )  # fmt: skip
     assert code == 2 and f"over the limit of {LIMITS.scenarios}" in stderr
-    assert seconds < 30 and peak_mb < 600
+    assert seconds < 30 and peak_mb < MAX_MB
