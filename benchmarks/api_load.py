@@ -12,6 +12,7 @@ section of ``docs/benchmarks.md``.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import tempfile
@@ -26,13 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.report import markdown_table, write_section  # noqa: E402
-from tests.test_service import KEY, Server, _planning_files  # noqa: E402
+from tests.service_server import KEY, Server, planning_files  # noqa: E402
 
 
 def load(url: str, requests: int, clients: int) -> dict[str, object]:
     """Send ``requests`` requests from ``clients`` threads; half create plan jobs."""
     with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=60) as client:
-        planning = client.post("/v1/inputs", json={"kind": "planning", "files": _planning_files()})
+        planning = client.post("/v1/inputs", json={"kind": "planning", "files": planning_files()})
         planning.raise_for_status()
         key = planning.json()["hash"]
     body = {"planning": key, "options": {"explain": False}}
@@ -104,11 +105,19 @@ def _percentiles(values: list[float]) -> tuple[float, float, float]:
     return float(p50), float(p95), float(p99)
 
 
+def _cpu() -> float:
+    """CPU seconds of this process's ended children and theirs: the server and its job
+    processes, once the server has stopped."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=20)
     args = parser.parse_args()
+    before = _cpu()
     with tempfile.TemporaryDirectory() as folder:
         server = Server(Path(folder) / "service.db", "--max-jobs-per-key", str(args.requests))
         server.start()
@@ -116,6 +125,7 @@ def main() -> int:
             result = load(server.url, args.requests, args.clients)
         finally:
             server.stop()
+    cpu = _cpu() - before
     latencies = result["latencies"]
     anchor = statistics.median(latencies["healthz"])  # type: ignore[index]
     rows = []
@@ -141,7 +151,10 @@ def main() -> int:
         f"{len(result['errors'])}. Jobs: {result['jobs']} created, {result['succeeded']} "
         f"succeeded, {result['jobs'] - result['succeeded']} lost or failed; all done "
         f"{result['jobs_seconds']:.1f} s after the first request "
-        f"({result['jobs'] / result['jobs_seconds']:.2f} plans per second with two workers).",
+        f"({result['jobs'] / result['jobs_seconds']:.2f} plans per second with two workers). "
+        f"CPU: {cpu:.0f} s for the server and its job processes, "
+        f"{cpu / max(result['jobs'], 1):.2f} s per plan job (which, unlike the rates, does "
+        "not depend on what else the machine runs).",
     ]
     text = "\n".join(lines)
     print(text)

@@ -3,11 +3,6 @@ polled, fetched, cancelled, and a restart that loses nothing."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,69 +12,21 @@ import pytest
 from capforecast.examples import sample_history_path, sample_planning_dir
 from capforecast.plan.inputs import read_planning_inputs
 from capforecast.plan.solve import solve
-
-KEY = "test-key-0123456789abcdef"
-OTHER = "other-key-0123456789abcdef"
-
-
-class Server:
-    """``capforecast serve`` in a child process, on a free loopback port."""
-
-    def __init__(self, db: Path, *options: str) -> None:
-        self.db, self.options = db, options
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "CAPFORECAST_API_KEYS": f"{KEY},{OTHER}"}
-        command = [sys.executable, "-m", "capforecast", "serve", "--port", str(self.port),
-                   "--db", str(self.db), "--workers", "2", *self.options]  # fmt: skip
-        log = self.db.with_suffix(".log")
-        with log.open("ab") as output:  # the child keeps its own copy of the handle
-            self.process = subprocess.Popen(command, env=env, stdout=output, stderr=output)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=30)
+from tests.service_server import (
+    KEY,
+    OTHER,
+    Server,
+    hard_planning_files,
+    planning_files,
+    wait,
+)
+from tests.service_server import client as _client
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path / "service.db")
-    running.start()
-    yield running
-    if running.process is not None and running.process.poll() is None:
-        running.stop()
-
-
-def _client(server: Server, key: str = KEY) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=30)
-
-
-def _planning_files() -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted(sample_planning_dir().iterdir())}
-
-
-def _wait(client: httpx.Client, path: str, states: tuple[str, ...], limit: float = 120) -> dict:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        job = client.get(path).json()
-        if job["state"] in states:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"{path} stayed {job['state']}")
+    with Server(tmp_path / "service.db") as running:
+        yield running
 
 
 def test_keys_are_required_and_leak_nothing(server: Server) -> None:
@@ -108,10 +55,10 @@ def test_keys_are_required_and_leak_nothing(server: Server) -> None:
 
 def test_create_poll_fetch_cancel_restart(server: Server) -> None:
     with _client(server) as client:
-        upload = client.post("/v1/inputs", json={"kind": "planning", "files": _planning_files()})
+        upload = client.post("/v1/inputs", json={"kind": "planning", "files": planning_files()})
         assert upload.status_code == 201, upload.text
         key = upload.json()["hash"]
-        again = client.post("/v1/inputs", json={"kind": "planning", "files": _planning_files()})
+        again = client.post("/v1/inputs", json={"kind": "planning", "files": planning_files()})
         assert again.json()["hash"] == key  # content-addressed
 
         body = {"planning": key, "options": {"explain": False}}
@@ -120,7 +67,7 @@ def test_create_poll_fetch_cancel_restart(server: Server) -> None:
         repeat = client.post("/v1/plans", json=body, headers={"Idempotency-Key": "q1-plan"})
         assert repeat.status_code == 200 and repeat.json()["id"] == created.json()["id"]
         path = f"/v1/plans/{created.json()['id']}"
-        done = _wait(client, path, ("succeeded", "failed"))
+        done = wait(client, path, ("succeeded", "failed"))
         assert done["state"] == "succeeded", done
         local = solve(read_planning_inputs(sample_planning_dir()).with_options(explain=False))
         assert done["summary"]["objective"] == pytest.approx(local.objective, rel=1e-6)
@@ -145,22 +92,18 @@ def test_create_poll_fetch_cancel_restart(server: Server) -> None:
 
         # With half the budget the plan is hard (it runs to its 60 s limit): cancel it
         # while it runs.
-        files = _planning_files()
-        budget = [line.split(",") for line in files["budget.csv"].splitlines()]
-        files["budget.csv"] = "\n".join(
-            [",".join(budget[0]), *(f"{p},{float(b) / 2}" for p, b in budget[1:])]
-        )
+        files = hard_planning_files()
         hard = client.post("/v1/inputs", json={"kind": "planning", "files": files}).json()["hash"]
         slow = {"planning": hard, "options": {"explain": False, "time_limit_s": 60}}
         long_job = client.post("/v1/plans", json=slow).json()
         long_path = f"/v1/plans/{long_job['id']}"
-        _wait(client, long_path, ("running",))
+        wait(client, long_path, ("running",))
         cancelled = client.delete(long_path)
         assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
 
         # One more running when the server stops: interrupted after the restart.
         running = client.post("/v1/plans", json=slow).json()
-        _wait(client, f"/v1/plans/{running['id']}", ("running",))
+        wait(client, f"/v1/plans/{running['id']}", ("running",))
     server.stop()
     server.start()
     with _client(server) as client:
@@ -190,13 +133,13 @@ def test_bad_requests_get_413_and_422_naming_the_field(server: Server) -> None:
         forever = client.post(
             "/v1/plans", json={"planning": "0" * 64, "options": {"time_limit_s": 1e9}}
         )
-        assert forever.status_code == 422 and "at most 3600" in forever.text
+        assert forever.status_code == 422 and "at most 900" in forever.text
         surrogate = client.post(
             "/v1/inputs", content=b'{"kind": "history", "files": {"a.csv": "\\ud800"}}',
             headers={"Content-Type": "application/json"},
         )  # fmt: skip
         assert surrogate.status_code == 422
-        files = _planning_files()
+        files = planning_files()
         files["budget.csv"] = "period,capex_budget\n2027Q1,-5\n"
         broken = client.post("/v1/inputs", json={"kind": "planning", "files": files})
         assert broken.status_code == 422
@@ -214,11 +157,11 @@ def test_forecast_and_comparison_jobs(server: Server) -> None:
         key = client.post("/v1/inputs", json={"kind": "history", "files": {"h.csv": small}})
         assert key.status_code == 201, key.text
         job = client.post("/v1/forecasts", json={"history": key.json()["hash"], "horizon": 14})
-        done = _wait(client, f"/v1/forecasts/{job.json()['id']}", ("succeeded", "failed"))
+        done = wait(client, f"/v1/forecasts/{job.json()['id']}", ("succeeded", "failed"))
         assert done["state"] == "succeeded", done
         table = client.get(f"/v1/forecasts/{done['id']}/files/forecast.csv").text
         assert table.startswith("unique_id,ds,model,mean")
-        planning = client.post("/v1/inputs", json={"kind": "planning", "files": _planning_files()})
+        planning = client.post("/v1/inputs", json={"kind": "planning", "files": planning_files()})
         scenarios = [
             {"name": "base", "options": {"explain": False}},
             {"name": "cut", "options": {"explain": False},
@@ -226,7 +169,7 @@ def test_forecast_and_comparison_jobs(server: Server) -> None:
         ]  # fmt: skip
         body = {"planning": planning.json()["hash"], "scenarios": scenarios}
         job = client.post("/v1/comparisons", json=body)
-        done = _wait(client, f"/v1/comparisons/{job.json()['id']}", ("succeeded", "failed"))
+        done = wait(client, f"/v1/comparisons/{job.json()['id']}", ("succeeded", "failed"))
         assert done["state"] == "succeeded", done
         assert {"kpis.csv", "report.html", "report.xlsx", "summary.json"} <= set(done["files"])
         report = client.get(f"/v1/comparisons/{done['id']}/files/report.html")

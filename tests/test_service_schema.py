@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_service import KEY, Server
+from tests.service_server import KEY, Server
 
 EXCLUDED = "positive_data_acceptance,unsupported_method,allow_header_conformance"
 

@@ -3,145 +3,46 @@ jobs that run in worker processes, with their results as JSON, CSV and reports.
 
 Every path but ``/healthz`` and ``/readyz`` needs an API key (``Authorization: Bearer
 KEY`` or ``X-API-Key: KEY``). Nothing on the server's disk is reachable: inputs are
-uploaded, and results are read from the service's own store.
+uploaded, and results are read from the service's own store. Every answer is bounded:
+a ``422`` lists at most 50 problems, a result table comes in pages, a file is streamed.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import json
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
 
-from capforecast.core.errors import CapforecastError, InputError
-from capforecast.scenario.spec import Changes
 from capforecast.service.jobs import Runner
+from capforecast.service.problems import Unprocessable, bounded, problem
+from capforecast.service.requests import (
+    ComparisonRequest,
+    ForecastRequest,
+    InputUpload,
+    JobRequest,
+    PlanRequest,
+)
+from capforecast.service.settings import Settings
 from capforecast.service.store import (
     FINAL,
     IdempotencyConflict,
+    InputInUse,
     Job,
     LimitReached,
+    QuotaExceeded,
     Store,
-    write_files,
 )
 
 VERSION = "v1"
-
-
-#: The longest solve a request may ask for.
-MAX_TIME_LIMIT_S = 3600.0
-
-
-def _numbers(value: Any) -> list[float]:
-    if isinstance(value, dict):
-        return [n for v in value.values() for n in _numbers(v)]
-    return [float(value)] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
-
-
-class Settings(BaseModel):
-    """How the service runs."""
-
-    db: Path
-    keys: tuple[str, ...]
-    workers: int = 2
-    max_body_bytes: int = 20 * 2**20
-    max_active_jobs_per_key: int = 8
-
-
-# Requests --------------------------------------------------------------------------------
-#: A plain file name: no folder, not hidden, .csv or .yaml.
-FileName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,58}\.(csv|yaml)$")]
-
-
-class InputUpload(BaseModel):
-    """Files of one input: a history (one CSV file) or a planning-input folder (its CSV
-    files and options.yaml), each as text."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    kind: Literal["history", "planning"]
-    files: dict[FileName, str] = Field(min_length=1, max_length=20)
-
-    @field_validator("files")
-    @classmethod
-    def _utf8(cls, files: dict[str, str]) -> dict[str, str]:
-        for name, text in files.items():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(f"file {name!r} is not valid text (UTF-8)") from None
-        return files
-
-
-class ForecastRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    history: str = Field(pattern=r"^[0-9a-f]{64}$", description="hash of a history input")
-    horizon: int = Field(ge=1, le=1000)
-    models: list[str] = Field(default=["ets"], min_length=1, max_length=8)
-    levels: list[int] = Field(default=[80, 95], max_length=6)
-
-    @field_validator("models")
-    @classmethod
-    def _known_models(cls, models: list[str]) -> list[str]:
-        from capforecast.forecast.models import MODELS
-
-        unknown = [m for m in models if m not in MODELS]
-        if unknown:
-            raise ValueError(f"unknown models {unknown}; known: {sorted(MODELS)}")
-        return models
-
-    @field_validator("levels")
-    @classmethod
-    def _levels(cls, levels: list[int]) -> list[int]:
-        if any(not 0 < level < 100 for level in levels):
-            raise ValueError("interval levels are integers in (0, 100)")
-        return levels
-
-
-class PlanRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    planning: str = Field(pattern=r"^[0-9a-f]{64}$", description="hash of a planning input")
-    options: dict[str, Any] = Field(default_factory=dict, description="options.yaml keys")
-
-    @field_validator("options")
-    @classmethod
-    def _options(cls, options: dict[str, Any]) -> dict[str, Any]:
-        from capforecast.plan.options import PlanOptions
-
-        checked = PlanOptions(**options)  # the library's own checks
-        if checked.time_limit_s > MAX_TIME_LIMIT_S:
-            raise ValueError(f"time_limit_s is at most {MAX_TIME_LIMIT_S} s on this service")
-        if any(v != v or v in (float("inf"), float("-inf")) for v in _numbers(options)):
-            raise ValueError("options are finite numbers")
-        return options
-
-
-class ComparisonRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    planning: str = Field(pattern=r"^[0-9a-f]{64}$", description="hash of a planning input")
-    scenarios: list[Changes] = Field(min_length=1, max_length=16)
-    baseline: str | None = None
-
-    @model_validator(mode="after")
-    def _names(self) -> ComparisonRequest:
-        names = [s.name for s in self.scenarios]
-        if len(set(names)) != len(names):
-            raise ValueError("every scenario needs its own name")
-        for scenario in self.scenarios:
-            PlanRequest(planning="0" * 64, options=scenario.options)  # the same caps
-        if self.baseline is not None and self.baseline not in names:
-            raise ValueError(f"baseline {self.baseline!r} is not one of the scenarios {names}")
-        return self
 
 
 # Responses -------------------------------------------------------------------------------
@@ -149,6 +50,7 @@ class InputInfo(BaseModel):
     hash: str
     kind: str
     files: list[str]
+    bytes: int = Field(description="what the input takes of the key's storage quota")
 
 
 class JobInfo(BaseModel):
@@ -165,10 +67,14 @@ class JobInfo(BaseModel):
 
 
 class Table(BaseModel):
-    """A result table: column names, and rows of numbers, text or null (empty cells)."""
+    """A page of a result table: column names, and rows of numbers, text or null (empty
+    cells), from ``offset`` on; ``next`` is the offset of the next page (null at the end)."""
 
     columns: list[str]
     rows: list[list[float | str | None]]
+    total: int = Field(description="rows in the whole table")
+    offset: int
+    next: int | None
 
 
 def _cells(row: list[str]) -> list[float | str | None]:
@@ -194,14 +100,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorMessage, "description": "no such job, input or file (for this key)"},
     413: {"model": ErrorMessage, "description": "request body too large"},
 }
+FULL: dict[int | str, dict[str, Any]] = {
+    507: {"model": ErrorMessage, "description": "the key's storage quota is full"},
+}
 JOB_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
+    **FULL,
     200: {"model": JobInfo, "description": "the job made before with this idempotency key"},
     409: {"model": ErrorMessage, "description": "the Idempotency-Key was used for another request"},
     429: {"model": ErrorMessage, "description": "too many jobs queued or running for this key"},
 }
 
 
+# Keys ------------------------------------------------------------------------------------
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
@@ -222,7 +133,17 @@ def owner_of(key: str, digests: tuple[bytes, ...]) -> str | None:
     return given.hex()[:32] if key and any(found) else None
 
 
-def caller(request: Request) -> str:
+# Declared so that the OpenAPI schema says how to authenticate (either one will do); the
+# key itself is checked by the guard, and read again by ``caller``.
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
+BEARER = HTTPBearer(auto_error=False, description="an API key as a bearer token")
+
+
+def caller(
+    request: Request,
+    _key: Annotated[str | None, Security(API_KEY)],
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+) -> str:
     """The owner of the request's key (checked already by the guard)."""
     owner = owner_of(_presented(dict(request.headers)), request.app.state.digests)
     if owner is None:
@@ -298,21 +219,27 @@ JobKind = Literal["forecasts", "plans", "comparisons"]
 
 def create_app(settings: Settings) -> FastAPI:
     """The application, with its store and runner (started and stopped with it)."""
-    store = Store(settings.db)
-    runner = Runner(store, settings.workers)
+    store = Store(settings.db, quota_bytes=settings.quota_bytes,
+                  result_bytes=settings.max_result_bytes)  # fmt: skip
+    runner = Runner(store, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store.interrupt_unfinished()
+        runner.recover()
         runner.start()
         yield
         runner.stop()
 
+    # No /docs or /redoc: their pages load scripts from a CDN. The schema is at
+    # /openapi.json (with a key); docs/service.md says how to browse it.
     app = FastAPI(
         title="capforecast",
         version=VERSION,
         description=__doc__,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
 
     digests = tuple(_digest(key) for key in settings.keys)
@@ -322,12 +249,15 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         # Where and why, never the value sent back (it may not even be JSON: Infinity).
-        detail = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse({"detail": bounded(error.errors())}, status_code=422)
 
-    app.state.settings = settings
+    @app.exception_handler(Unprocessable)
+    async def unprocessable(request: Request, error: Unprocessable) -> JSONResponse:
+        return JSONResponse({"detail": bounded(error.problems, error.total)}, status_code=422)
+
+    @app.exception_handler(QuotaExceeded)
+    async def full(request: Request, error: QuotaExceeded) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=507)
 
     def own_job(kind: str, job_id: str, owner: str) -> Job:
         job = store.job(job_id)
@@ -344,11 +274,16 @@ def create_app(settings: Settings) -> FastAPI:
         return JobInfo(**{k: getattr(job, k) for k in JobInfo.model_fields if hasattr(job, k)},
                        files=files, summary=summary)  # fmt: skip
 
+    # HEAD as well as GET: load balancers and uptime checks probe with either.
+    @app.head("/healthz", tags=["health"], operation_id="healthz_head")
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
+    ready_errors: dict[int | str, dict[str, Any]] = {503: {"description": "not ready"}}
+
+    @app.head("/readyz", tags=["health"], responses=ready_errors, operation_id="readyz_head")
+    @app.get("/readyz", tags=["health"], responses=ready_errors)
     def readyz() -> JSONResponse:
         ready = runner.alive()
         try:
@@ -369,16 +304,19 @@ def create_app(settings: Settings) -> FastAPI:
         for kind, values in sorted(durations.items()):
             lines.append(f'capforecast_job_seconds_count{{kind="{kind}"}} {len(values)}')
             lines.append(f'capforecast_job_seconds_sum{{kind="{kind}"}} {sum(values):.6f}')
+        lines.append("# TYPE capforecast_storage_bytes gauge")
+        lines.append(f"capforecast_storage_bytes {store.used(owner)}")
+        lines.append("# TYPE capforecast_storage_quota_bytes gauge")
+        lines.append(f"capforecast_storage_quota_bytes {settings.quota_bytes}")
         return "\n".join(lines) + "\n"
 
     @app.post(
         f"/{VERSION}/inputs", status_code=201, response_model=InputInfo, tags=["inputs"],
-        responses=ERRORS,
+        responses={**ERRORS, **FULL},
     )  # fmt: skip
     def upload(body: InputUpload, owner: Owner) -> InputInfo:
-        _validate_input(body)
-        key = store.put_input(owner, body.kind, body.files)
-        return InputInfo(hash=key, kind=body.kind, files=sorted(body.files))
+        key, size = store.put_input(owner, body.kind, body.files, series=body.read())
+        return InputInfo(hash=key, kind=body.kind, files=sorted(body.files), bytes=size)
 
     @app.get(
         f"/{VERSION}/inputs/{{key}}", response_model=InputInfo, tags=["inputs"], responses=ERRORS
@@ -387,21 +325,34 @@ def create_app(settings: Settings) -> FastAPI:
         found = store.get_input(owner, key)
         if found is None:
             raise HTTPException(404, "no such input")
-        return InputInfo(hash=key, kind=found["kind"], files=sorted(found["files"]))
+        return InputInfo(hash=key, kind=found.kind, files=sorted(found.files), bytes=found.size)
 
-    def submit(kind: str, body: BaseModel, owner: str, idempotency: str | None) -> JSONResponse:
-        for field in ("history", "planning"):
-            key = getattr(body, field, None)
-            if key is not None:
-                found = store.get_input(owner, key)
-                expected = "history" if field == "history" else "planning"
-                if found is None or found["kind"] != expected:
-                    detail = [{"loc": ["body", field], "msg": f"no {expected} input with this hash",
-                               "type": "value_error"}]  # fmt: skip
-                    return JSONResponse({"detail": detail}, status_code=422)
+    @app.delete(
+        f"/{VERSION}/inputs/{{key}}", status_code=204, tags=["inputs"],
+        responses={**ERRORS, 409: {"model": ErrorMessage,
+                                   "description": "a queued or running job uses the input"}},
+    )  # fmt: skip
+    def delete_input(key: str, owner: Owner) -> Response:
+        """Remove an input (jobs that used it keep their results)."""
+        try:
+            if not store.delete_input(owner, key):
+                raise HTTPException(404, "no such input")
+        except InputInUse:
+            raise HTTPException(409, "a queued or running job uses this input") from None
+        return Response(status_code=204)
+
+    def submit(kind: str, body: JobRequest, owner: str, idempotency: str | None) -> JSONResponse:
+        body.bounds(settings)
+        field = body.input_field
+        found = store.get_input(owner, body.input_hash())
+        if found is None or found.kind != field:
+            raise Unprocessable([problem(["body", field], f"no {field} input with this hash")])
+        body.check(found, settings)
         limit = settings.max_active_jobs_per_key
         try:
-            job, new = store.create_job(kind, owner, body.model_dump(), idempotency, limit)
+            job, new = store.create_job(
+                kind, owner, body.model_dump(), idempotency, limit, body.input_hash()
+            )
         except LimitReached:
             return JSONResponse({"detail": "too many jobs queued or running for this key"}, 429)
         except IdempotencyConflict:
@@ -443,74 +394,63 @@ def create_app(settings: Settings) -> FastAPI:
         return info(own_job(kind, job_id, owner))
 
     @app.delete(
-        f"/{VERSION}/{{kind}}/{{job_id}}", response_model=JobInfo, tags=["jobs"], responses=ERRORS
-    )
-    def cancel_job(kind: JobKind, job_id: str, owner: Owner) -> JobInfo:
+        f"/{VERSION}/{{kind}}/{{job_id}}", response_model=JobInfo, tags=["jobs"],
+        responses={**ERRORS, 200: {"description": "the job was queued or running: cancelled"},
+                   204: {"description": "the job had finished: removed, with its results"}},
+    )  # fmt: skip
+    def delete_job(kind: JobKind, job_id: str, owner: Owner) -> Response:
+        """Cancel a queued or running job (200, the job); remove a finished one and its
+        results (204)."""
         job = own_job(kind, job_id, owner)
-        if job.state not in FINAL:
-            runner.cancel(job.id)
-        return info(own_job(kind, job_id, owner))
+        if job.state in FINAL and store.delete_job(job.id):
+            return Response(status_code=204)
+        runner.cancel(job.id)
+        return JSONResponse(info(own_job(kind, job_id, owner)).model_dump())
 
     @app.get(
         f"/{VERSION}/{{kind}}/{{job_id}}/tables/{{table}}", tags=["jobs"],
         response_model=Table, responses=ERRORS,
     )  # fmt: skip
-    def table(kind: JobKind, job_id: str, table: str, owner: Owner) -> Table:
-        """A result table as JSON: its columns and rows (the CSV file ``<table>.csv``)."""
+    def table(
+        kind: JobKind,
+        job_id: str,
+        table: str,
+        owner: Owner,
+        offset: Annotated[int, Query(ge=0, description="the first row")] = 0,
+        # A default, not an annotation: the bound is this server's (annotations are
+        # resolved in the module, where there is no ``settings``).
+        limit: int = Query(
+            settings.max_table_rows, ge=1, le=settings.max_table_rows, description="rows at most"
+        ),
+    ) -> Table:
+        """A page of a result table as JSON (the CSV file ``<table>.csv``): its columns,
+        rows ``offset`` to ``offset + limit``, the total and the next page's offset."""
         job = own_job(kind, job_id, owner)
-        found = store.result(job_id, f"{table}.csv") if job.state == "succeeded" else None
-        if found is None:
+        page = (
+            store.page(job_id, f"{table}.csv", offset, limit) if job.state == "succeeded" else None
+        )
+        if page is None:
             raise HTTPException(404, "no such table")
-        rows = list(csv.reader(io.StringIO(found[1].decode())))
-        return Table(columns=rows[0] if rows else [], rows=[_cells(r) for r in rows[1:]])
+        end = offset + len(page.rows)
+        return Table(columns=page.columns, rows=[_cells(r) for r in page.rows], total=page.total,
+                     offset=offset, next=end if end < page.total else None)  # fmt: skip
 
     @app.get(
         f"/{VERSION}/{{kind}}/{{job_id}}/files/{{name}}", tags=["jobs"],
         responses={**ERRORS, 200: {"description": "the file (CSV, JSON, HTML or XLSX)"}},
     )  # fmt: skip
     def download(kind: JobKind, job_id: str, name: str, owner: Owner) -> Response:
+        """A result file, streamed from the store."""
         job = own_job(kind, job_id, owner)
-        found = store.result(job_id, name) if job.state == "succeeded" else None
+        found = store.stream(job_id, name) if job.state == "succeeded" else None
         if found is None:
             raise HTTPException(404, "no such file")
-        media, body = found
-        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(body, media_type=media, headers=headers)
+        media, size, chunks = found
+        headers = {"Content-Disposition": f'attachment; filename="{name}"',
+                   "Content-Length": str(size)}  # fmt: skip
+        return StreamingResponse(chunks, media_type=media, headers=headers)
 
     return app
-
-
-def _validate_input(body: InputUpload) -> None:
-    """The library's own validation of an uploaded input; its problems as a 422 naming
-    the file (``body.files.<name>``)."""
-    with tempfile.TemporaryDirectory(prefix="capforecast-upload-") as folder:
-        write_files(body.files, Path(folder))
-        try:
-            if body.kind == "history":
-                from capforecast.core.history import read_history
-
-                if len(body.files) != 1 or not next(iter(body.files)).endswith(".csv"):
-                    raise InputError([])
-                read_history(Path(folder) / next(iter(body.files)))
-            else:
-                from capforecast.plan.inputs import read_planning_inputs
-
-                read_planning_inputs(folder)
-        except InputError as error:
-            detail = [
-                {"loc": ["body", "files", p.file], "msg": str(p), "type": "value_error"}
-                for p in error.problems
-            ] or [
-                {
-                    "loc": ["body", "files"],
-                    "msg": "a history is one .csv file",
-                    "type": "value_error",
-                }
-            ]
-            raise HTTPException(422, detail) from None
-        except CapforecastError as error:
-            detail = [{"loc": ["body", "files"], "msg": str(error), "type": "value_error"}]
-            raise HTTPException(422, detail) from None
 
 
 __all__ = ["Settings", "create_app"]
