@@ -15,6 +15,7 @@ import pandas as pd
 
 from capforecast.core.history import resample_history
 from capforecast.core.io import write_bytes_atomic, write_table
+from capforecast.core.limits import LIMITS, check
 from capforecast.core.schemas import HISTORY_ATTRIBUTES
 from capforecast.forecast.engine import sample_paths
 from capforecast.plan.inputs import PlanningInputs, read_planning_inputs
@@ -120,6 +121,8 @@ def forecast_requirement(
     """The ``demand.csv`` table (and, with ``n_scenarios``, ``scenarios.csv``) for the
     periods of ``template``, from sample paths of ``history`` (see :func:`quarterly_plan`)."""
     say = progress or (lambda message: None)
+    if n_scenarios is not None:
+        check("demand scenarios", n_scenarios, LIMITS.demand_scenarios)
     periods = template.periods
     if forecast_freq is not None and forecast_freq != history.attrs.get("freq"):
         history = resample_history(history, forecast_freq)

@@ -153,29 +153,52 @@ def test_a_small_parquet_of_millions_of_rows_is_refused_unread(tmp_path: Path) -
     assert seconds < 30 and peak_mb < MAX_MB
 
 
+def _job_log(folder: Path, first: str, last: str, teams: int = 1, nodes: int = 0) -> Path:
+    """A log of a job at ``first`` and one at ``last`` for each of ``teams``, each on
+    ``nodes`` nodes (none named when 0), and its telemetry config."""
+    rows = [
+        {"job_id": f"{team}-{n}", "org": "o", "team": f"t{team}", "sku": "H100", "gpus": 1,
+         "submit_time": stamp, "start_time": stamp, "end_time": stamp.replace("00:00", "05:00"),
+         "node": ",".join(f"n{i}" for i in range(nodes))}
+        for team in range(teams) for n, stamp in enumerate((f"{first} 00:00", f"{last} 00:00"))
+    ]  # fmt: skip
+    pd.DataFrame(rows).to_csv(folder / "jobs.csv", index=False)
+    config = folder / "telemetry.yaml"
+    config.write_text("jobs: {paths: [jobs.csv]}\n")
+    return config
+
+
 def test_a_telemetry_window_of_centuries_is_refused(tmp_path: Path) -> None:
     # Once: an ingest window of 300 years ended as "internal error" (exit 1).
-    config = tmp_path / "telemetry.yaml"
+    config = _job_log(tmp_path, "2026-01-01", "2026-02-01")
     config.write_text("jobs: {paths: [jobs.csv]}\nstart: 1800-01-01\nend: 2100-01-01\n")
     code, stderr, _, _ = _cli("ingest", config, "--out", tmp_path / "d.csv")
     assert code == 2 and "start and end are dates from 1970 to 2200" in stderr
     config.write_text("jobs: {paths: [jobs.csv]}\nstart: 1980-01-01\nend: 2100-01-01\n")
     code, stderr, _, _ = _cli("ingest", config, "--out", tmp_path / "d.csv")
-    assert code == 2 and f"over the limit of {LIMITS.telemetry_days} days" in stderr
+    assert code == 2 and f"over the limit of {LIMITS.telemetry_days}" in stderr
+    # The same window from the data (no start or end given).
+    config = _job_log(tmp_path, "1980-01-01", "2100-01-01")
+    code, stderr, seconds, _ = _cli("ingest", config, "--out", tmp_path / "d.csv")
+    assert code == 2 and "days in the telemetry window" in stderr and seconds < 60
 
 
-def test_a_telemetry_window_of_centuries_from_the_data_is_refused(tmp_path: Path) -> None:
-    jobs = pd.DataFrame({
-        "job_id": ["a", "b"], "org": ["o", "o"], "team": ["t", "t"], "sku": ["H100"] * 2,
-        "gpus": [1, 1], "submit_time": ["1980-01-01 00:00", "2100-01-01 00:00"],
-        "start_time": ["1980-01-01 00:00", "2100-01-01 00:00"],
-        "end_time": ["1980-01-01 05:00", "2100-01-01 05:00"], "status": ["COMPLETED"] * 2,
-    })  # fmt: skip
+def test_a_kilobyte_job_log_cannot_ask_for_years_of_hours(tmp_path: Path) -> None:
+    # Once: 100 teams over ten years by the hour took 2:40, 5.9 GB and wrote 760 MB; one job
+    # on 1,500 nodes over ten years took utilization 2:09 and 3.8 GB (7.8 GB spilled).
+    config = _job_log(tmp_path, "2016-01-01", "2026-01-01", teams=100)
+    config.write_text("jobs: {paths: [jobs.csv]}\ngrain: hour\n")
+    code, stderr, seconds, peak_mb = _cli("ingest", config, "--out", tmp_path / "d.csv")
+    assert code == 2 and "rows of demand by group and hour" in stderr, stderr
+    assert f"over the limit of {LIMITS.telemetry_rows}" in stderr
+    assert seconds < 30 and peak_mb < MAX_MB
+    config = _job_log(tmp_path, "2016-01-01", "2026-01-01", nodes=1500)
+    jobs = pd.read_csv(tmp_path / "jobs.csv")
+    jobs.loc[0, "end_time"] = "2026-01-01 00:00"  # one job held 1,500 nodes for ten years
     jobs.to_csv(tmp_path / "jobs.csv", index=False)
-    (tmp_path / "telemetry.yaml").write_text("jobs: {paths: [jobs.csv]}\n")
-    code, stderr, seconds, _ = _cli("ingest", tmp_path / "telemetry.yaml", "--out", "d.csv")
-    assert code == 2, stderr
-    assert "days in the telemetry window" in stderr and seconds < 60
+    code, stderr, seconds, peak_mb = _cli("utilization", config, "--out", tmp_path / "u")
+    assert code == 2 and "job-node-hours in the window" in stderr, stderr
+    assert seconds < 30 and peak_mb < MAX_MB
 
 
 def test_ten_thousand_scenario_changes_are_refused(tmp_path: Path, planning_dir: Path) -> None:
@@ -255,6 +278,8 @@ def test_yaml_within_the_bounds_still_reads() -> None:
     assert load_yaml(nested, "ok.yaml") is not None
     assert load_yaml("a: &x 1\nb: 2\n", "ok.yaml") == {"a": 1, "b": 2}  # an anchor alone
     assert load_yaml("", "empty.yaml") is None
+    # YAML 1.1 reads 1e-3 as text; these files read it as the number it is.
+    assert load_yaml("mip_gap: 1e-3\nx: -2E+2\n", "ok.yaml") == {"mip_gap": 0.001, "x": -200.0}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -276,3 +301,92 @@ def test_a_sweep_of_a_billion_steps_is_refused_at_once(tmp_path: Path, planning_
     )  # fmt: skip
     assert code == 2 and f"over the limit of {LIMITS.scenarios}" in stderr
     assert seconds < 30 and peak_mb < MAX_MB
+
+
+def test_a_two_line_history_over_centuries_is_refused_before_its_grid(tmp_path: Path) -> None:
+    # Once: two rows 220 years apart at a minute's frequency took 1:55 and 10.9 GB.
+    path = tmp_path / "history.csv"
+    path.write_text("unique_id,ds,y\nb,1980-01-01,1\nb,2200-01-01,2\n")
+    code, stderr, seconds, peak_mb = _cli(
+        "forecast", path, "--horizon", 2, "--freq", "min", "--out", tmp_path / "f.csv"
+    )
+    assert code == 2 and f"over the limit of {LIMITS.rows} rows on its min grid" in stderr
+    assert seconds < 30 and peak_mb < MAX_MB
+
+
+def test_small_files_cannot_ask_for_a_big_model(tmp_path: Path, planning_dir: Path) -> None:
+    # Once: 20 SKUs x 20 sites x 2,000 monthly periods in 55 KB took 6.1 GB.
+    for name in ("site_power.csv", "prices.csv", "supply.csv", "rent.csv"):
+        (planning_dir / name).unlink(missing_ok=True)
+    pd.read_csv(planning_dir / "fleet.csv").head(0).to_csv(planning_dir / "fleet.csv", index=False)
+    (planning_dir / "perf.csv").write_text("sku,workload,factor\nS0,w,1\n")
+    catalog = pd.read_csv(planning_dir / "catalog.csv").head(1)
+    skus = pd.concat([catalog.assign(sku=f"S{i}") for i in range(20)])
+    skus.to_csv(planning_dir / "catalog.csv", index=False)
+    sites = pd.read_csv(planning_dir / "sites.csv").head(1)
+    pd.concat([sites.assign(site=f"k{i}") for i in range(20)]).to_csv(
+        planning_dir / "sites.csv", index=False
+    )
+    periods = [str(p) for p in pd.period_range("2027-01", periods=2000, freq="M")]
+    pd.DataFrame({"workload": "w", "period": periods, "demand": 1.0}).to_csv(
+        planning_dir / "demand.csv", index=False
+    )
+    pd.DataFrame({"period": periods, "capex_budget": 1e6}).to_csv(
+        planning_dir / "budget.csv", index=False
+    )
+    (planning_dir / "options.yaml").write_text("period_freq: M\n")
+    code, stderr, seconds, peak_mb = _cli("plan", planning_dir, "--out", tmp_path / "out")
+    assert code == 2 and f"allocation cells is over the limit of {LIMITS.allocation}" in stderr
+    assert "20 SKUs x 20 sites x 1 workloads x 2000 periods" in stderr
+    assert seconds < 30 and peak_mb < MAX_MB
+
+
+def test_work_sized_by_scenario_fields_and_flags_is_bounded(
+    tmp_path: Path, planning_dir: Path, history_file: Path
+) -> None:
+    # Once: a 90-byte scenario asked for 2,000 paths reduced to 2,000 scenarios (1:51,
+    # 6.8 GB); a lead time of 10^20 periods was an IndexError (exit 1).
+    cases = {
+        f"forecast: {{paths: {LIMITS.paths + 1}}}": "forecast.paths",
+        f"forecast: {{scenarios: {LIMITS.demand_scenarios + 1}}}": "forecast.scenarios",
+        "forecast: {seed: -1}": "forecast.seed",
+        "lead_time: [{sku: B200, add: 99999999999999999999}]": "lead_time.0.add",
+        "demand: [{factor: .inf}]": "demand.0.factor",
+    }
+    for text, key in cases.items():
+        scenario = tmp_path / "s.yaml"
+        scenario.write_text(
+            f"inputs: {{planning: {planning_dir}, history: {history_file}}}\n{text}\n"
+        )
+        code, stderr, seconds, _ = _cli("run", scenario, "--out", tmp_path / "out")
+        assert code == 2 and f"key '{key}'" in stderr, (text, stderr)
+        assert seconds < 30
+    models = [a for _ in range(12) for a in ("--model", "naive")]
+    code, _, _, _ = _cli("forecast", history_file, "--horizon", 2, "--out", "f.csv", *models)
+    assert code == 0 and pd.read_csv("f.csv")["model"].nunique() == 1  # fitted once
+    code, stderr, _, _ = _cli(
+        "backtest", history_file, "--horizon", 1, "--windows", LIMITS.backtest_windows + 1,
+        "--out", tmp_path / "b.csv",
+    )  # fmt: skip
+    assert code == 2 and "backtest windows" in stderr
+    code, stderr, _, _ = _cli(
+        "sweep", _baseline(tmp_path, planning_dir, ""), "--budget-from", "-40%",
+        "--budget-to", "inf", "--steps", 3, "--out", tmp_path / "sweep",
+    )  # fmt: skip
+    assert code == 2 and "finite" in stderr
+
+
+def test_telemetry_times_beyond_any_calendar_are_input_errors(tmp_path: Path) -> None:
+    jobs = "job_id,sku,gpus,submit_time,start_time,end_time\n"
+    (tmp_path / "late.csv").write_text(
+        jobs + "a,H100,1,2026-01-01 00:00,2026-01-01 00:00,294247-01-01 00:00\n"
+        "b,H100,1,2026-01-02 00:00,2026-01-02 00:00,2026-01-02 05:00\n"
+    )
+    (tmp_path / "late.yaml").write_text("jobs: {paths: [late.csv]}\n")
+    (tmp_path / "seconds.csv").write_text(jobs + "a,H100,1,0,10,10000000000000\n")
+    (tmp_path / "seconds.yaml").write_text(
+        "jobs: {paths: [seconds.csv], time_unit: s, epoch: 2026-01-01}\n"
+    )
+    for name in ("late", "seconds"):
+        code, stderr, _, _ = _cli("ingest", tmp_path / f"{name}.yaml", "--out", "d.csv")
+        assert code == 2 and "internal error" not in stderr, (name, stderr)

@@ -83,4 +83,4 @@ def test_inputs_that_would_make_the_model_unbounded_are_rejected(tmp_path: Path)
     message = str(caught.value)
     assert "catalog.csv, row 2, column 'unit_price': must be >= 0, got '-5'" in message
     assert "budget.csv, row 2, column 'capex_budget': expected a number, got 'inf'" in message
-    assert "options.yaml, key 'shortfall_penalty'" in message and "must be >= 0" in message
+    assert "options.yaml, line 1, key 'shortfall_penalty'" in message and "must be >= 0" in message

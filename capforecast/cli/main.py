@@ -25,6 +25,7 @@ from rich.markup import escape
 from capforecast.core.errors import CapforecastError, ParameterError
 from capforecast.core.history import read_history
 from capforecast.core.io import check_output, write_table
+from capforecast.core.limits import clipped
 from capforecast.forecast.engine import forecast as run_forecast
 from capforecast.forecast.engine import sample_paths
 from capforecast.forecast.models import MODELS
@@ -167,7 +168,8 @@ def backtest(
     )
     for uid in folds.attrs["skipped"]:
         errors.print(
-            f"note: '{uid}' is too short for {windows} windows of {horizon} steps; left out",
+            f"note: '{clipped(str(uid))}' is too short for {windows} windows of {horizon} "
+            "steps; left out",
             markup=False,
             highlight=False,
         )

@@ -10,6 +10,7 @@ import pandas as pd
 
 from capforecast.core.errors import InputError, ParameterError, Problem
 from capforecast.core.io import read_raw_table
+from capforecast.core.limits import LIMITS, LimitError, clipped
 from capforecast.core.schemas import HISTORY
 
 
@@ -122,8 +123,17 @@ def fill_gaps(
     problems = []
     gapped: list[str] = []
     filled: dict[str, pd.DataFrame] = {}
+    steps = 0  # of every series' grid so far: bounded before a grid is built
     for uid, series in ordered.groupby("unique_id", sort=True, observed=True):
-        stamps = pd.DatetimeIndex(series["ds"])
+        stamps, name = pd.DatetimeIndex(series["ds"]), clipped(str(uid))
+        step = (stamps[0] + 2 * offset) - (stamps[0] + offset)  # one whole step (>= 28 days: MS)
+        steps += int((stamps[-1] - stamps[0]) / step) + 1
+        if steps > LIMITS.rows:
+            message = (
+                f"series '{name}' from {stamps[0]} to {stamps[-1]} puts the history "
+                f"over the limit of {LIMITS.rows} rows on its {freq} grid"
+            )
+            raise LimitError(message)
         expected = pd.date_range(stamps[0], stamps[-1], freq=offset)
         if len(expected) == len(stamps) and expected.equals(stamps):
             continue
@@ -131,7 +141,12 @@ def fill_gaps(
         if not on_grid.all():
             row = series.index[~on_grid][0]
             problems.append(
-                Problem(file, int(row), "ds", f"series '{uid}': timestamp is off the {freq} grid")
+                Problem(
+                    file,
+                    int(row),
+                    "ds",
+                    f"series '{name}': timestamp is off the {freq} grid",
+                )
             )
             continue
         gapped.append(str(uid))
@@ -143,7 +158,7 @@ def fill_gaps(
                     file,
                     int(after),
                     "ds",
-                    f"series '{uid}' has {len(absent)} missing {freq} period(s), the first "
+                    f"series '{name}' has {len(absent)} missing {freq} period(s), the first "
                     f"{absent[0].date()}; fill them (0 when there was no demand) or pass "
                     "gaps='zero' or gaps='interpolate'",
                 )

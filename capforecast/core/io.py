@@ -64,7 +64,14 @@ def read_raw_table(
         else:  # a few hundred compressed bytes can hold millions of rows: ask first
             import pyarrow.parquet as pq
 
-            if pq.ParquetFile(path).metadata.num_rows > limit:
+            footer = pq.ParquetFile(path).metadata
+            unpacked = sum(
+                footer.row_group(g).total_byte_size for g in range(footer.num_row_groups)
+            )
+            if unpacked > LIMITS.table_bytes:
+                message = f"{unpacked} bytes unpacked is over the limit of {LIMITS.table_bytes}"
+                return None, [Problem(name, None, None, message)]
+            if footer.num_rows > limit:
                 table = pd.DataFrame(index=range(limit + 1))
             else:
                 table = pd.read_parquet(path)
@@ -230,7 +237,7 @@ _UNSAFE = re.compile(r"[^\w .,+%()-]+")
 _DEVICES = {"con", "prn", "aux", "nul", *(f"{d}{n}" for d in ("com", "lpt") for n in range(10))}
 
 
-def safe_name(name: str, *, hashed: bool = False) -> str:
+def safe_name(name: str, *, hashed: bool = False, salt: int = 0) -> str:
     """A folder (or file) name for ``name`` that stays inside the folder it is put in.
 
     ``name`` itself when it is one already: letters, digits, spaces and ``_ . , + % ( ) -``,
@@ -255,25 +262,40 @@ def safe_name(name: str, *, hashed: bool = False) -> str:
     if device:  # Windows reserves the name before any extension: con.txt, nul.tar.gz
         slug = slug.replace(".", "_")
     slug = slug.encode()[: NAME_BYTES - 9].decode(errors="ignore").rstrip(" ._-")
-    digest = hashlib.sha256(name.encode(errors="surrogatepass")).hexdigest()[:8]
+    key = name if not salt else f"{name}\n{salt}"  # another hash for a clash (safe_names)
+    digest = hashlib.sha256(key.encode(errors="surrogatepass")).hexdigest()[:8]
     return f"{slug or 'unnamed'}-{digest}"
 
 
 def safe_names(names: Sequence[str]) -> dict[str, str]:
-    """:func:`safe_name` of each of ``names`` (distinct), hashed also for names whose
-    folders would be one on a file system that ignores case (``Base`` and ``base``).
+    """:func:`safe_name` of each of ``names`` (distinct), with distinct folders even on a
+    file system that ignores case: when two folders would be one (``Base`` and ``base``,
+    or ``../x`` and an ``x-<hash>`` given as it is), a name that is its own folder keeps
+    it and the others are hashed again, with a counter, until every folder differs.
 
     Examples
     --------
     >>> safe_names(["base", "Base", "cut"])
     {'base': 'base-cae66217', 'Base': 'Base-7b47361a', 'cut': 'cut'}
+    >>> found = safe_names(["../x", safe_name("../x")])
+    >>> len(set(found.values())), found[safe_name("../x")] == safe_name("../x")
+    (2, True)
     """
     folders = {name: safe_name(name) for name in names}
-    keys = [folder.casefold() for folder in folders.values()]
-    return {
-        name: safe_name(name, hashed=True) if keys.count(folder.casefold()) > 1 else folder
-        for name, folder in folders.items()
-    }
+    for salt in range(len(folders) + 1):
+        groups: dict[str, list[str]] = {}
+        for name, folder in folders.items():
+            groups.setdefault(folder.casefold(), []).append(name)
+        clashing = [group for group in groups.values() if len(group) > 1]
+        if not clashing:
+            return folders
+        for group in clashing:
+            own = [name for name in group if folders[name] == name]
+            keep = own[0] if len(own) == 1 else None
+            for name in group:
+                if name != keep:
+                    folders[name] = safe_name(name, hashed=True, salt=salt)
+    raise AssertionError("unreachable: each round makes a clash of hashes rarer")
 
 
 def inside(folder: Path, path: Path) -> Path:

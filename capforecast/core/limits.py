@@ -39,18 +39,32 @@ class Limits:
 
     #: Rows of one input table (a history, a planning CSV): read no further.
     rows: int = 10_000_000
+    #: Bytes of one Parquet input table once unpacked (its footer says, before any read).
+    table_bytes: int = 512 * 2**20
     #: Periods of a planning horizon (ten years of weeks is 520).
     periods: int = 2000
-    #: Forecast values: series x horizon x models x (1 + 2 x levels).
-    forecast_values: int = 50_000_000
+    #: Forecast values: series x horizon x models x (1 + 2 x levels), or x paths (each
+    #: costs about 400 bytes at its peak: 10M is about 4 GB).
+    forecast_values: int = 10_000_000
     #: Steps ahead of one forecast.
     forecast_horizon: int = 10_000
+    #: Cells of a plan's allocation: SKUs x sites x workloads x periods x scenarios.
+    allocation: int = 500_000
+    #: Sample paths of a requirement, and the demand scenarios they are reduced to (the
+    #: reduction is quadratic in paths; the stochastic plan grows with scenarios).
+    paths: int = 5000
+    demand_scenarios: int = 100
+    #: Backtest windows of one call.
+    backtest_windows: int = 200
     #: Changes in one scenario file (after ``extends``).
     scenario_changes: int = 1000
     #: Scenarios in one run or comparison.
     scenarios: int = 200
     #: Days in a telemetry window.
     telemetry_days: int = 3700
+    #: Rows of telemetry demand (groups x buckets), and job-node-hours of utilization.
+    telemetry_rows: int = 5_000_000
+    node_hours: int = 50_000_000
     #: Nodes (scalars, keys, items) of one YAML document.
     yaml_nodes: int = 20_000
     #: Nesting depth of one YAML document.
@@ -86,5 +100,8 @@ def shown(value: Any, limit: int = LIMITS.echo) -> str:
     """``repr(value)`` cut to about ``limit`` characters, for error messages: a hostile
     value (a nested container, a long string) must not make a reply of megabytes, and its
     whole repr is never built."""
-    text = repr(value[:limit]) if isinstance(value, str) else _REPR.repr(value)
+    try:
+        text = repr(value[:limit]) if isinstance(value, str) else _REPR.repr(value)
+    except ValueError:  # an int of thousands of digits has no repr
+        return "a number of thousands of digits"
     return text if len(text) <= limit else f"{text[: limit - 3]}..."

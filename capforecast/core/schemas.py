@@ -25,15 +25,48 @@ HISTORY = TableSchema(
     key=("unique_id", "ds"),
 )
 
+#: The catalog columns that a legacy SKU (owned, no longer orderable) leaves empty, all four.
+ORDER_COLUMNS = ("unit_price", "lot_size", "lead_time", "lifetime")
+
 CATALOG = TableSchema(
     "catalog.csv",
     (
         Column("sku", "str", "accelerator SKU"),
-        Column("unit_price", "float", "USD per accelerator", minimum=0),
-        Column("lot_size", "int", "accelerators per order lot", minimum=1),
-        Column("power_kw", "float", "kW per accelerator at the wall, before PUE", minimum=0),
-        Column("lead_time", "int", "periods from order to service", minimum=0),
-        Column("lifetime", "int", "periods in service", minimum=1),
+        # The order columns are all empty for a legacy SKU; some but not all empty is an
+        # error reported by the planning-input loader, which sees the whole row.
+        Column(
+            "unit_price",
+            "float",
+            "USD per accelerator, fully loaded (its share of server, network, installation)",
+            nullable=True,
+            minimum=0,
+        ),
+        Column("lot_size", "int", "accelerators per order lot", nullable=True, minimum=1),
+        Column(
+            "power_kw",
+            "float",
+            "kW per accelerator at the wall, host share included, before PUE",
+            minimum=0,
+        ),
+        Column("lead_time", "int", "periods from order to service", nullable=True, minimum=0),
+        Column("lifetime", "int", "periods in service", nullable=True, minimum=1),
+        Column(
+            "opex",
+            "float",
+            "USD per accelerator per period in service (default 0)",
+            required=False,
+            nullable=True,
+            minimum=0,
+        ),
+        Column(
+            "availability",
+            "float",
+            "share of installed units usable, in (0, 1] (default 1)",
+            required=False,
+            nullable=True,
+            minimum=0,
+            maximum=1,
+        ),
     ),
     key=("sku",),
 )
@@ -78,6 +111,13 @@ FLEET = TableSchema(
         Column("units", "int", minimum=0),
         Column("available_from", "period", nullable=True),
         Column("retire_period", "period", nullable=True),
+        Column(
+            "salvage_value",
+            "float",
+            "USD per unit retired early, net of decommissioning (may be negative; default 0)",
+            required=False,
+            nullable=True,
+        ),
     ),
 )
 

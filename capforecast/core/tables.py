@@ -303,7 +303,7 @@ def check_known(
     ["fleet.csv, row 3, column 'sku': unknown SKU 'A100'; known in catalog.csv: ['H100']"]
     """
     allowed = set(known)
-    shown = sorted(map(str, allowed))
+    shown = sorted(clipped(str(name)) for name in allowed)
     if len(shown) > 12:
         shown = [*shown[:12], "..."]
     problems = []

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,18 @@ def read_text(path: Path) -> str:
         raise InputError([Problem(path.name, None, None, "not UTF-8 text")]) from None
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, reading ``1e-3`` as a number as YAML 1.2 does (YAML 1.1 wants a
+    dot, ``1.0e-3``, and reads ``1e-3`` as text)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?([0-9][0-9_]*)?\.?[0-9_]*[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
 def load_yaml(text: str, name: str) -> Any:
     """The document of YAML ``text`` (from the file ``name``), read with bounded work.
 
@@ -56,8 +69,8 @@ def load_yaml(text: str, name: str) -> Any:
 
     Examples
     --------
-    >>> load_yaml("a: [1, 2]", "x.yaml")
-    {'a': [1, 2]}
+    >>> load_yaml("a: [1, 2]\\nb: 1e-3\\nc: 2027Q1", "x.yaml")
+    {'a': [1, 2], 'b': 0.001, 'c': '2027Q1'}
     >>> load_yaml("a: &x [1]\\nb: *x", "x.yaml")
     Traceback (most recent call last):
     ...
@@ -71,7 +84,7 @@ def compose_yaml(text: str, name: str) -> tuple[yaml.Node | None, Any]:
     """The node tree and the document of ``text`` (see :func:`load_yaml`)."""
     try:
         _check_events(text, name)
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             document = None if node is None else loader.construct_document(node)
@@ -94,7 +107,7 @@ def _check_events(text: str, name: str) -> None:
     """Refuse aliases, and documents over the node and depth bounds, from the parser's
     events (before any node is built)."""
     nodes = depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=_Loader):
         line = None if event.start_mark is None else event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
             message = "YAML aliases (*name) are not allowed; write the value out"

@@ -18,12 +18,14 @@ import pandas as pd
 
 from capforecast.core.errors import ParameterError
 from capforecast.core.history import GapPolicy
+from capforecast.core.limits import LIMITS, check
 from capforecast.forecast import metrics
 from capforecast.forecast.base import Forecaster, check_levels
 from capforecast.forecast.engine import (
     Fallback,
     Series,
     build_estimators,
+    check_size,
     fit_or_fallback,
     prediction_columns,
     prepare,
@@ -104,6 +106,10 @@ def cross_validation(
     if step < 1:
         raise ParameterError(f"The 'step' parameter must be an integer >= 1. Got {step}.")
     levels = check_levels(list(levels))
+    models = list(dict.fromkeys(models))  # a model named twice is fitted once
+    check("backtest windows", n_windows, LIMITS.backtest_windows)
+    per_step = len(models) * (1 + 2 * len(levels))
+    check_size(history["unique_id"].nunique(), horizon * n_windows, per_step)
     panel = prepare(history, freq, season_length, gaps)
     task = partial(
         _backtest_task,

@@ -20,7 +20,7 @@ from pandas.tseries.frequencies import to_offset
 
 from capforecast.core.errors import ParameterError
 from capforecast.core.history import GapPolicy, fill_gaps
-from capforecast.core.limits import LIMITS, check
+from capforecast.core.limits import LIMITS, check, clipped
 from capforecast.forecast.base import Forecaster, Prediction, check_levels
 from capforecast.forecast.baselines import SeasonalNaive
 from capforecast.forecast.dependence import pair_paths
@@ -191,7 +191,7 @@ def prepare(
     freq, season = resolve_freq(history, freq, season_length)
     regular, gapped = fill_gaps(history, freq, gaps)
     if gapped:
-        shown = ", ".join(gapped[:10]) + (" ..." if len(gapped) > 10 else "")
+        shown = ", ".join(map(clipped, gapped[:10])) + (" ..." if len(gapped) > 10 else "")
         warnings.warn(
             f"{len(gapped)} series had gaps, filled with gaps={gaps!r}: {shown}",
             ForecastWarning,
@@ -209,7 +209,10 @@ def report_fallbacks(fallbacks: list[Fallback]) -> None:
     if not fallbacks:
         return
     unique = list(dict.fromkeys((f.unique_id, f.model, f.reason) for f in fallbacks))
-    shown = "; ".join(f"'{uid}' ({model}: {reason})" for uid, model, reason in unique[:10])
+    shown = "; ".join(
+        f"'{clipped(str(uid))}' ({model}: {clipped(reason, 200)})"
+        for uid, model, reason in unique[:10]
+    )
     more = f"; and {len(unique) - 10} more" if len(unique) > 10 else ""
     warnings.warn(
         f"{len(fallbacks)} fits failed and used the seasonal naive fallback: {shown}{more}",
@@ -322,6 +325,7 @@ def forecast(
     if horizon < 1:
         raise ParameterError(f"The 'horizon' parameter must be an integer >= 1. Got {horizon}.")
     levels = check_levels(list(levels))
+    models = list(dict.fromkeys(models))  # a model named twice is fitted once
     check_size(history["unique_id"].nunique(), horizon, len(models) * (1 + 2 * len(levels)))
     panel = prepare(history, freq, season_length, gaps)
     task = partial(
@@ -403,10 +407,12 @@ def sample_paths(
     >>> paths.shape, list(paths.columns)
     ((100, 4), ['unique_id', 'ds', 'path', 'value'])
     """
-    if horizon < 1 or n_paths < 1:
+    if horizon < 1 or n_paths < 1 or seed < 0:
         raise ParameterError(
-            f"'horizon' and 'n_paths' must be integers >= 1. Got {horizon} and {n_paths}."
+            "'horizon' and 'n_paths' must be integers >= 1, and 'seed' >= 0. "
+            f"Got {horizon}, {n_paths} and {seed}."
         )
+    check("sample paths", n_paths, LIMITS.paths)
     if dependence not in ("history", "independent"):
         raise ParameterError(
             f"The 'dependence' parameter must be 'history' or 'independent'. Got {dependence!r}."

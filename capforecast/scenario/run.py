@@ -126,4 +126,6 @@ def budget_sweep(scenario: Scenario, changes: Sequence[float]) -> list[Scenario]
 def sweep_values(low: float, high: float, steps: int) -> list[float]:
     """``steps`` evenly spaced values from ``low`` to ``high``, rounded to 1e-9."""
     check("steps of a sweep (scenarios in one run)", steps, LIMITS.scenarios)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ParameterError(f"a sweep runs between finite changes; got {low} to {high}")
     return [round(float(v), 9) for v in np.linspace(low, high, steps)]

@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from capforecast.core.errors import InputError, Problem
-from capforecast.core.limits import LIMITS, shown
+from capforecast.core.limits import shown
 from capforecast.core.yamlfile import read_yaml, validation_problems
 
 #: The columns of each source, in capforecast's names; those marked True are required.
@@ -118,7 +118,7 @@ class Source(BaseModel):
 class TelemetryConfig(BaseModel):
     """The telemetry sources and how to aggregate them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     jobs: Source | None = None
     utilization: Source | None = None
@@ -176,11 +176,6 @@ class TelemetryConfig(BaseModel):
                 raise ValueError(f"start and end are dates from 1970 to 2200; got {stamp:%Y-%m-%d}")
         if self.start and self.end and self.end <= self.start:
             raise ValueError("end must be after start")
-        if self.start and self.end and (self.end - self.start).days >= LIMITS.telemetry_days:
-            days = (self.end - self.start).days
-            raise ValueError(
-                f"a window of {days} days is over the limit of {LIMITS.telemetry_days} days"
-            )
         return self
 
     def excluded(self, reason: str) -> bool:

@@ -96,9 +96,20 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
         reasons = ", ".join(sorted(problems["reason"].unique())) or "none"
         message = f"no job row is left to aggregate (bad rows by reason: {reasons})"
         raise InputError([Problem("telemetry config", None, "jobs", message)])
-    days = (pd.Timestamp(end).to_pydatetime() - pd.Timestamp(start).to_pydatetime()).days + 1
+    try:  # a time past 9999 is beyond Python's dates, past 2262 beyond pandas'
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        days = (end.to_pydatetime() - start.to_pydatetime()).days
+    except (ValueError, OverflowError):
+        message = f"the job log runs from {start} to {end}; set start and end in the config"
+        raise InputError([Problem("telemetry config", None, "jobs", message)]) from None
     what = "days in the telemetry window (start to end; set both in the config to narrow it)"
     check(what, days, LIMITS.telemetry_days)
+    size = store.sql(
+        "work", grain=config.grain, step_s=STEP_SECONDS[config.grain],
+        window_start=start, window_end=end,
+    ).iloc[0]  # fmt: skip
+    check(f"rows of demand by group and {config.grain}", int(size["demand_rows"]),
+          LIMITS.telemetry_rows)  # fmt: skip
     table = store.sql(
         "demand",
         grain=config.grain,
@@ -106,4 +117,4 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
         window_start=start,
         window_end=end,
     )
-    return Demand(table, problems, rows, (pd.Timestamp(start), pd.Timestamp(end)))
+    return Demand(table, problems, rows, (start, end))

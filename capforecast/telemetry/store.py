@@ -13,6 +13,8 @@ import glob
 import shutil
 import tempfile
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,20 @@ import duckdb
 import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
+from capforecast.core.limits import clipped
 from capforecast.telemetry.config import COLUMNS, FORMATS, Source, TelemetryConfig
+
+
+@contextmanager
+def _values_named(name: str) -> Iterator[None]:
+    """A value the rows' checks let through but a query cannot convert (a time of 1e13
+    seconds, a year past 2262) as an :class:`InputError`, not a crash."""
+    try:
+        yield
+    except (duckdb.ConversionException, duckdb.OutOfRangeException, OverflowError,
+            ValueError) as error:  # fmt: skip
+        message = f"a value cannot be converted ({name}): {clipped(str(error), 200)}"
+        raise InputError([Problem("telemetry", None, None, message)]) from None
 
 
 def query(name: str) -> str:
@@ -61,7 +76,8 @@ class TelemetryStore:
 
     def sql(self, name: str, **parameters: Any) -> pd.DataFrame:
         """Run the named query with ``$name`` parameters; the result as a DataFrame."""
-        return self.con.execute(query(name), parameters).df()
+        with _values_named(name):
+            return self.con.execute(query(name), parameters).df()
 
     def has(self, kind: str) -> bool:
         """Whether a source of this kind (jobs, utilization, inventory) is configured."""
@@ -79,7 +95,8 @@ class TelemetryStore:
 
     def materialize(self, name: str, **parameters: Any) -> None:
         """Run the named query into a table of the same name (for queries read often)."""
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {query(name)}", parameters)
+        with _values_named(name):
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {query(name)}", parameters)
 
     def _register(self, kind: str, source: Source) -> list[Problem]:
         files: list[str] = []

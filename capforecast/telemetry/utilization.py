@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from capforecast.core.limits import LIMITS, check
 from capforecast.core.schemas import HISTORY_ATTRIBUTES
 from capforecast.telemetry.config import TelemetryConfig
 from capforecast.telemetry.demand import Demand, demand
@@ -77,6 +78,8 @@ def utilization(config: TelemetryConfig, *, store: TelemetryStore | None = None)
     hourly = demand(config.model_copy(update={"grain": "hour"}), store=store)
     start, end = hourly.window
     window = {"window_start": start, "window_end": end}
+    size = store.sql("work", grain="hour", step_s=3600, **window).iloc[0]
+    check("job-node-hours in the window", int(size["node_hours"]), LIMITS.node_hours)
     problems = _source_problems(store, window)
     store.materialize("job_hours", **window)
     placed = store.con.execute("SELECT COUNT(*) FROM job_hours WHERE node <> ''").fetchone()
