@@ -174,7 +174,10 @@ def bench_build(sizes: list[tuple[int, int, int, int, int]]) -> list[dict[str, o
     for skus, sites, workloads, periods, scenarios in sizes:
         with tempfile.TemporaryDirectory() as folder:
             write_scaled_instance(Path(folder), skus, sites, workloads, periods, scenarios, seed=1)
-            inputs = read_planning_inputs(folder).with_options(mip_gap=1e-4, time_limit_s=120)
+            # The idiomatic anchor writes the first-version model: no terminal value.
+            inputs = read_planning_inputs(folder).with_options(
+                mip_gap=1e-4, time_limit_s=120, terminal_value="none"
+            )
         data = ModelData.from_inputs(inputs)
         ours_s, model = best_of(lambda data=data: build_model(data))
         export_s, _ = best_of(lambda data=data: build_model(data).program.to_pulp())

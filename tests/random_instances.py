@@ -1,7 +1,8 @@
 """Small random planning-input directories (DESIGN §3) for cross-checking the planner.
 
 Every instance is valid: the existing fleet fits every site's power cap and slots in every
-period, budgets are >= 0, demand and budget cover every period (and scenario), lifetimes are
+period (except, with ``early_retirement``, a site that retiring fleet must bring under its
+cap), budgets are >= 0, demand and budget cover every period (and scenario), lifetimes are
 >= 1. Demand grows above what the fleet serves, so purchases matter, and budgets are drawn
 around the cost of closing that gap, so they bind in some instances.
 """
@@ -309,10 +310,92 @@ def write_random_instance(directory: Path, seed: int) -> None:
         options = {}  # no options.yaml: every default
     # Objective extensions (drawn last, so the instances above stay as they were).
     if options and rng.random() < 0.35:
-        options["terminal_value"] = "straight_line"
+        # The default is straight_line: half of these switch it off, half name the default.
+        options["terminal_value"] = "none" if rng.random() < 0.5 else "straight_line"
     if options and rng.random() < 0.35:
         options["risk"] = "cvar"
         options["cvar_alpha"] = round(float(rng.uniform(0.5, 0.95)), 2)
         options["cvar_weight"] = round(float(rng.uniform(0.2, 1.0)), 2)
+    # Second-version inputs, from their own stream so the draws above stay as they were.
+    options = _second_version(directory, np.random.default_rng([seed, 2]), options, labels)
     if options:
         (directory / "options.yaml").write_text(yaml.safe_dump(options, sort_keys=False))
+
+
+def _second_version(
+    directory: Path, rng: np.random.Generator, options: dict[str, Any], labels: list[str]
+) -> dict[str, Any]:
+    """Add a legacy SKU (owned, with fleet and perf, no price), catalog ``opex`` and
+    ``availability``, and ``early_retirement`` with ``salvage_value`` (sometimes with a site
+    whose fleet is over its power cap, which only retiring can fix); returns the options."""
+    catalog = pd.read_csv(directory / "catalog.csv", dtype=str, keep_default_na=False)
+    perf = pd.read_csv(directory / "perf.csv", dtype=str, keep_default_na=False)
+    fleet = pd.read_csv(directory / "fleet.csv", dtype=str, keep_default_na=False)
+    sites = pd.read_csv(directory / "sites.csv", dtype=str, keep_default_na=False)
+    site_power_path = directory / "site_power.csv"
+    site_power = (
+        pd.read_csv(site_power_path, dtype=str, keep_default_na=False)
+        if site_power_path.is_file()
+        else None
+    )
+    if rng.random() < 0.4:
+        power_kw = round(float(rng.uniform(0.3, 1.0)), 2)
+        legacy = {"sku": "a100", "unit_price": "", "lot_size": "", "power_kw": str(power_kw)}
+        catalog = pd.concat(
+            [catalog, pd.DataFrame([legacy | {"lead_time": "", "lifetime": ""}])],
+            ignore_index=True,
+        )
+        # It serves only workloads that an orderable SKU serves too (or that have an
+        # explicit penalty): a workload served by legacy SKUs alone needs one.
+        penalty = options.get("shortfall_penalty")
+        priced = set(penalty) if isinstance(penalty, dict) else set()
+        demand = pd.read_csv(directory / "demand.csv", dtype=str, keep_default_na=False)
+        for workload in pd.unique(demand["workload"]):
+            explicit = isinstance(penalty, float) or workload in priced
+            if (workload in set(perf["workload"]) and rng.random() < 0.7) or explicit:
+                factor = round(float(rng.uniform(0.3, 0.9)), 2)
+                row = {"sku": "a100", "workload": workload, "factor": str(factor)}
+                perf = pd.concat([perf, pd.DataFrame([row])], ignore_index=True)
+        added = []
+        for k, site in enumerate(sites["site"]):
+            if k > 0 and rng.random() < 0.5:
+                continue
+            units = int(rng.integers(1, 7))
+            end = "" if rng.random() < 0.6 else labels[int(rng.integers(1, len(labels)))]
+            added.append(
+                {"sku": "a100", "site": site, "units": str(units), "available_from": ""}
+                | {"retire_period": end}
+            )
+            # Room for it: the instance stays as tight as it was for the other SKUs.
+            extra = units * power_kw * float(sites.at[k, "pue"])
+            sites.at[k, "power_cap_kw"] = str(float(sites.at[k, "power_cap_kw"]) + np.ceil(extra))
+            if "slots" in sites.columns and sites.at[k, "slots"] != "":
+                sites.at[k, "slots"] = str(int(sites.at[k, "slots"]) + units)
+            if site_power is not None:
+                here = site_power["site"] == site
+                raised = site_power.loc[here, "power_cap_kw"].astype(float) + np.ceil(extra)
+                site_power.loc[here, "power_cap_kw"] = raised.astype(str)
+        fleet = pd.concat([fleet, pd.DataFrame(added)], ignore_index=True)
+    if rng.random() < 0.4:
+        opex = np.round(rng.uniform(10.0, 150.0, size=len(catalog)), 1).astype(str)
+        catalog["opex"] = np.where(rng.random(len(catalog)) < 0.2, "", opex)
+    if rng.random() < 0.4:
+        share = np.round(rng.uniform(0.6, 1.0, size=len(catalog)), 2).astype(str)
+        catalog["availability"] = np.where(rng.random(len(catalog)) < 0.2, "", share)
+    if rng.random() < 0.45:
+        options = {**options, "early_retirement": True}
+        if rng.random() < 0.8:
+            salvage = np.round(rng.uniform(-300.0, 2500.0, size=len(fleet)), 0).astype(str)
+            fleet["salvage_value"] = np.where(rng.random(len(fleet)) < 0.2, "", salvage)
+        if rng.random() < 0.4:
+            # The first site's cap below what its fleet draws: only retiring can fix it.
+            sites.at[0, "power_cap_kw"] = str(float(sites.at[0, "power_cap_kw"]) * 0.3)
+            if site_power is not None:
+                site_power = site_power[site_power["site"] != sites.at[0, "site"]]
+    catalog.to_csv(directory / "catalog.csv", index=False)
+    perf.to_csv(directory / "perf.csv", index=False)
+    fleet.to_csv(directory / "fleet.csv", index=False)
+    sites.to_csv(directory / "sites.csv", index=False)
+    if site_power is not None:
+        site_power.to_csv(site_power_path, index=False)
+    return options

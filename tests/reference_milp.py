@@ -1,8 +1,11 @@
-"""An independent reference solver for the DESIGN §4 core planning model.
+"""An independent reference solver for the DESIGN §4 core planning model, and the families
+of docs/model.md §6.9-6.11 (legacy SKUs, opex, availability, early retirement with
+salvage) with the terminal value on by default (§6.4).
 
 It reads a planning-input directory (DESIGN §3) with pandas and yaml on its own, builds the
-core MILP as sparse matrices and solves it with :func:`scipy.optimize.milp` to optimality.
-Nothing here imports ``capforecast``: it exists to cross-check the library's PuLP model.
+MILP as sparse matrices and solves it with :func:`scipy.optimize.milp` to optimality.
+Nothing here imports ``capforecast``: it exists to cross-check the library's model. It is
+written for clarity, loop by loop, not for speed.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ NAME_COLUMNS = {"sku": str, "site": str, "workload": str, "scenario": str}
 
 @dataclass(frozen=True)
 class ReferenceResult:
-    """The optimum of the reference model (objective includes existing-fleet energy)."""
+    """The optimum of the reference model (objective includes the existing fleet's energy
+    and opex)."""
 
     objective: float
-    fleet_energy: float
+    fleet_running: float  # discounted energy and opex of the fleet, none retired
     lots: np.ndarray  # [sku, site, period]
+    retired: np.ndarray  # [fleet row, period]: e_{j,t}
     capex: np.ndarray  # undiscounted capex per order period
     budget: np.ndarray  # capex budget per period
 
@@ -125,12 +130,21 @@ def reference_solve(directory: Path) -> ReferenceResult:
     w_of = {w: i for i, w in enumerate(workloads)}
     o_of = {o: i for i, o in enumerate(scenarios)}
 
-    # Data.
-    lot = catalog["lot_size"].to_numpy(dtype=float)
+    # Data. A legacy SKU leaves unit_price, lot_size, lead_time and lifetime empty: it is
+    # never ordered (its order variables are fixed to 0 below); its other numbers are unused.
+    legacy = catalog[["unit_price", "lot_size", "lead_time", "lifetime"]].isna().all(axis=1)
+    orderable = ~legacy.to_numpy()
+    lot = catalog["lot_size"].fillna(1).to_numpy(dtype=float)
     power = catalog["power_kw"].to_numpy(dtype=float)
-    lead = catalog["lead_time"].to_numpy(dtype=int)
-    life = catalog["lifetime"].to_numpy(dtype=int)
-    catalog_price = catalog["unit_price"].to_numpy(dtype=float)
+    lead = catalog["lead_time"].fillna(0).to_numpy(dtype=int)
+    life = catalog["lifetime"].fillna(1).to_numpy(dtype=int)
+    catalog_price = catalog["unit_price"].fillna(0.0).to_numpy(dtype=float)
+    opex = np.zeros(S)
+    if "opex" in catalog.columns:
+        opex = catalog["opex"].fillna(0.0).to_numpy(dtype=float)
+    availability = np.ones(S)
+    if "availability" in catalog.columns:
+        availability = catalog["availability"].fillna(1.0).to_numpy(dtype=float)
     price = np.repeat(catalog_price[:, None], T, axis=1)
     prices = _read(directory, "prices.csv")
     if prices is not None:
@@ -157,15 +171,21 @@ def reference_solve(directory: Path) -> ReferenceResult:
 
     ordinals = np.array([p.ordinal for p in horizon])
     F = np.zeros((S, K, T))
-    for sku, k, units, start, end in fleet[
-        ["sku", "site", "units", "available_from", "retire_period"]
-    ].itertuples(index=False):
+    # Fleet rows j: SKU, site, units, whether in service at each t, salvage per unit.
+    rows_j: list[tuple[int, int, float, np.ndarray, float]] = []
+    salvage_column = fleet["salvage_value"] if "salvage_value" in fleet.columns else None
+    for j, (sku, k, units, start, end) in enumerate(
+        fleet[["sku", "site", "units", "available_from", "retire_period"]].itertuples(index=False)
+    ):
         live = np.ones(T, dtype=bool)
         if not _blank(start):
             live &= ordinals >= period(start).ordinal
         if not _blank(end):
             live &= ordinals < period(end).ordinal
         F[s_of[sku], k_of[k]] += float(units) * live
+        value = None if salvage_column is None else salvage_column.iloc[j]
+        salvage = 0.0 if _blank(value) else float(value)
+        rows_j.append((s_of[sku], k_of[k], float(units), live, salvage))
 
     budget = np.zeros(T)
     for p, value in budget_table[["period", "capex_budget"]].itertuples(index=False):
@@ -197,50 +217,72 @@ def reference_solve(directory: Path) -> ReferenceResult:
             if period(p) in t_of:
                 supply[s_of[sku], t_of[period(p)]] = float(limit)
 
+    # Default penalty: from the orderable SKUs only (a legacy SKU has no price).
     penalty_option = options.get("shortfall_penalty")
     penalty = np.zeros(W)
     for w, name in enumerate(workloads):
+        serving = (factor[:, w] > 0) & orderable
         if isinstance(penalty_option, dict) and name in penalty_option:
             penalty[w] = float(penalty_option[name])
         elif penalty_option is not None and not isinstance(penalty_option, dict):
             penalty[w] = float(penalty_option)
-        elif (factor[:, w] > 0).any():
-            serving = factor[:, w] > 0
+        elif serving.any():
             penalty[w] = PENALTY_MULTIPLIER * float(
                 np.max(catalog_price[serving] / factor[serving, w])
             )
+        elif (factor[:, w] > 0).any():
+            raise ValueError(f"workload {name} is served only by legacy SKUs: no default penalty")
         else:
-            penalty[w] = PENALTY_MULTIPLIER * float(catalog_price.max())
+            penalty[w] = PENALTY_MULTIPLIER * float(catalog_price[orderable].max())
 
     delta = 1.0 / (1.0 + float(options.get("discount_rate", 0.0)))
     disc = delta ** np.arange(T)
     hours = float(options.get("hours_per_period", DEFAULT_HOURS))
     load = float(options.get("load_factor", DEFAULT_LOAD_FACTOR))
     carryover = bool(options.get("budget_carryover", False))
-    # Energy cost per installed unit per period, [sku, site].
+    early = bool(options.get("early_retirement", False))
+    # Energy and opex per installed unit per period, [sku, site].
     energy = np.outer(power, energy_price * pue) * hours * load
+    running = energy + opex[:, None]
     facility_kw = np.outer(power, pue)  # kW per unit incl. PUE, [sku, site]
 
-    # Variables: n (integer lots), x (allocation), r (rent), u (shortfall).
+    # Variables: n (integer lots), x (allocation), r (rent), u (shortfall), e (retirements:
+    # one per fleet row and period, fixed to 0 outside the row's service or without the option).
+    J = len(rows_j)
     n_idx = np.arange(S * K * T).reshape(S, K, T)
     x_idx = n_idx.size + np.arange(S * K * W * T * Z).reshape(S, K, W, T, Z)
     r_idx = n_idx.size + x_idx.size + np.arange(W * T * Z).reshape(W, T, Z)
     u_idx = n_idx.size + x_idx.size + r_idx.size + np.arange(W * T * Z).reshape(W, T, Z)
-    n_vars = n_idx.size + x_idx.size + r_idx.size + u_idx.size
+    e_idx = n_idx.size + x_idx.size + r_idx.size + u_idx.size + np.arange(J * T).reshape(J, T)
+    n_vars = n_idx.size + x_idx.size + r_idx.size + u_idx.size + e_idx.size
 
     lower = np.zeros(n_vars)
     upper = np.full(n_vars, np.inf)
     integrality = np.zeros(n_vars)
     integrality[n_idx.ravel()] = 1
+    integrality[e_idx.ravel()] = 1
     for s in range(S):
         for t in range(T):
-            if t + lead[s] > T - 1:
+            if t + lead[s] > T - 1 or not orderable[s]:
                 upper[n_idx[s, :, t]] = 0.0
     upper[r_idx] = np.repeat(rent_cap[:, :, None], Z, axis=2)
+    for j, (_, _, units, live, _) in enumerate(rows_j):
+        upper[e_idx[j]] = np.where(live & early, units, 0.0)
 
     # Which order periods tau deliver units in service at t: tau+lead <= t < tau+lead+life.
     def orders_serving(s: int, t: int) -> list[int]:
         return [tau for tau in range(T) if tau + lead[s] <= t < tau + lead[s] + life[s]]
+
+    def installed(s: int, k: int, t: int) -> tuple[list[int], list[float]]:
+        """The decision terms of I_{s,k,t} - F_{s,k,t}: +L n for orders in service, and
+        -e_{j,tau} for every row j of (s, k) in service at t and tau <= t."""
+        cols = [int(n_idx[s, k, tau]) for tau in orders_serving(s, t)]
+        vals = [lot[s]] * len(cols)
+        for j, (sj, kj, _, live, _) in enumerate(rows_j):
+            if (sj, kj) == (s, k) and live[t]:
+                cols += [int(e_idx[j, tau]) for tau in range(t + 1)]
+                vals += [-1.0] * (t + 1)
+        return cols, vals
 
     cost = np.zeros(n_vars)
     for s in range(S):
@@ -248,16 +290,21 @@ def reference_solve(directory: Path) -> ReferenceResult:
             for tau in range(T):
                 in_service = [t for t in range(T) if tau + lead[s] <= t < tau + lead[s] + life[s]]
                 cost[n_idx[s, k, tau]] = lot[s] * (
-                    disc[tau] * price[s, tau] + energy[s, k] * disc[in_service].sum()
+                    disc[tau] * price[s, tau] + running[s, k] * disc[in_service].sum()
                 )
-    if options.get("terminal_value") == "straight_line":
+    # A unit retired at tau: its salvage, and no energy or opex from tau while its row serves.
+    for j, (sj, kj, _, live, salvage) in enumerate(rows_j):
+        for tau in range(T):
+            saved = running[sj, kj] * disc[tau:][live[tau:]].sum()
+            cost[e_idx[j, tau]] = -disc[tau] * salvage - saved
+    if options.get("terminal_value", "straight_line") == "straight_line":  # on by default
         # Straight-line value of the service life left after the horizon, discounted by δ^T.
         for s in range(S):
             for tau in range(T):
                 left = min(life[s], max(0, tau + lead[s] + life[s] - T))
                 credit = delta**T * price[s, tau] * lot[s] * left / life[s]
                 cost[n_idx[s, :, tau]] -= credit
-    fleet_energy = float(np.einsum("skt,sk,t->", F, energy, disc))
+    fleet_running = float(np.einsum("skt,sk,t->", F, running, disc))
     # Second-stage cost of each scenario (not weighted by its probability).
     scenario_cost = np.zeros((Z, n_vars))
     for o in range(Z):
@@ -277,17 +324,17 @@ def reference_solve(directory: Path) -> ReferenceResult:
         integrality = np.r_[integrality, np.zeros(1 + Z)]
 
     rows = _Rows()
-    # split: sum_w x - sum_tau L n <= F
+    # split: sum_w x <= a_s I, as sum_w x - a_s (I - F) <= a_s F
     for s in range(S):
         for k in range(K):
             for t in range(T):
-                taus = orders_serving(s, t)
+                cols, vals = installed(s, k, t)
                 for o in range(Z):
                     rows.add(
-                        np.concatenate([x_idx[s, k, :, t, o], n_idx[s, k, taus]]),
-                        np.concatenate([np.ones(W), -lot[s] * np.ones(len(taus))]),
+                        np.concatenate([x_idx[s, k, :, t, o], cols]).astype(int),
+                        np.concatenate([np.ones(W), -availability[s] * np.array(vals)]),
                         -np.inf,
-                        F[s, k, t],
+                        availability[s] * F[s, k, t],
                     )
     # demand: sum f x + r + u >= D
     for w in range(W):
@@ -301,12 +348,15 @@ def reference_solve(directory: Path) -> ReferenceResult:
                     D[w, t, o],
                     np.inf,
                 )
-    # power and slots: on installed units I = F + new
+    # power and slots: on installed units I (fleet less retirements, plus new)
     for k in range(K):
         for t in range(T):
-            cols = [n_idx[s, k, tau] for s in range(S) for tau in orders_serving(s, t)]
-            kw = [facility_kw[s, k] * lot[s] for s in range(S) for _ in orders_serving(s, t)]
-            units = [lot[s] for s in range(S) for _ in orders_serving(s, t)]
+            cols, kw, units = [], [], []
+            for s in range(S):
+                terms, coefs = installed(s, k, t)
+                cols += terms
+                kw += [facility_kw[s, k] * c for c in coefs]
+                units += coefs
             fleet_kw = float(facility_kw[:, k] @ F[:, k, t])
             if cols:
                 rows.add(np.array(cols), np.array(kw), -np.inf, cap[k, t] - fleet_kw)
@@ -325,6 +375,10 @@ def reference_solve(directory: Path) -> ReferenceResult:
             if np.isfinite(supply[s, t]):
                 rows.add(n_idx[s, :, t], lot[s], -np.inf, supply[s, t])
 
+    # retirement: sum_t e_{j,t} <= U_j
+    for j, (_, _, units, _, _) in enumerate(rows_j):
+        rows.add(e_idx[j], 1.0, -np.inf, units)
+
     if cvar_weight > 0:
         for o in range(Z):
             c_o = first_stage + scenario_cost[o]
@@ -332,7 +386,7 @@ def reference_solve(directory: Path) -> ReferenceResult:
             rows.add(
                 np.r_[used, eta, z_idx[o]],
                 np.r_[-c_o[used], 1.0, 1.0],
-                fleet_energy,
+                fleet_running,
                 np.inf,
             )
 
@@ -348,10 +402,11 @@ def reference_solve(directory: Path) -> ReferenceResult:
     lots = np.round(result.x[n_idx])
     capex = np.einsum("skt,st,s->t", lots, price, lot)
     return ReferenceResult(
-        # η absorbs the fleet's energy in the CVaR part; the expectation part lacks it.
-        objective=float(result.fun) + (1 - cvar_weight) * fleet_energy,
-        fleet_energy=fleet_energy,
+        # η absorbs the fleet's running cost in the CVaR part; the expectation part lacks it.
+        objective=float(result.fun) + (1 - cvar_weight) * fleet_running,
+        fleet_running=fleet_running,
         lots=lots,
+        retired=np.round(result.x[e_idx]),
         capex=capex,
         budget=budget,
     )

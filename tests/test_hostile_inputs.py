@@ -148,7 +148,9 @@ def test_a_small_parquet_of_millions_of_rows_is_refused_unread(tmp_path: Path) -
     path = tmp_path / "history.parquet"
     pq.write_table(table, path, compression="zstd")
     assert path.stat().st_size < 1_000_000
-    code, stderr, seconds, peak_mb = _cli("forecast", path, "--horizon", 4, "--out", "f.csv")
+    code, stderr, seconds, peak_mb = _cli(
+        "forecast", path, "--horizon", 4, "--out", tmp_path / "f.csv"
+    )
     assert code == 2 and f"more than {LIMITS.rows} rows" in stderr and "history.parquet" in stderr
     assert seconds < 30 and peak_mb < MAX_MB
 
@@ -362,8 +364,10 @@ def test_work_sized_by_scenario_fields_and_flags_is_bounded(
         assert code == 2 and f"key '{key}'" in stderr, (text, stderr)
         assert seconds < 30
     models = [a for _ in range(12) for a in ("--model", "naive")]
-    code, _, _, _ = _cli("forecast", history_file, "--horizon", 2, "--out", "f.csv", *models)
-    assert code == 0 and pd.read_csv("f.csv")["model"].nunique() == 1  # fitted once
+    code, _, _, _ = _cli(
+        "forecast", history_file, "--horizon", 2, "--out", tmp_path / "f.csv", *models
+    )
+    assert code == 0 and pd.read_csv(tmp_path / "f.csv")["model"].nunique() == 1  # fitted once
     code, stderr, _, _ = _cli(
         "backtest", history_file, "--horizon", 1, "--windows", LIMITS.backtest_windows + 1,
         "--out", tmp_path / "b.csv",
@@ -388,5 +392,5 @@ def test_telemetry_times_beyond_any_calendar_are_input_errors(tmp_path: Path) ->
         "jobs: {paths: [seconds.csv], time_unit: s, epoch: 2026-01-01}\n"
     )
     for name in ("late", "seconds"):
-        code, stderr, _, _ = _cli("ingest", tmp_path / f"{name}.yaml", "--out", "d.csv")
+        code, stderr, _, _ = _cli("ingest", tmp_path / f"{name}.yaml", "--out", tmp_path / "d.csv")
         assert code == 2 and "internal error" not in stderr, (name, stderr)

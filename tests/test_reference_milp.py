@@ -1,8 +1,10 @@
-"""Cross-check capforecast's planning MILP against an independent scipy reference (DESIGN §4).
+"""Cross-check capforecast's planning MILP against an independent scipy reference (DESIGN §4;
+the families of docs/model.md §6.9-6.11 too).
 
 Random but valid planning-input directories are solved twice: by ``capforecast.plan.solve``
-(PuLP + HiGHS) and by :mod:`tests.reference_milp` (scipy.optimize.milp, built from the CSV
-files without any capforecast code). Optimal objectives must agree.
+(HiGHS) and by :mod:`tests.reference_milp` (scipy.optimize.milp, built from the CSV files
+without any capforecast code). Optimal objectives must agree. Hand-worked instances check
+both against figures computed in their comments.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from reference_milp import reference_objective, reference_solve
 from capforecast.plan.inputs import read_planning_inputs
 from capforecast.plan.solve import solve
 
-SEEDS = range(30)
+SEEDS = range(36)
 REL_TOL = 1e-6
 ABS_TOL = 1e-4
 
@@ -72,8 +74,24 @@ REQUIRED_FEATURES = frozenset(
         "slots_binding",
         "supply_binding",
         "terminal_value",
+        "terminal_value_none",
         "risk_cvar",
         "risk_cvar_with_scenarios",
+        # Second version (docs/model.md §6.9-6.11).
+        "legacy_sku",
+        "legacy_sku_in_fleet",
+        "legacy_sku_in_perf",
+        "legacy_only_workload",
+        "opex",
+        "opex_blank",
+        "availability",
+        "availability_blank",
+        "early_retirement",
+        "salvage_value",
+        "salvage_negative",
+        "salvage_blank",
+        "retirements",
+        "fleet_over_power_cap",
     }
 )
 
@@ -100,9 +118,28 @@ def _features(directory: Path) -> set[str]:
             found.add("fleet_retirement")
     if fleet.duplicated(["sku", "site"]).any():
         found.add("fleet_shared_sku_site")
-    found |= {f"lead_time_{v}" for v in catalog["lead_time"]}
-    found |= {f"lot_size_{v}" for v in catalog["lot_size"]}
-    found |= {f"lifetime_{v}" for v in catalog["lifetime"]}
+    order_columns = ["unit_price", "lot_size", "lead_time", "lifetime"]
+    legacy = catalog.loc[catalog[order_columns].isna().all(axis=1), "sku"]
+    orderable = catalog.drop(legacy.index)
+    found |= {f"lead_time_{int(v)}" for v in orderable["lead_time"]}
+    found |= {f"lot_size_{int(v)}" for v in orderable["lot_size"]}
+    found |= {f"lifetime_{int(v)}" for v in orderable["lifetime"]}
+    if len(legacy):
+        found.add("legacy_sku")
+        found |= {"legacy_sku_in_fleet"} if fleet["sku"].isin(legacy).any() else set()
+        found |= {"legacy_sku_in_perf"} if perf["sku"].isin(legacy).any() else set()
+        served = set(perf.loc[~perf["sku"].isin(legacy), "workload"])
+        if set(perf.loc[perf["sku"].isin(legacy), "workload"]) - served:
+            found.add("legacy_only_workload")
+    for column in ("opex", "availability"):
+        if column in catalog.columns:
+            found.add(column)
+            found |= {f"{column}_blank"} if catalog[column].isna().any() else set()
+    if "salvage_value" in fleet.columns:
+        found.add("salvage_value")
+        values = fleet["salvage_value"]
+        found |= {"salvage_blank"} if (values == "").any() else set()
+        found |= {"salvage_negative"} if values.str.startswith("-").any() else set()
     if (budget["capex_budget"] == 0).any():
         found.add("budget_zero_period")
     if "slots" in sites.columns:
@@ -137,8 +174,11 @@ def _features(directory: Path) -> set[str]:
     else:
         found.add("shortfall_penalty_number")
     found |= {key for key in ("hours_per_period", "load_factor") if key in options}
-    if options.get("terminal_value") == "straight_line":
-        found.add("terminal_value")
+    if options.get("early_retirement"):
+        found.add("early_retirement")
+    found.add(
+        "terminal_value_none" if options.get("terminal_value") == "none" else "terminal_value"
+    )
     if options.get("risk") == "cvar":
         found.add("risk_cvar")
         if "scenario" in demand.columns:
@@ -208,6 +248,11 @@ def test_generator_covers_every_option(tmp_path: Path) -> None:
         covered |= _features(directory)
         result = reference_solve(directory)
         covered.add("purchases" if result.lots.sum() > 0 else "no_purchases")
+        if result.retired.sum() > 0:
+            covered.add("retirements")
+        findings = read_planning_inputs(directory).findings
+        if any(f.check == "fleet_power" for f in findings):
+            covered.add("fleet_over_power_cap")
         for feature, relax in RELAXATIONS.items():
             scratch = tmp_path / f"seed{seed}-{feature}"
             if feature not in covered and _binds(directory, result.objective, scratch, relax):
@@ -235,7 +280,8 @@ def test_reference_on_hand_solved_instance(tmp_path: Path) -> None:
 
     Two fleet units retire after 2027Q2; demand jumps to 6 in 2027Q3. With a huge penalty
     the cheapest plan buys 3 lots of 2 in 2027Q2 (lead time 1). Energy per unit-period is
-    0.1 USD/kWh * 1.5 PUE * 1 kW * 1000 h * 1.0 = 150; δ = 0.8.
+    0.1 USD/kWh * 1.5 PUE * 1 kW * 1000 h * 1.0 = 150; δ = 0.8. No terminal value (switched
+    off: the figures are the first version's).
     """
     files = {
         "catalog.csv": "sku,unit_price,lot_size,power_kw,lead_time,lifetime\ng,1000,2,1.0,1,5\n",
@@ -245,7 +291,7 @@ def test_reference_on_hand_solved_instance(tmp_path: Path) -> None:
         "budget.csv": "period,capex_budget\n2027Q1,1e6\n2027Q2,1e6\n2027Q3,1e6\n",
         "demand.csv": "workload,period,demand\ntrain,2027Q1,2\ntrain,2027Q2,2\ntrain,2027Q3,6\n",
         "options.yaml": "discount_rate: 0.25\nhours_per_period: 1000\nload_factor: 1.0\n"
-        "shortfall_penalty: 100000\n",
+        "shortfall_penalty: 100000\nterminal_value: none\n",
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -253,7 +299,7 @@ def test_reference_on_hand_solved_instance(tmp_path: Path) -> None:
     fleet_energy = 2 * 150 * (1 + 0.8)
     capex = 0.8 * 3 * 2 * 1000
     new_energy = 0.8**2 * 6 * 150
-    assert result.fleet_energy == pytest.approx(fleet_energy)
+    assert result.fleet_running == pytest.approx(fleet_energy)
     assert result.objective == pytest.approx(fleet_energy + capex + new_energy)
     assert result.lots[0, 0].tolist() == [0, 3, 0]
     plan = solve(read_planning_inputs(tmp_path).with_options(mip_gap=0.0))

@@ -32,20 +32,29 @@ class Finding:
         return f"[{self.check}] {self.problem}"
 
 
+def _fleet_severity(data: ModelData) -> tuple[Literal["error", "warning"], str]:
+    """An over-full site is an error unless retiring fleet early can fix it."""
+    if data.early_retirement:
+        return "warning", "the plan must retire enough of it early (early_retirement: true)"
+    return "error", "no purchase decision can fix this (early_retirement: true could)"
+
+
 def check_fleet_power(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
-    """Error: the existing fleet alone draws more than a site's power cap in a period."""
+    """Error (a warning with ``early_retirement``): the existing fleet alone draws more
+    than a site's power cap in a period."""
     draw = np.einsum("skt,sk->kt", data.fleet, data.facility_kw)
+    severity, fix = _fleet_severity(data)
     return [
         Finding(
             "fleet_power",
-            "error",
+            severity,
             Problem(
                 "fleet.csv",
                 None,
                 "units",
                 f"existing fleet at site '{data.sites[k]}' draws {draw[k, t]:,.1f} kW in "
                 f"{data.periods[t]}, over the power cap of {data.power_cap[k, t]:,.1f} kW "
-                "(sites.csv / site_power.csv); no purchase decision can fix this",
+                f"(sites.csv / site_power.csv); {fix}",
             ),
         )
         for k, t in zip(*np.nonzero(draw > data.power_cap + 1e-6), strict=True)
@@ -53,18 +62,20 @@ def check_fleet_power(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
 
 
 def check_fleet_slots(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
-    """Error: the existing fleet alone needs more slots than a site has in a period."""
+    """Error (a warning with ``early_retirement``): the existing fleet alone needs more
+    slots than a site has in a period."""
     units = data.fleet.sum(axis=0)
+    severity, fix = _fleet_severity(data)
     return [
         Finding(
             "fleet_slots",
-            "error",
+            severity,
             Problem(
                 "fleet.csv",
                 None,
                 "units",
                 f"existing fleet at site '{data.sites[k]}' has {units[k, t]:,.0f} units in "
-                f"{data.periods[t]}, over the {data.slots[k]:,.0f} slots of sites.csv",
+                f"{data.periods[t]}, over the {data.slots[k]:,.0f} slots of sites.csv; {fix}",
             ),
         )
         for k, t in zip(*np.nonzero(units > data.slots[:, None] + 1e-6), strict=True)
@@ -108,8 +119,28 @@ def check_unorderable_skus(inputs: PlanningInputs, data: ModelData) -> list[Find
                 f"{data.horizon}-period horizon: no order of it can arrive in time",
             ),
         )
-        for sku, lead in zip(data.skus, data.lead_time, strict=True)
-        if lead >= data.horizon
+        for sku, lead, orderable in zip(data.skus, data.lead_time, data.orderable, strict=True)
+        if lead >= data.horizon and orderable  # a legacy SKU is not for sale anyway
+    ]
+
+
+def check_salvage_without_retirement(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
+    """Warning: ``salvage_value`` is given but ``early_retirement`` is off, so it is unused."""
+    given = inputs.fleet["salvage_value"].notna()
+    if data.early_retirement or not given.any():
+        return []
+    return [
+        Finding(
+            "salvage_without_retirement",
+            "warning",
+            Problem(
+                "fleet.csv",
+                int(inputs.fleet.index[given.to_numpy(dtype=bool)][0]),
+                "salvage_value",
+                "salvage values are given but early_retirement is off (options.yaml): they "
+                "are unused; set early_retirement: true to let the plan retire fleet early",
+            ),
+        )
     ]
 
 
@@ -162,6 +193,7 @@ CHECKS: tuple[Callable[[PlanningInputs, ModelData], list[Finding]], ...] = (
     check_fleet_slots,
     check_unservable_workloads,
     check_unorderable_skus,
+    check_salvage_without_retirement,
     check_rows_outside_horizon,
     check_perf_workloads,
 )

@@ -12,10 +12,58 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capforecast.plan.inputs import PlanningInputs, fleet_in_service
+from capforecast.plan.inputs import PlanningInputs
 
 #: Default shortfall penalty: this many times the dearest price per reference unit.
 PENALTY_MULTIPLIER = 10.0
+
+
+@dataclass(frozen=True)
+class FleetRows:
+    """The rows ``j`` of ``fleet.csv`` as arrays: SKU ``s_j`` and site ``k_j`` (indices),
+    units ``U_j``, periods in service ``α_j <= t < β_j`` (indices clipped to ``0..T``),
+    salvage ``sv_j`` (USD per unit retired early) and the source row number."""
+
+    sku: np.ndarray  # [j]
+    site: np.ndarray  # [j]
+    units: np.ndarray  # [j]
+    start: np.ndarray  # [j], α_j
+    end: np.ndarray  # [j], β_j
+    salvage: np.ndarray  # [j]
+    row: np.ndarray  # [j], the row of fleet.csv
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    @classmethod
+    def from_inputs(cls, inputs: PlanningInputs) -> FleetRows:
+        """Rows of ``inputs.fleet``: an empty ``available_from`` is the start of the
+        horizon, an empty ``retire_period`` its end."""
+        fleet, periods = inputs.fleet, inputs.periods
+        horizon, first = len(periods), periods[0].ordinal
+
+        def index(column: str, empty: int) -> np.ndarray:
+            ordinals = [empty + first if pd.isna(p) else p.ordinal for p in fleet[column]]
+            return np.clip(np.asarray(ordinals, dtype=np.int64) - first, 0, horizon)
+
+        return cls(
+            sku=np.asarray([inputs.skus.index(s) for s in fleet["sku"]], dtype=np.int64),
+            site=np.asarray([inputs.sites_list.index(k) for k in fleet["site"]], dtype=np.int64),
+            units=fleet["units"].to_numpy(dtype=float),
+            start=index("available_from", 0),
+            end=index("retire_period", horizon),
+            salvage=fleet["salvage_value"].fillna(0.0).to_numpy(dtype=float),
+            row=fleet.index.to_numpy(dtype=np.int64),
+        )
+
+    def in_service(self, skus: int, sites: int, horizon: int) -> np.ndarray:
+        """``F_{s,k,t}`` without early retirement: the units of every row in service at
+        ``t``, as ``[s, k, t]``."""
+        t = np.arange(horizon)[None, :]
+        live = (self.start[:, None] <= t) & (t < self.end[:, None])
+        units = np.zeros((skus, sites, horizon))
+        np.add.at(units, (self.sku, self.site), self.units[:, None] * live)
+        return units
 
 
 @dataclass(frozen=True)
@@ -28,17 +76,21 @@ class ModelData:
     workloads: list[str]
     scenarios: list[str]
     probability: np.ndarray  # [ω]
-    lot_size: np.ndarray  # [s]
+    orderable: np.ndarray  # [s] bool, S^o: False for a legacy SKU
+    lot_size: np.ndarray  # [s] (1 for a legacy SKU)
     power_kw: np.ndarray  # [s]
-    lead_time: np.ndarray  # [s]
-    lifetime: np.ndarray  # [s]
-    price: np.ndarray  # [s, t]
+    lead_time: np.ndarray  # [s] (T for a legacy SKU: no order could arrive)
+    lifetime: np.ndarray  # [s] (1 for a legacy SKU)
+    opex: np.ndarray  # [s], o_s
+    availability: np.ndarray  # [s], a_s
+    price: np.ndarray  # [s, t] (0 for a legacy SKU)
     factor: np.ndarray  # [s, w]
     pue: np.ndarray  # [k]
     energy_price: np.ndarray  # [k]
     power_cap: np.ndarray  # [k, t]
     slots: np.ndarray  # [k], inf when not given
-    fleet: np.ndarray  # [s, k, t]
+    fleet: np.ndarray  # [s, k, t], F before any early retirement
+    fleet_rows: FleetRows
     budget: np.ndarray  # [t]
     demand: np.ndarray  # [w, t, ω]
     supply: np.ndarray  # [s, t], inf when not given
@@ -55,6 +107,7 @@ class ModelData:
     cvar_weight: float = 0.0  # w; 0 is the expected cost alone
     cvar_alpha: float = 0.9
     service_level: np.ndarray | None = None  # [w], NaN where no chance constraint
+    early_retirement: bool = False  # e_{j,t} variables for the fleet rows
 
     @property
     def horizon(self) -> int:
@@ -78,6 +131,12 @@ class ModelData:
         return self.power_kw[:, None] * site_rate[None, :]
 
     @property
+    def running_cost(self) -> np.ndarray:
+        """USD per installed unit and period, energy and opex, ``e_k pue_k p_s H ρ + o_s``,
+        as ``[s, k]``: what an installed unit costs whether it is used or not."""
+        return self.energy_per_unit + self.opex[:, None]
+
+    @property
     def facility_kw(self) -> np.ndarray:
         """Facility kW drawn per installed unit, ``p_s pue_k``, as ``[s, k]``."""
         return self.power_kw[:, None] * self.pue[None, :]
@@ -92,7 +151,11 @@ class ModelData:
         site_table = inputs.sites.set_index("site")
         options = inputs.options
 
-        price = _grid(inputs.prices, "sku", skus, periods, "unit_price", catalog["unit_price"])
+        orderable = catalog["unit_price"].reindex(skus).notna().to_numpy()
+        # A legacy SKU has no price; 0 keeps the arrays finite (it has no order variables).
+        price = _grid(
+            inputs.prices, "sku", skus, periods, "unit_price", catalog["unit_price"].fillna(0.0)
+        )
         power_cap = _grid(
             inputs.site_power, "site", sites, periods, "power_cap_kw", site_table["power_cap_kw"]
         )
@@ -126,7 +189,8 @@ class ModelData:
         )
         slots = site_table["slots"].reindex(sites).astype("float64").fillna(np.inf).to_numpy()
         unit_price = catalog["unit_price"].reindex(skus).to_numpy(dtype=float)
-        penalty = _penalty(options.shortfall_penalty, workloads, unit_price, factor)
+        penalty = _penalty(options.shortfall_penalty, workloads, unit_price, factor, orderable)
+        fleet_rows = FleetRows.from_inputs(inputs)
         return cls(
             periods=periods,
             skus=skus,
@@ -134,17 +198,21 @@ class ModelData:
             workloads=workloads,
             scenarios=scenarios,
             probability=probability,
-            lot_size=catalog["lot_size"].reindex(skus).to_numpy(dtype=float),
+            orderable=orderable,
+            lot_size=catalog["lot_size"].reindex(skus).fillna(1).to_numpy(dtype=float),
             power_kw=catalog["power_kw"].reindex(skus).to_numpy(dtype=float),
-            lead_time=catalog["lead_time"].reindex(skus).to_numpy(dtype=int),
-            lifetime=catalog["lifetime"].reindex(skus).to_numpy(dtype=int),
+            lead_time=catalog["lead_time"].reindex(skus).fillna(len(periods)).to_numpy(dtype=int),
+            lifetime=catalog["lifetime"].reindex(skus).fillna(1).to_numpy(dtype=int),
+            opex=catalog["opex"].reindex(skus).fillna(0.0).to_numpy(dtype=float),
+            availability=catalog["availability"].reindex(skus).fillna(1.0).to_numpy(dtype=float),
             price=price,
             factor=factor,
             pue=site_table["pue"].reindex(sites).to_numpy(dtype=float),
             energy_price=site_table["energy_price"].reindex(sites).to_numpy(dtype=float),
             power_cap=power_cap,
             slots=slots,
-            fleet=fleet_in_service(inputs),
+            fleet=fleet_rows.in_service(len(skus), len(sites), len(periods)),
+            fleet_rows=fleet_rows,
             budget=budget,
             demand=demand,
             supply=supply,
@@ -161,6 +229,7 @@ class ModelData:
             cvar_weight=options.cvar_weight if options.risk == "cvar" else 0.0,
             cvar_alpha=options.cvar_alpha,
             service_level=_per_workload(options.service_level, workloads),
+            early_retirement=options.early_retirement,
         )
 
 
@@ -187,11 +256,15 @@ def _penalty(
     workloads: list[str],
     unit_price: np.ndarray,
     factor: np.ndarray,
+    orderable: np.ndarray,
 ) -> np.ndarray:
-    """``φ_w``: the option, else ``10 · max_{s: f_{s,w}>0} unit_price_s / f_{s,w}``.
+    """``φ_w``: the option, else ``10 · max_{s ∈ S^o: f_{s,w}>0} unit_price_s / f_{s,w}``.
 
-    A workload that no SKU can serve gets ``10 · max_s unit_price_s``: the same rule
-    with a factor of 1, so unmet demand stays dearer than any purchase.
+    Only orderable SKUs count: a legacy SKU has no price, and the penalty is what not
+    buying costs. A workload that no SKU can serve gets ``10 · max_{s ∈ S^o}
+    unit_price_s``: the same rule with a factor of 1, so unmet demand stays dearer than
+    any purchase. (The loader rejects a workload served only by legacy SKUs without an
+    explicit penalty.)
     """
     given = option if isinstance(option, dict) else {}
     penalty = np.empty(len(workloads))
@@ -201,8 +274,10 @@ def _penalty(
         elif workload in given:
             penalty[w] = float(given[workload])
         else:
-            serves = factor[:, w] > 0
-            per_unit = unit_price[serves] / factor[serves, w] if serves.any() else unit_price
+            serves = (factor[:, w] > 0) & orderable
+            per_unit = (
+                unit_price[serves] / factor[serves, w] if serves.any() else unit_price[orderable]
+            )
             penalty[w] = PENALTY_MULTIPLIER * float(per_unit.max())
     return penalty
 

@@ -4,7 +4,8 @@ A MILP has no duals. As is standard, and labelled as such wherever it is shown, 
 integer decisions of the solved plan (orders, and service-level binaries) are fixed at
 their values and the remaining LP is re-solved. Its duals are the marginal values of the
 constraints that hold continuous decisions *given those orders*: one more unit of demand
-(``demand``), one more installed accelerator (``split``).
+(``demand``), one more installed accelerator (``split``). Early retirements are told
+first, with what they save and free.
 
 Constraints on orders alone (``power``, ``slots``, ``budget``, ``supply``) have a zero
 dual once every order is fixed, which says nothing. For them a second LP keeps the plan's
@@ -24,6 +25,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from capforecast.plan.data import ModelData
 from capforecast.plan.model import AXIS_COLUMNS, PlanModel, row_labels
 from capforecast.plan.program import Program
 from capforecast.plan.result import Plan
@@ -124,12 +126,31 @@ def explain(model: PlanModel, plan: Plan, values: np.ndarray) -> Plan:
     unmet = (short["unmet"] * short["probability"]).groupby(short["workload"]).sum()
     most = str(unmet.idxmax()) if not unmet.empty and unmet.max() > TOLERANCE else None
     penalty = dict(zip(model.data.workloads, model.data.penalty.tolist(), strict=True))
+    said = retirement_sentences(plan.retirements, model.data) + sentences(binding, penalty, most)
     return replace(
         plan,
         binding=binding,
-        explanations=tuple(sentences(binding, penalty, most)),
+        explanations=tuple(said),
         explain_seconds=time.perf_counter() - started,
     )
+
+
+def retirement_sentences(retirements: pd.DataFrame, data: ModelData) -> list[str]:
+    """What the largest early retirements (``PER_FAMILY`` of them, by units) save and
+    free: energy and opex per period, and facility kW at their site."""
+    said = []
+    largest = retirements.sort_values("units", ascending=False, kind="stable")
+    for row in largest.head(PER_FAMILY).itertuples(index=False):
+        s, k = data.skus.index(str(row.sku)), data.sites.index(str(row.site))
+        units = int(row.units)
+        running = units * float(data.running_cost[s, k])
+        freed = units * float(data.facility_kw[s, k])
+        said.append(
+            f"Retiring {units:,} {row.sku} at {row.site} in {row.period} (fleet.csv row "
+            f"{row.fleet_row}) saves ${running:,.0f} of energy and opex per period, frees "
+            f"{freed:,.0f} kW, and returns ${float(row.salvage):,.0f} of salvage."
+        )
+    return said
 
 
 def sentences(binding: pd.DataFrame, penalty: dict[str, float], short: str | None) -> list[str]:

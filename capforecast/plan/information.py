@@ -107,7 +107,9 @@ def value_of_information(
     say("Solving the plan for the mean demand")
     mean_value = solve_data(mean, options).raise_for_status()
     say("Evaluating the mean-demand orders on every scenario")
-    evaluated = solve_data(data, options, extra_constraints=fix_orders(mean_value.purchases))
+    # Every first-stage decision of the mean-value plan is kept: orders and retirements.
+    first_stage = fix_orders(mean_value.purchases, mean_value.retirements)
+    evaluated = solve_data(data, options, extra_constraints=first_stage)
     if not evaluated.has_solution:
         raise SolverError(
             "the orders planned for the mean demand violate a constraint in some scenario "

@@ -8,18 +8,18 @@ trusted by the model builder and never re-checked.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
 from capforecast.core.io import read_raw_table
-from capforecast.core.limits import LIMITS
-from capforecast.core.schemas import PLANNING_FILES
+from capforecast.core.limits import LIMITS, clipped
+from capforecast.core.schemas import ORDER_COLUMNS, PLANNING_FILES
 from capforecast.core.tables import check_known
 from capforecast.plan.options import FILE as OPTIONS_FILE
 from capforecast.plan.options import PlanOptions, read_options
@@ -240,8 +240,14 @@ def build_planning_inputs(
         if all(c.name in table.columns for c in schema.columns if c.required):
             usable.add(name)
     problems.extend(_check_references(tables, usable))
+    if "catalog" in usable:
+        problems.extend(_check_catalog(tables["catalog"], raw.get("catalog")))
+        problems.extend(_check_legacy_orders(tables, usable))
+        if {"perf", "demand"} <= usable:
+            problems.extend(_check_default_penalties(options, tables))
     periods = _horizon(tables["demand"], problems) if "demand" in usable else None
     if periods is not None:
+        problems.extend(_check_size(tables, periods))
         problems.extend(_check_demand_grid(tables["demand"], periods))
         if "budget" in usable:
             problems.extend(_check_budget(tables["budget"], periods))
@@ -297,6 +303,115 @@ def _check_references(tables: dict[str, pd.DataFrame], usable: set[str]) -> list
     return problems
 
 
+def legacy_skus(catalog: pd.DataFrame) -> pd.Series:
+    """Which catalog rows are legacy SKUs: owned, never orderable, all four order columns
+    (``unit_price, lot_size, lead_time, lifetime``) empty. A boolean Series by row."""
+    return catalog[list(ORDER_COLUMNS)].isna().all(axis=1)
+
+
+def _check_catalog(catalog: pd.DataFrame, raw: pd.DataFrame | None) -> list[Problem]:
+    """A row leaves all four order columns empty (a legacy SKU) or none of them; an
+    availability is above 0 (a SKU none of whose units are usable is a typo)."""
+    problems = []
+    if raw is not None and set(ORDER_COLUMNS) <= set(raw.columns):
+        cells = raw[list(ORDER_COLUMNS)].reset_index(drop=True)
+        empty = (
+            cells.isna() | cells.astype("string").apply(lambda c: c.str.strip().eq(""))
+        ).fillna(True)
+        empty.index = catalog.index
+        partial = empty.any(axis=1) & ~empty.all(axis=1)
+        for row in catalog.index[partial.to_numpy(dtype=bool)]:
+            given = [c for c in ORDER_COLUMNS if not empty.at[row, c]]
+            for column in (c for c in ORDER_COLUMNS if empty.at[row, c]):
+                problems.append(
+                    Problem(
+                        "catalog.csv",
+                        int(row),
+                        column,
+                        f"missing value: SKU '{clipped(str(catalog.at[row, 'sku']))}' gives "
+                        f"{', '.join(given)};"
+                        " an orderable SKU gives all of unit_price, lot_size, lead_time and "
+                        "lifetime, a legacy SKU (owned, no longer orderable) leaves all four empty",
+                    )
+                )
+    zero = catalog["availability"].notna() & (catalog["availability"] <= 0)
+    problems += [
+        Problem(
+            "catalog.csv",
+            int(row),
+            "availability",
+            "must be > 0 (the share of installed units usable after failures, repair and "
+            f"spares; 1 = all, the default), got {catalog.at[row, 'availability']:g}",
+        )
+        for row in catalog.index[zero.to_numpy(dtype=bool)]
+    ]
+    return problems
+
+
+def _check_legacy_orders(tables: dict[str, pd.DataFrame], usable: set[str]) -> list[Problem]:
+    """``prices.csv`` and ``supply.csv`` rows are about orders: none for a legacy SKU."""
+    catalog = tables["catalog"]
+    legacy = set(catalog.loc[legacy_skus(catalog), "sku"].dropna())
+    problems = []
+    for name, what in (("prices", "price"), ("supply", "vendor allocation")):
+        if name not in usable:
+            continue
+        for row, sku in tables[name]["sku"].items():
+            if sku in legacy:
+                problems.append(
+                    Problem(
+                        f"{name}.csv",
+                        int(row),
+                        "sku",
+                        f"'{clipped(str(sku))}' is a legacy SKU (catalog.csv leaves its "
+                        "unit_price, lot_size, "
+                        f"lead_time and lifetime empty): it cannot be ordered, so it takes no "
+                        f"{what}; remove the row, or fill the four columns in catalog.csv",
+                    )
+                )
+    return problems
+
+
+def _check_default_penalties(
+    options: PlanOptions, tables: dict[str, pd.DataFrame]
+) -> list[Problem]:
+    """A workload without an explicit shortfall penalty gets one from the prices of the
+    orderable SKUs that serve it; served only by legacy SKUs (or, when no SKU serves it,
+    with no orderable SKU at all) it has none, and must be given one."""
+    if isinstance(options.shortfall_penalty, int | float):
+        return []
+    given = set(options.shortfall_penalty or {})
+    catalog, perf = tables["catalog"], tables["perf"]
+    legacy = set(catalog.loc[legacy_skus(catalog), "sku"].dropna())
+    any_orderable = len(set(catalog["sku"].dropna()) - legacy) > 0
+    serving = perf[perf["factor"] > 0].groupby("workload")["sku"].agg(set)
+    problems = []
+    for workload in pd.unique(tables["demand"]["workload"].dropna()):
+        if workload in given:
+            continue
+        skus = serving.get(workload, set())
+        if skus and skus <= legacy:
+            names = sorted(clipped(str(sku)) for sku in skus)
+            why = f"is served only by legacy SKUs {names[:6]}, which have no unit_price"
+        elif not skus and not any_orderable:
+            why = "is served by no SKU and the catalog has no orderable SKU to price it by"
+        else:
+            continue
+        problems.append(
+            Problem(
+                OPTIONS_FILE,
+                None,
+                "shortfall_penalty",
+                f"workload '{clipped(str(workload))}' {why}, so its default shortfall penalty "
+                "(10 x the dearest price per reference unit of an orderable SKU serving it) "
+                f"cannot be computed; give one in options.yaml: 'shortfall_penalty: "
+                f"{{{clipped(str(workload))}: "
+                "<USD per reference unit-period>}'",
+            )
+        )
+    return problems
+
+
 def _horizon(demand: pd.DataFrame, problems: list[Problem]) -> pd.PeriodIndex | None:
     """The sorted periods of ``demand.csv``; they must be consecutive (else a problem)."""
     present = pd.PeriodIndex(pd.unique(demand["period"].dropna())).sort_values()
@@ -324,6 +439,26 @@ def _horizon(demand: pd.DataFrame, problems: list[Problem]) -> pd.PeriodIndex | 
             )
         )
     return full
+
+
+def _check_size(tables: dict[str, pd.DataFrame], periods: pd.PeriodIndex) -> list[Problem]:
+    """The allocation (SKU x site x workload x period x scenario), the model's largest
+    family, within ``LIMITS.allocation``: a few small files must not ask for a model of
+    gigabytes."""
+    demand = tables["demand"]
+    sizes = {
+        "SKUs": tables["catalog"]["sku"].nunique(),
+        "sites": tables["sites"]["site"].nunique(),
+        "workloads": demand["workload"].nunique(),
+        "periods": len(periods),
+        "scenarios": max(1, demand["scenario"].nunique()),
+    }
+    cells = math.prod(sizes.values())
+    if cells <= LIMITS.allocation:
+        return []
+    product = " x ".join(f"{n} {what}" for what, n in sizes.items())
+    message = f"{product} = {cells} allocation cells is over the limit of {LIMITS.allocation}"
+    return [Problem("demand.csv", None, None, message)]
 
 
 def _check_demand_grid(demand: pd.DataFrame, periods: pd.PeriodIndex) -> list[Problem]:
@@ -443,24 +578,3 @@ def _check_penalty_keys(options: PlanOptions, workloads: set[str]) -> list[Probl
         )
         for key in sorted(set(options.shortfall_penalty) - workloads)
     ]
-
-
-def fleet_in_service(inputs: PlanningInputs) -> np.ndarray:
-    """Units of existing fleet in service, as an array ``[sku, site, period]``.
-
-    A row serves in period ``t`` when ``available_from <= t < retire_period``; an empty
-    ``available_from`` means from the start, an empty ``retire_period`` beyond the horizon.
-    """
-    skus, sites = inputs.skus, inputs.sites_list
-    units = np.zeros((len(skus), len(sites), len(inputs.periods)))
-    ordinal = np.asarray([p.ordinal for p in inputs.periods])
-    for sku, site, count, start, end in inputs.fleet[
-        ["sku", "site", "units", "available_from", "retire_period"]
-    ].itertuples(index=False):
-        live = np.ones(len(ordinal), dtype=bool)
-        if pd.notna(start):
-            live &= ordinal >= start.ordinal
-        if pd.notna(end):
-            live &= ordinal < end.ordinal
-        units[skus.index(sku), sites.index(site)] += float(count) * live
-    return units

@@ -102,6 +102,10 @@ class PlanModel:
     rent: VariableFamily
     unmet: VariableFamily
     installed: Terms
+    #: ``e_{j,t}``, units of fleet row ``j`` retired early at the start of ``t`` (empty
+    #: without ``early_retirement``), and their terms ``-e_{j,τ}`` in ``I_{s,k,t}``, ``τ <= t``.
+    retire: VariableFamily
+    retired: Terms
     objective_constant: float = 0.0
     #: The rows of each constraint family (their keys: indices along the family's axes).
     rows: dict[str, Block] = field(default_factory=dict)
@@ -153,13 +157,15 @@ def _variables(
 
 
 def _axis_names(data: ModelData) -> dict[str, list[str]]:
-    """The labels along each model axis (``s, k, w, t, o``)."""
+    """The labels along each model axis (``s, k, w, t, o``, and ``j`` the fleet rows,
+    named by their row in ``fleet.csv``)."""
     return {
         "s": data.skus,
         "k": data.sites,
         "w": data.workloads,
         "t": [str(p) for p in data.periods],
         "o": data.scenarios,
+        "j": [f"row{row}" for row in data.fleet_rows.row],
     }
 
 
@@ -168,9 +174,10 @@ def _grid(*sizes: int) -> list[np.ndarray]:
 
 
 def define_buy(program: Program, data: ModelData) -> VariableFamily:
-    """``n_{s,k,t}``: integer lots ordered; only orders that arrive by ``T-1`` exist."""
+    """``n_{s,k,t}`` for ``s ∈ S^o``: integer lots ordered; only orders that arrive by
+    ``T-1`` exist, and none of a legacy SKU (owned, no longer sold)."""
     s, k, t = _grid(len(data.skus), len(data.sites), data.horizon)
-    arrives = t + data.lead_time[s] <= data.horizon - 1
+    arrives = (t + data.lead_time[s] <= data.horizon - 1) & data.orderable[s]
     index = {"s": s[arrives], "k": k[arrives], "t": t[arrives]}
     return _variables(program, "buy", "skt", index, integer=True)
 
@@ -186,6 +193,39 @@ def define_installed(data: ModelData, buy: VariableFamily) -> Terms:
     keys = {"s": s[owner], "k": k[owner], "t": first[owner] + offset}
     units = Terms.of({}, buy, data.lot_size[s])
     return units.take(owner, keys)
+
+
+def define_retire(program: Program, data: ModelData) -> VariableFamily:
+    """``e_{j,t}``: integer units of fleet row ``j`` retired early at the start of ``t``,
+    for ``α_j <= t < β_j``, at most ``U_j`` each (the row ``Σ_t e_{j,t} <= U_j`` is
+    :func:`define_retire_limit`); none without ``early_retirement``."""
+    rows = data.fleet_rows
+    if not data.early_retirement:
+        return _variables(program, "retire", "jt", {"j": np.zeros(0, int), "t": np.zeros(0, int)})
+    j, t = _grid(len(rows), data.horizon)
+    keep = (rows.start[j] <= t) & (t < rows.end[j]) & (rows.units[j] > 0)
+    index = {"j": j[keep], "t": t[keep]}
+    return _variables(program, "retire", "jt", index, upper=rows.units[index["j"]], integer=True)
+
+
+def define_retired(data: ModelData, retire: VariableFamily) -> Terms:
+    """Terms of ``I_{s,k,t}`` from early retirement: ``-e_{j,τ}`` keyed by ``(s_j, k_j, t)``
+    for every ``τ <= t < β_j``, so that ``F_{s,k,t} = Σ_j (U_j - Σ_{τ<=t} e_{j,τ})``."""
+    rows = data.fleet_rows
+    j, first = retire.index["j"], retire.index["t"]
+    counts = rows.end[j] - first
+    owner = np.repeat(np.arange(len(retire)), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    keys = {"s": rows.sku[j][owner], "k": rows.site[j][owner], "t": first[owner] + offset}
+    return Terms.of({}, retire, -np.ones(len(retire))).take(owner, keys)
+
+
+def _installed_terms(model: PlanModel) -> Terms:
+    """Every decision term of ``I_{s,k,t} - F_{s,k,t}``: new orders and early retirements,
+    keyed by ``(s, k, t)``."""
+    parts = [model.installed, model.retired]
+    keys = {axis: np.r_[model.installed.keys[axis], model.retired.keys[axis]] for axis in "skt"}
+    return Terms.concat(keys, parts)
 
 
 def define_serve(program: Program, data: ModelData, installed: Terms) -> VariableFamily:
@@ -261,12 +301,13 @@ def _tile(terms: Terms, times: int, keys: dict[str, np.ndarray]) -> Terms:
 
 
 def define_split(model: PlanModel) -> None:
-    """``Σ_w x_{s,k,w,t,ω} <= I_{s,k,t}`` for every scenario."""
-    data, serve, installed = model.data, model.serve, model.installed
+    """``Σ_w x_{s,k,w,t,ω} <= a_s I_{s,k,t}`` for every scenario: only the available
+    share ``a_s`` of installed units serves (the rest is failed, in repair or spare)."""
+    data, serve, installed = model.data, model.serve, _installed_terms(model)
     scenarios = len(data.scenarios)
-    # Installed terms enter every scenario's split with coefficient -1.
+    # Installed terms enter every scenario's split with coefficient -a_s.
     tiled = _tile(
-        installed.scaled(-installed.coef),
+        installed.scaled(-installed.coef * data.availability[installed.keys["s"]]),
         scenarios,
         {
             **{axis: np.tile(installed.keys[axis], scenarios) for axis in ("s", "k", "t")},
@@ -280,7 +321,8 @@ def define_split(model: PlanModel) -> None:
     serving = np.zeros(data.fleet.shape, dtype=bool)
     serving[serve.index["s"], serve.index["k"], serve.index["t"]] = True
     # Where nothing serves from these units the bound is vacuous: no row.
-    _add(model, "split", "skto", rows, upper=data.fleet[s, k, t], keep=serving[s, k, t])
+    limit = data.availability[s] * data.fleet[s, k, t]
+    _add(model, "split", "skto", rows, upper=limit, keep=serving[s, k, t])
 
 
 def define_demand(model: PlanModel) -> None:
@@ -301,7 +343,7 @@ def define_demand(model: PlanModel) -> None:
 
 def define_power(model: PlanModel) -> None:
     """``Σ_s p_s pue_k I_{s,k,t} <= Pcap_{k,t}`` (the fleet's draw moves to the right)."""
-    data, installed = model.data, model.installed
+    data, installed = model.data, _installed_terms(model)
     kw = data.facility_kw
     fleet_draw = np.einsum("skt,sk->kt", data.fleet, kw)
     terms = installed.scaled(installed.coef * kw[installed.keys["s"], installed.keys["k"]])
@@ -313,7 +355,7 @@ def define_power(model: PlanModel) -> None:
 def define_slots(model: PlanModel) -> None:
     """``Σ_s I_{s,k,t} <= slots_k`` where ``slots`` is given."""
     data = model.data
-    rows = model.installed.grouped("k", "t")
+    rows = _installed_terms(model).grouped("k", "t")
     k, t = rows.keys[:, 0], rows.keys[:, 1]
     limit = data.slots[k] - data.fleet.sum(axis=0)[k, t]
     _add(model, "slots", "kt", rows, upper=limit, keep=np.isfinite(data.slots[k]))
@@ -342,6 +384,14 @@ def define_budget(model: PlanModel) -> None:
     _add(model, "budget", "t", rows, upper=limit[rows.keys[:, 0]])
 
 
+def define_retire_limit(model: PlanModel) -> None:
+    """``Σ_t e_{j,t} <= U_j``: a fleet row retires at most the units it has."""
+    data, retire = model.data, model.retire
+    j = retire.index["j"]
+    rows = Terms.of({"j": j}, retire, np.ones(len(retire))).grouped("j")
+    _add(model, "retire", "j", rows, upper=data.fleet_rows.units[rows.keys[:, 0]])
+
+
 def define_supply(model: PlanModel) -> None:
     """``Σ_k L_s n_{s,k,t} <= max_units_{s,t}`` where a vendor allocation is given."""
     data, buy = model.data, model.buy
@@ -352,19 +402,23 @@ def define_supply(model: PlanModel) -> None:
 
 
 def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
-    """The discounted cost as terms: first stage (orders and the energy of what they
-    install, less the terminal value) and second stage (rent and shortfall) keyed by
-    scenario ``o``, not yet weighted by probability."""
+    """The discounted cost as terms: first stage (orders, the energy and opex of what
+    they install or an early retirement removes, less the salvage and the terminal
+    value) and second stage (rent and shortfall) keyed by scenario ``o``, not yet
+    weighted by probability."""
     data = model.data
-    buy, rent, unmet, installed = model.buy, model.rent, model.unmet, model.installed
+    buy, rent, unmet = model.buy, model.rent, model.unmet
+    installed, retire = _installed_terms(model), model.retire
     capex = _capex_terms(data, buy)
+    salvage = data.fleet_rows.salvage[retire.index["j"]]
     first = [
         capex.scaled(data.discount[capex.keys["t"]] * capex.coef),
         installed.scaled(
             data.discount[installed.keys["t"]]
             * installed.coef
-            * data.energy_per_unit[installed.keys["s"], installed.keys["k"]]
+            * data.running_cost[installed.keys["s"], installed.keys["k"]]
         ),
+        Terms.of({}, retire, -data.discount[retire.index["t"]] * salvage),
     ]
     if data.terminal_value:
         credit = data.terminal_credit[buy.index["s"], buy.index["t"]]
@@ -382,15 +436,16 @@ def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
 
 
 def define_objective(model: PlanModel) -> None:
-    """Discounted capex + energy on installed units (- terminal value) + expected rent
-    and shortfall; with ``risk: cvar``, ``(1 - w) E[C] + w CVaR_α(C)`` in the
-    Rockafellar–Uryasev form: ``CVaR = min_η η + E[(C_ω - η)+] / (1 - α)``."""
+    """Discounted capex + energy and opex on installed units (- salvage - terminal value)
+    + expected rent and shortfall; with ``risk: cvar``, ``(1 - w) E[C] + w CVaR_α(C)`` in
+    the Rockafellar–Uryasev form: ``CVaR = min_η η + E[(C_ω - η)+] / (1 - α)``."""
     data = model.data
     first, second = _stage_costs(model)
-    # The existing fleet's energy is part of the objective (DESIGN §4.4) but fixed: it is
-    # the objective's constant (HiGHS gets it as its offset, so its gap is the whole cost's).
+    # The existing fleet's energy and opex are part of the objective (DESIGN §4.4) but
+    # fixed (early retirements subtract from them as terms): they are the objective's
+    # constant (HiGHS gets it as its offset, so its gap is the whole cost's).
     model.objective_constant = float(
-        np.einsum("skt,sk,t->", data.fleet, data.energy_per_unit, data.discount)
+        np.einsum("skt,sk,t->", data.fleet, data.running_cost, data.discount)
     )
     w = data.cvar_weight
     expected = [first, second.scaled(second.coef * data.probability[second.keys["o"]])]
@@ -408,7 +463,7 @@ def _define_cvar(model: PlanModel, first: Terms, second: Terms) -> list[Terms]:
     N = len(data.scenarios)
     threshold = _variables(model.program, "cvar_threshold", "", {})
     excess = _variables(model.program, "cvar_excess", "o", {"o": np.arange(N)})
-    # z_ω + η - (first-stage cost) - (second-stage cost of ω) >= energy of the fleet
+    # z_ω + η - (first-stage cost) - (second-stage cost of ω) >= running cost of the fleet
     scenarios = np.arange(N)
     tiled_first = _tile(
         first.scaled(-first.coef), N, {"o": np.repeat(scenarios, len(first.columns))}
@@ -477,6 +532,8 @@ def build_model(
     program = Program(labels)
     buy = define_buy(program, data)
     installed = define_installed(data, buy)
+    retire = define_retire(program, data)
+    retired = define_retired(data, retire)
     model = PlanModel(
         data=data,
         program=program,
@@ -485,9 +542,12 @@ def build_model(
         rent=define_rent(program, data),
         unmet=define_unmet(program, data),
         installed=installed,
+        retire=retire,
+        retired=retired,
         elastic=elastic,
     )
     define_split(model)
+    define_retire_limit(model)
     define_demand(model)
     define_power(model)
     define_slots(model)
@@ -503,13 +563,23 @@ def build_model(
     return model
 
 
-def fix_orders(purchases: pd.DataFrame) -> ConstraintHook:
+def fix_orders(purchases: pd.DataFrame, retirements: pd.DataFrame | None = None) -> ConstraintHook:
     """A hook that fixes every order ``n_{s,k,t}`` to the lots of ``purchases`` (a plan's
-    ``sku, site, order_period, lots`` table; orders not in it are fixed to 0)."""
+    ``sku, site, order_period, lots`` table; orders not in it are fixed to 0), and, when
+    ``retirements`` is given (a plan's ``fleet_row, period, units``), every early
+    retirement ``e_{j,t}`` too: all first-stage decisions of that plan."""
     lots = {
         (str(row.sku), str(row.site), str(row.order_period)): float(row.lots)
         for row in purchases.itertuples(index=False)
     }
+    retired = (
+        None
+        if retirements is None
+        else {
+            (int(row.fleet_row), str(row.period)): float(row.units)
+            for row in retirements.itertuples(index=False)
+        }
+    )
 
     def fix(model: PlanModel) -> None:
         data, buy, program = model.data, model.buy, model.program
@@ -521,6 +591,17 @@ def fix_orders(purchases: pd.DataFrame) -> ConstraintHook:
         if left:
             raise ValueError(f"orders that this model cannot place: {sorted(left)[:3]}")
         program.lower[buy.columns] = program.upper[buy.columns] = fixed
+        if retired is None:
+            return
+        retire, rows = model.retire, data.fleet_rows.row
+        undone = dict(retired)
+        units = [
+            undone.pop((int(rows[j]), str(data.periods[t])), 0.0)
+            for j, t in zip(retire.index["j"], retire.index["t"], strict=True)
+        ]
+        if undone:
+            raise ValueError(f"retirements that this model cannot make: {sorted(undone)[:3]}")
+        program.lower[retire.columns] = program.upper[retire.columns] = units
 
     return fix
 
@@ -539,6 +620,8 @@ def row_labels(model: PlanModel, family: str) -> pd.DataFrame:
     labels = {column: np.full(size, "", dtype=object) for column in AXIS_COLUMNS.values()}
     if block is not None:
         for position, axis in enumerate(block.axes):
+            if axis not in AXIS_COLUMNS:
+                continue  # a fleet row (``j``) is no column of these tables
             labels[AXIS_COLUMNS[axis]] = np.asarray(names[axis], dtype=object)[
                 block.keys[:, position]
             ]

@@ -16,13 +16,15 @@ from pydantic import (
 
 from capforecast.core.errors import InputError, Problem
 from capforecast.core.limits import shown
-from capforecast.core.yamlfile import load_yaml, read_text
+from capforecast.core.yamlfile import Lines, read_yaml
 
 FILE = "options.yaml"
 
 
 class PlanOptions(BaseModel):
     """Options of the planning model; defaults give exactly the core model of DESIGN §4.
+
+    The terminal value is on by default (docs/model.md §6.4); ``early_retirement`` is off.
 
     Examples
     --------
@@ -43,8 +45,12 @@ class PlanOptions(BaseModel):
         None, description="USD per reference unit-period unmet; a number or a map by workload"
     )
     budget_carryover: bool = False
-    terminal_value: Literal["none", "straight_line"] | None = Field(
-        None, description="'straight_line': credit the service life left after the horizon"
+    # On by default: without it the plan stops buying before the end of the horizon, since
+    # an order late in the horizon would be charged its whole price for a few periods of use.
+    terminal_value: Literal["none", "straight_line"] = Field(
+        "straight_line",
+        description="'straight_line': credit the service life left after the horizon; "
+        "'none': no credit",
     )
     risk: Literal["none", "cvar"] | None = Field(
         None, description="'cvar': (1 - w) E[C] + w CVaR_alpha(C) over scenario costs"
@@ -58,6 +64,11 @@ class PlanOptions(BaseModel):
         None,
         description="per workload: in each period, demand is met in scenarios of at least "
         "this probability (a number for all workloads, or a map by workload)",
+    )
+    early_retirement: bool = Field(
+        False,
+        description="the existing fleet may be retired before its retire_period, for its "
+        "salvage_value, saving its energy and opex and freeing its power and slots",
     )
     explain: bool = Field(
         True, description="shadow prices and their sentences (two extra LP solves)"
@@ -104,27 +115,29 @@ def read_options(path: Path) -> tuple[PlanOptions, list[Problem]]:
     if not path.is_file():
         return PlanOptions(), []
     try:
-        document = load_yaml(read_text(path), FILE)
+        document, lines = read_yaml(path)
     except InputError as error:
         return PlanOptions(), list(error.problems)
     if document is None:
         document = {}
     if not isinstance(document, dict):
         return PlanOptions(), [
-            Problem(FILE, None, None, f"expected a mapping of option: value, got {shown(document)}")
+            Problem(FILE, 1, None, f"expected a mapping of option: value, got {shown(document)}")
         ]
     try:
         return PlanOptions(**{str(k): v for k, v in document.items()}), []
     except ValidationError as exc:
-        return PlanOptions(), [_problem(error) for error in exc.errors()]
+        return PlanOptions(), [_problem(error, lines) for error in exc.errors()]
 
 
-def _problem(error: object) -> Problem:
+def _problem(error: object, lines: Lines) -> Problem:
     details = dict(error)  # type: ignore[call-overload]
-    key = ".".join(str(part) for part in details["loc"])
+    location = tuple(str(part) for part in details["loc"])
+    key = ".".join(location)
     received = details.get("input")
-    message = str(details["msg"])
+    message = str(details["msg"]).removeprefix("Value error, ")
     if details["type"] == "extra_forbidden":
         allowed = ", ".join(PlanOptions.model_fields)
         message = f"unknown option; allowed: {allowed}"
-    return Problem(FILE, None, key, f"{message} (got {shown(received)})")
+    line = lines.get(location[:1])
+    return Problem(FILE, line, key, f"{message} (got {shown(received)})")

@@ -13,7 +13,20 @@ from capforecast.core.io import csv_bytes, json_bytes, write_bytes_atomic
 from capforecast.plan.status import PlanStatus
 
 #: Cost components of the objective, in the order reports show them.
-COST_COMPONENTS = ("capex", "energy_existing", "energy_new", "terminal_value", "rent", "shortfall")
+COST_COMPONENTS = (
+    "capex",
+    "energy_existing",
+    "energy_new",
+    "opex",
+    "salvage",
+    "terminal_value",
+    "rent",
+    "shortfall",
+)
+
+#: Columns of ``retirements.csv``: units of a fleet row retired early in a period, and
+#: their salvage (USD, undiscounted; negative when decommissioning costs more).
+RETIREMENT_COLUMNS = ("sku", "site", "fleet_row", "period", "units", "salvage")
 
 
 @dataclass(frozen=True)
@@ -21,10 +34,12 @@ class Plan:
     """A purchase plan and everything needed to read it.
 
     All money is USD. ``costs`` are discounted (DESIGN §4.4), expected over scenarios,
-    and include the energy of the existing fleet (and the terminal value, negative, when
-    asked for); ``objective`` is their sum, or with ``risk: cvar`` the minimised
-    ``(1 - w) E[C] + w CVaR_α(C)`` over ``scenario_costs``. ``spend`` is the undiscounted
-    capex per order period. Tables are empty when there is no solution.
+    and include the energy of the existing fleet still in service, ``opex`` when the
+    catalog has some, ``salvage`` (negative) with ``early_retirement``, and the terminal
+    value (negative) unless switched off; ``objective`` is their sum, or with
+    ``risk: cvar`` the minimised ``(1 - w) E[C] + w CVaR_α(C)`` over ``scenario_costs``.
+    ``spend`` is the undiscounted capex per order period. Tables are empty when there is no
+    solution.
     """
 
     status: PlanStatus
@@ -44,6 +59,12 @@ class Plan:
     power: pd.DataFrame
     costs: dict[str, float]
     scenario_costs: pd.DataFrame  # scenario, probability, cost (the whole discounted C_ω)
+    #: Fleet retired early (``early_retirement``): see :data:`RETIREMENT_COLUMNS`.
+    retirements: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {c: pd.Series(dtype="object") for c in RETIREMENT_COLUMNS}
+        )
+    )
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: Constraints with a non-zero shadow price (``capforecast.plan.explain``).
     binding: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -70,6 +91,8 @@ class Plan:
         """The headline numbers of ``plan.json`` (DESIGN §4.5)."""
         units = self.purchases["units"].sum() if not self.purchases.empty else 0
         capex = self.purchases["capex"].sum() if not self.purchases.empty else 0.0
+        retired = self.retirements["units"].sum() if not self.retirements.empty else 0
+        salvage = self.retirements["salvage"].sum() if not self.retirements.empty else 0.0
         short = self.shortfall
         unmet = (short["unmet"] * short["probability"]).sum() if not short.empty else 0.0
         return {
@@ -86,6 +109,8 @@ class Plan:
                 "units_ordered": int(units),
                 "capex": _number(float(capex)),
                 "expected_unmet_unit_periods": _number(float(unmet)),
+                "units_retired_early": int(retired),
+                "salvage": _number(float(salvage)),
             },
             "warnings": list(self.warnings),
             "explanations": list(self.explanations),
@@ -123,6 +148,7 @@ class Plan:
             "spend": self.spend,
             "power": self.power,
             "scenario_costs": self.scenario_costs,
+            "retirements": self.retirements,
             "binding": self.binding,
             "relaxations": self.relaxations,
         }

@@ -14,7 +14,7 @@ from capforecast.plan.explain import explain
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
 from capforecast.plan.options import PlanOptions
-from capforecast.plan.result import Plan
+from capforecast.plan.result import RETIREMENT_COLUMNS, Plan
 from capforecast.plan.solvers import get_solver
 from capforecast.plan.status import PlanStatus, SolverOutcome, relative_gap
 
@@ -141,7 +141,17 @@ def read_back(
         (installed.keys["s"], installed.keys["k"], installed.keys["t"]),
         installed.coef * lots[position],
     )
-    total_units = data.fleet + new_units
+    retired_units = np.zeros_like(data.fleet)  # Σ_{τ<=t} e_{j,τ} by (s, k, t)
+    retire_lots = np.rint(model.retire.values(solution))
+    position = np.searchsorted(model.retire.columns, model.retired.columns)
+    retired = model.retired
+    np.add.at(
+        retired_units,
+        (retired.keys["s"], retired.keys["k"], retired.keys["t"]),
+        -retired.coef * retire_lots[position],
+    )
+    existing_units = data.fleet - retired_units
+    total_units = existing_units + new_units
     S, K, T = new_units.shape
     si, ki, ti = (g.ravel() for g in np.indices((S, K, T)))
     capacity = pd.DataFrame(
@@ -149,12 +159,13 @@ def read_back(
             "sku": np.asarray(data.skus, dtype=object)[si],
             "site": np.asarray(data.sites, dtype=object)[ki],
             "period": periods[ti],
-            "existing_units": data.fleet.ravel(),
+            "existing_units": existing_units.ravel(),
             "new_units": new_units.ravel(),
             "units": total_units.ravel(),
         }
     )
     capacity = capacity[capacity["units"] > 0].reset_index(drop=True)
+    retirements = _retirements(data, model.retire.index, retire_lots)
 
     serve_values = _clean(model.serve.values(solution))
     sv = model.serve.index
@@ -229,9 +240,16 @@ def read_back(
     energy = data.energy_per_unit[:, :, None] * data.discount[None, None, :]
     first = {
         "capex": float(capex_by_period @ data.discount),
-        "energy_existing": model.objective_constant,
+        "energy_existing": float((existing_units * energy).sum()),
         "energy_new": float((new_units * energy).sum()),
     }
+    if data.opex.any():
+        opex = data.opex[:, None, None] * data.discount[None, None, :]
+        first["opex"] = float((total_units * opex).sum())
+    if data.early_retirement:
+        j, when = model.retire.index["j"], model.retire.index["t"]
+        salvage = retire_lots * data.fleet_rows.salvage[j]
+        first["salvage"] = -float(salvage @ data.discount[when])
     if data.terminal_value:
         first["terminal_value"] = -float(capex_by_order @ data.terminal_credit[s, t])
     discounted = data.discount[None, :, None]
@@ -272,7 +290,26 @@ def read_back(
         power=power,
         costs=costs,
         scenario_costs=scenario_costs,
+        retirements=retirements,
         warnings=warnings,
+    )
+
+
+def _retirements(data: ModelData, index: dict[str, np.ndarray], units: np.ndarray) -> pd.DataFrame:
+    """``retirements.csv``: one row per ``e_{j,t} > 0``, with the fleet row and the salvage
+    (``sv_j`` times the units, undiscounted)."""
+    rows = data.fleet_rows
+    done = units > 0
+    j, t = index["j"][done], index["t"][done]
+    return pd.DataFrame(
+        {
+            "sku": np.asarray(data.skus, dtype=object)[rows.sku[j]],
+            "site": np.asarray(data.sites, dtype=object)[rows.site[j]],
+            "fleet_row": rows.row[j],
+            "period": data.periods[t],
+            "units": units[done].astype(int),
+            "salvage": units[done] * rows.salvage[j],
+        }
     )
 
 
@@ -327,5 +364,6 @@ def _empty_plan(
         power=empty("site", "period", "draw_kw", "cap_kw", "units", "slots"),
         costs={},
         scenario_costs=empty("scenario", "probability", "cost"),
+        retirements=empty(*RETIREMENT_COLUMNS),
         warnings=warnings,
     )

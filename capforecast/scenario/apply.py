@@ -4,7 +4,8 @@ untouched.
 Every change is a plain edit of the tables of DESIGN §3, so the changed inputs can be
 written out and solved by anyone: a price change writes ``prices.csv`` rows, a SKU that
 cannot be ordered before a period writes ``supply.csv`` rows of 0, a power cap for some
-periods writes ``site_power.csv`` rows, a lead-time slip edits ``catalog.csv``.
+periods writes ``site_power.csv`` rows, a lead-time slip edits ``catalog.csv``, as do opex and
+availability changes, and a salvage change edits ``fleet.csv``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
 from capforecast.core.limits import shown
-from capforecast.plan.inputs import PlanningInputs
+from capforecast.plan.inputs import PlanningInputs, legacy_skus
 from capforecast.plan.options import PlanOptions
 from capforecast.scenario.spec import Periods, Scenario
 
@@ -50,7 +51,8 @@ def select_periods(spec: Periods, periods: pd.Series) -> np.ndarray:
             else (pd.Period(text, freq="Y") if re.fullmatch(r"\d{4}", text) else pd.Period(text),)
             * 2
         )
-    except (ValueError, TypeError):
+        first_start, last_end = np.datetime64(first.start_time), np.datetime64(last.end_time)
+    except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime: 9999Q4
         raise ValueError(
             f"periods {shown(text)} is not a period label (2027Q3), a year "
             '("2027") or a range (2027Q1..2028Q2)'
@@ -59,7 +61,7 @@ def select_periods(spec: Periods, periods: pd.Series) -> np.ndarray:
     # horizon, and "2027" every quarter of the year on a quarterly one.
     starts = periods.dt.start_time.to_numpy()
     ends = periods.dt.end_time.to_numpy()
-    return (ends >= np.datetime64(first.start_time)) & (starts <= np.datetime64(last.end_time))
+    return (ends >= first_start) & (starts <= last_end)
 
 
 class _Editor:
@@ -153,7 +155,8 @@ def apply(scenario: Scenario, inputs: PlanningInputs) -> PlanningInputs:
             "rent", inputs.rent, "price", scenario.rent, workload="workload"
         )
     if scenario.prices:
-        catalog = inputs.catalog.set_index("sku")["unit_price"]
+        # A legacy SKU has no price to change (and may take no prices.csv row).
+        catalog = inputs.catalog.set_index("sku")["unit_price"].dropna()
         prices = edit.grid(inputs.prices, catalog, "sku", "unit_price")
         tables["prices"] = edit.scaled("prices", prices, "unit_price", scenario.prices, sku="sku")
     if scenario.power:
@@ -164,6 +167,26 @@ def apply(scenario: Scenario, inputs: PlanningInputs) -> PlanningInputs:
         )
     if scenario.lead_time:
         tables["catalog"] = _lead_times(edit, inputs.catalog, scenario)
+    for key, column, default in (
+        ("opex", "opex", 0.0),
+        ("availability_share", "availability", 1.0),
+    ):
+        if getattr(scenario, key):
+            catalog = tables.get("catalog", inputs.catalog)
+            tables["catalog"] = _edit_column(
+                edit, key, catalog, column, default, getattr(scenario, key), sku="sku"
+            )
+    if scenario.salvage_value:
+        tables["fleet"] = _edit_column(
+            edit,
+            "salvage_value",
+            inputs.fleet,
+            "salvage_value",
+            0.0,
+            scenario.salvage_value,
+            sku="sku",
+            site="site",
+        )
     if scenario.availability:
         tables["supply"] = _availability(edit, inputs, scenario)
     if edit.problems:
@@ -172,6 +195,35 @@ def apply(scenario: Scenario, inputs: PlanningInputs) -> PlanningInputs:
     # (penalties per known workload, say) and the consistency checks see them.
     options = PlanOptions(**{**inputs.options.model_dump(), **scenario.options})
     return replace(inputs, options=options).with_tables(**tables)
+
+
+def _edit_column(
+    edit: _Editor,
+    key: str,
+    table: pd.DataFrame,
+    column: str,
+    default: float,
+    changes: list,
+    **by: str,
+) -> pd.DataFrame:
+    """``table`` with ``column`` (a column without periods; an empty cell is ``default``)
+    changed by each change on the rows it selects by the columns ``by`` names."""
+    table = table.copy()
+    for number, change in enumerate(changes):
+        keep = np.ones(len(table), dtype=bool)
+        for name, attr in by.items():
+            value = getattr(change, attr)
+            if value is not None:
+                keep &= (table[name] == value).to_numpy()
+        if not keep.any():
+            named = ", ".join(f"{n} {shown(getattr(change, a))}" for n, a in by.items())
+            message = f"selects no row ({named})"
+            edit.problems.append(Problem(edit.file, None, f"{key}.{number}", message))
+            continue
+        current = table.loc[keep, column].astype(float).fillna(default)
+        table[column] = table[column].astype(float)
+        table.loc[keep, column] = change.apply(current)
+    return table
 
 
 def _lead_times(edit: _Editor, catalog: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -197,6 +249,10 @@ def _availability(edit: _Editor, inputs: PlanningInputs, scenario: Scenario) -> 
         key = f"availability.{number}"
         if rule.sku not in inputs.skus:
             edit.problems.append(Problem(edit.file, None, key, f"unknown SKU {shown(rule.sku)}"))
+            continue
+        if rule.sku in set(inputs.catalog.loc[legacy_skus(inputs.catalog), "sku"]):
+            message = f"SKU {shown(rule.sku)} is a legacy SKU: it cannot be ordered anyway"
+            edit.problems.append(Problem(edit.file, None, key, message))
             continue
         if rule.available:
             try:

@@ -18,7 +18,10 @@
     availability:  [{sku: GB200, available: false}, {sku: B200, from: 2027Q3}]
     power:         [{site: texas, set: 12000, periods: 2027Q3..2027Q4}]
     rent:          [{workload: training, factor: 1.5}]
-    options:       {time_limit_s: 30, mip_gap: 0.005}   # any key of options.yaml
+    opex:          [{sku: H100, change: +25%}]          # catalog.csv opex
+    availability_share: [{sku: GB200, set: 0.9}]         # catalog.csv availability
+    salvage_value: [{sku: H100, site: texas, set: 4000}]  # fleet.csv salvage_value
+    options:       {time_limit_s: 30, mip_gap: 0.005, early_retirement: true}
 
 Paths are relative to the file that names them. A scenario that ``extends`` another
 takes its inputs, forecast and options (its own keys win) and adds its changes after the
@@ -26,6 +29,9 @@ base's. Each change selects rows (``sku``, ``site``, ``workload``, ``periods``: 
 means all) and sets a value (``set``) or scales it (``factor``, or ``change`` as a
 fraction or a percentage: ``-20%`` = ``-0.2`` = ``factor: 0.8``). Periods are a label
 (``2027Q3``), a year (``"2027"``, quoted), a range (``2027Q1..2028Q2``) or a list of those.
+``opex``, ``availability_share`` and ``salvage_value`` edit columns that have no periods
+(``availability`` is the older knob for when a SKU can be ordered, hence the longer name);
+an empty cell is changed from its default (0, 1 and 0).
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ def _fraction(value: object) -> object:
 class Change(BaseModel):
     """One change: the rows it selects and how their value changes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     periods: Periods = None
     set: float | None = Field(default=None, ge=0)
@@ -108,14 +114,34 @@ class RentChange(Change):
     workload: str | None = None
 
 
+class CatalogChange(Change):
+    """A change to a column without periods (``catalog.csv`` per SKU, ``fleet.csv`` per
+    row): selecting periods would be a mistake."""
+
+    sku: str | None = None
+
+    @model_validator(mode="after")
+    def _no_periods(self) -> CatalogChange:
+        if self.periods is not None:
+            raise ValueError("this column has no periods: drop 'periods'")
+        return self
+
+
+class SalvageChange(CatalogChange):
+    """``fleet.csv`` ``salvage_value`` of the rows of a SKU and/or site (may be negative)."""
+
+    site: str | None = None
+    set: float | None = None  # salvage may be negative
+
+
 class LeadTimeChange(BaseModel):
     """A SKU's lead time: ``add`` periods (a slip; negative = earlier) or ``set`` it."""
 
     model_config = ConfigDict(extra="forbid")
 
     sku: str
-    add: int | None = None
-    set: int | None = Field(default=None, ge=0)
+    add: int | None = Field(default=None, ge=-LIMITS.periods, le=LIMITS.periods)
+    set: int | None = Field(default=None, ge=0, le=LIMITS.periods)
 
     @model_validator(mode="after")
     def _one_way(self) -> LeadTimeChange:
@@ -143,13 +169,13 @@ class Availability(BaseModel):
 class ForecastSettings(BaseModel):
     """How demand is derived from ``inputs.history`` (``capforecast.workflow``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     model: str = "ets"
     service_level: float = Field(default=0.9, gt=0, lt=1)
-    paths: int = Field(default=200, ge=10)
-    seed: int = 0
-    scenarios: int | None = Field(default=None, ge=1)
+    paths: int = Field(default=200, ge=10, le=LIMITS.paths)
+    seed: int = Field(default=0, ge=0)
+    scenarios: int | None = Field(default=None, ge=1, le=LIMITS.demand_scenarios)
     utilization_target: float = Field(default=0.85, gt=0, le=1)
 
 
@@ -175,6 +201,9 @@ class Changes(BaseModel):
     availability: list[Availability] = Field(default_factory=list)
     power: list[PowerChange] = Field(default_factory=list)
     rent: list[RentChange] = Field(default_factory=list)
+    opex: list[CatalogChange] = Field(default_factory=list)
+    availability_share: list[CatalogChange] = Field(default_factory=list)
+    salvage_value: list[SalvageChange] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("options")
@@ -197,7 +226,8 @@ class Changes(BaseModel):
     def changes(self) -> int:
         """How many changes the scenario makes to its inputs."""
         lists = (self.demand, self.budget, self.prices, self.lead_time, self.availability)
-        return sum(len(x) for x in (*lists, self.power, self.rent)) + len(self.options)
+        fleet = (self.opex, self.availability_share, self.salvage_value)
+        return sum(len(x) for x in (*lists, self.power, self.rent, *fleet)) + len(self.options)
 
 
 class Scenario(Changes):
@@ -224,7 +254,18 @@ class Scenario(Changes):
 
 
 #: The keys whose lists add up along ``extends``.
-CHANGE_KEYS = ("demand", "budget", "prices", "lead_time", "availability", "power", "rent")
+CHANGE_KEYS = (
+    "demand",
+    "budget",
+    "prices",
+    "lead_time",
+    "availability",
+    "power",
+    "rent",
+    "opex",
+    "availability_share",
+    "salvage_value",
+)
 
 
 def read_scenario(path: str | Path) -> Scenario:
@@ -245,7 +286,14 @@ def read_scenario(path: str | Path) -> Scenario:
     return _read(Path(path), seen=())
 
 
+#: How many files an ``extends`` chain may have.
+MAX_EXTENDS = 32
+
+
 def _read(path: Path, seen: tuple[Path, ...]) -> Scenario:
+    if len(seen) >= MAX_EXTENDS:
+        message = f"extends more than {MAX_EXTENDS} files in a chain (the limit)"
+        raise InputError([Problem(seen[0].name, None, "extends", message)])
     if path.resolve() in seen:
         chain = " -> ".join(p.name for p in (*seen, path.resolve()))
         raise InputError([Problem(path.name, None, "extends", f"extends itself: {chain}")])
