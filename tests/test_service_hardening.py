@@ -424,3 +424,26 @@ def test_a_store_of_the_first_version_is_upgraded(tmp_path: Path) -> None:
     page = store.page("j", "t.csv", 2498, 5)
     assert page == Page(["a", "b"], [["2498", "x"], ["2499", "x"]], 2500)
     assert store.sweep(before=2.0) == (1, 1) and store.used("o") == 0
+
+
+def test_hostile_yaml_and_loose_options_get_a_small_422(server: Server) -> None:
+    """Item 1: a 330-byte options.yaml of nested aliases once got a 58 MB 422 and +320 MB
+    of server memory; ``time_limit_s: true`` was taken for 1.0. Every case of the
+    hostile-YAML corpus, uploaded as options.yaml, gets a small 422 (never a 5xx)."""
+    from tests.test_hostile_inputs import HOSTILE_YAML
+
+    files = planning_files()
+    with client(server) as api:
+        before = server.rss_mb()
+        for case, text in HOSTILE_YAML.items():
+            body = {"kind": "planning", "files": {**files, "options.yaml": text}}
+            response, seconds = timed(api.post, "/v1/inputs", json=body)
+            assert response.status_code == 422, (case, response.text[:300])
+            assert_bounded_422(response, more=False)
+            assert seconds < 10, case
+        assert server.rss_mb() - before < 200
+        planning = api.post("/v1/inputs", json={"kind": "planning", "files": files}).json()
+        for options in ({"time_limit_s": True}, {"mip_gap": "0.1"}, {"explain": 1}):
+            response = api.post("/v1/plans", json={"planning": planning["hash"],
+                                                   "options": options})  # fmt: skip
+            assert_bounded_422(response, more=False)
