@@ -88,9 +88,17 @@ class PlanningInputs:
         0.01
         >>> inputs.options.mip_gap
         0.001
+        >>> inputs.with_options(shortfall_penalty={"nosuch": 1.0})
+        Traceback (most recent call last):
+        ...
+        capforecast.core.errors.InputError: 1 problem in the input:
+          options.yaml, key 'shortfall_penalty.nosuch': unknown workload 'nosuch'; ...
         """
-        merged = {**self.options.model_dump(), **changes}
-        return replace(self, options=PlanOptions(**merged))
+        options = PlanOptions(**{**self.options.model_dump(), **changes})
+        problems = _check_penalty_keys(options, set(self.workloads))  # as options.yaml's
+        if problems:
+            raise InputError(problems)
+        return replace(self, options=options)
 
     def with_demand(
         self, demand: pd.DataFrame, scenarios: pd.DataFrame | None = None
