@@ -57,7 +57,7 @@ def best_of(function: Callable[[], T], repeats: int = REPEATS) -> tuple[float, T
 
 
 def idiomatic_pulp(data: ModelData) -> pulp.LpProblem:
-    """The DESIGN §4 model as a PuLP user would write it: dicts, lpSum, one += each."""
+    """The docs/model.md model as a PuLP user would write it: dicts, lpSum, one += each."""
     S, K, W, T, N = (
         range(len(data.skus)),
         range(len(data.sites)),

@@ -2,7 +2,7 @@
 
 Run ``python benchmarks/scaling.py``. For each size (SKUs x sites x periods x scenarios,
 four workloads, a seeded instance from ``benchmarks/instances.py``) a fresh process
-builds the DESIGN §4 model with capforecast (arrays, vectorised), solves it with HiGHS to a
+builds the docs/model.md model with capforecast (arrays, vectorised), solves it with HiGHS to a
 0.1% gap, and builds the same model with linopy (xarray, vectorised) in the same
 process; it reports variables, constraints, build and solve seconds, the gap, the peak
 memory of the process, and the ratio of linopy's build time to ours. On the sizes where
@@ -57,7 +57,7 @@ ONE_RUN = {(5, 2, 8, 1), (10, 4, 12, 1), (20, 5, 16, 4), (50, 10, 20, 1)}
 
 
 def linopy_model(data: ModelData, integer: bool = True):  # type: ignore[no-untyped-def]
-    """The DESIGN §4 core model written the linopy way (labelled arrays, masks)."""
+    """The docs/model.md core model written the linopy way (labelled arrays, masks)."""
     import linopy
 
     warnings.filterwarnings("ignore", category=linopy.LinopySemanticsWarning)  # masked terms

@@ -1,6 +1,6 @@
 """The quarterly plan end to end: history -> forecast paths -> requirement -> plan.
 
-This chains the stages of DESIGN §2 as plain function calls. It writes the derived
+This chains the stages of docs/concepts.md as plain function calls. It writes the derived
 planning inputs next to the plan, so that ``capforecast plan OUT/inputs`` reproduces the
 solve from files alone.
 """

@@ -30,7 +30,7 @@ UTILIZATION_TARGET = 0.85
 
 # sku: unit_price USD, lot_size, power_kw at the wall incl. host share, lead_time quarters,
 # lifetime quarters, perf factor (training, inference) in H100-equivalents. README.md cites
-# the source of each number (DESIGN §6).
+# the source of each number.
 CATALOG = {
     "H100": (27_000, 8, 1.275, 1, 20, 1.0, 1.0),
     "H200": (32_000, 8, 1.275, 1, 20, 1.3, 1.6),
@@ -175,7 +175,7 @@ def make_demand(params: pd.DataFrame) -> pd.DataFrame:
 
 
 def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Every planning input file of DESIGN §3 for the 12-quarter horizon 2027Q1..2029Q4."""
+    """Every planning input file of docs/data.md for the 12-quarter horizon 2027Q1..2029Q4."""
     labels = [str(p) for p in PERIODS]
     catalog = pd.DataFrame(
         [(sku, *values[:5]) for sku, values in CATALOG.items()],
@@ -242,7 +242,7 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 OPTIONS_YAML = """\
-# Planning options (DESIGN §4.4). Omitted keys take their defaults.
+# Planning options (docs/model.md §5). Omitted keys take their defaults.
 discount_rate: 0.02        # per quarter (about 8% a year)
 hours_per_period: 2190     # hours in a quarter
 load_factor: 0.7           # average fraction of nameplate power drawn

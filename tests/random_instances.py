@@ -1,4 +1,4 @@
-"""Small random planning-input directories (DESIGN §3) for cross-checking the planner.
+"""Small random planning-input directories (docs/data.md) for cross-checking the planner.
 
 Every instance is valid: the existing fleet fits every site's power cap and slots in every
 period (except, with ``early_retirement``, a site that retiring fleet must bring under its

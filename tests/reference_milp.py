@@ -1,8 +1,8 @@
-"""An independent reference solver for the DESIGN §4 core planning model, and the families
+"""An independent reference solver for the docs/model.md core planning model, and the families
 of docs/model.md §6.9-6.11 (legacy SKUs, opex, availability, early retirement with
 salvage) with the terminal value on by default (§6.4).
 
-It reads a planning-input directory (DESIGN §3) with pandas and yaml on its own, builds the
+It reads a planning-input directory (docs/data.md) with pandas and yaml on its own, builds the
 MILP as sparse matrices and solves it with :func:`scipy.optimize.milp` to optimality.
 Nothing here imports ``capforecast``: it exists to cross-check the library's model. It is
 written for clarity, loop by loop, not for speed.
@@ -40,7 +40,7 @@ class ReferenceResult:
 
 
 def reference_objective(directory: Path) -> float:
-    """Optimal DESIGN §4 objective of the planning inputs in ``directory``."""
+    """Optimal docs/model.md objective of the planning inputs in ``directory``."""
     return reference_solve(directory).objective
 
 
@@ -88,7 +88,7 @@ class _Rows:
 
 
 def reference_solve(directory: Path) -> ReferenceResult:
-    """Build and solve the DESIGN §4 core model for ``directory`` with scipy/HiGHS."""
+    """Build and solve the core model of docs/model.md for ``directory`` with scipy/HiGHS."""
     directory = Path(directory)
     options_path = directory / "options.yaml"
     options: dict[str, Any] = {}

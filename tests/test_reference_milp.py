@@ -1,4 +1,4 @@
-"""Cross-check capforecast's planning MILP against an independent scipy reference (DESIGN §4;
+"""Cross-check capforecast's planning MILP against an independent scipy reference (docs/model.md;
 the families of docs/model.md §6.9-6.11 too).
 
 Random but valid planning-input directories are solved twice: by ``capforecast.plan.solve``

@@ -1,4 +1,4 @@
-"""Demand history: the long table ``unique_id, ds, y`` (DESIGN §3)."""
+"""Demand history: the long table ``unique_id, ds, y`` (docs/data.md)."""
 
 from __future__ import annotations
 

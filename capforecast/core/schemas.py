@@ -1,4 +1,4 @@
-"""The data contracts of DESIGN §3: fixed column names, types and ranges.
+"""The data contracts of docs/data.md: fixed column names, types and ranges.
 
 Every table that enters capforecast is described here once; the loaders validate
 against these schemas.

@@ -2,7 +2,7 @@
 
 :func:`cross_validation` cuts every series at ``n_windows`` origins ``step`` apart, the
 last one ``horizon`` steps before its end, fits each model on the data before the cutoff
-and forecasts ``horizon`` steps. The result is the forecast table of DESIGN §3 with
+and forecasts ``horizon`` steps. The result is the forecast table of docs/data.md with
 ``cutoff`` and ``y`` added. :func:`evaluate` scores it per series and model, and
 :func:`select_models` picks the best model of each series.
 """

@@ -1,6 +1,6 @@
 """The panel engine: many models over many series, with a fallback per failing series.
 
-Outputs follow the contracts of DESIGN §3: forecasts are long tables ``unique_id, ds,
+Outputs follow the contracts of docs/data.md: forecasts are long tables ``unique_id, ds,
 model, mean, lo-80, hi-80, ...``; sample paths are ``unique_id, ds, path, value``.
 """
 

@@ -1,4 +1,4 @@
-"""Purchase planning: the mixed-integer program of DESIGN §4."""
+"""Purchase planning: the mixed-integer program of docs/model.md."""
 
 from capforecast.plan.inputs import PlanningInputs, read_planning_inputs
 from capforecast.plan.options import PlanOptions

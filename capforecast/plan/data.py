@@ -1,4 +1,4 @@
-"""The numbers of the planning model (DESIGN §4.1) as dense arrays over its index sets.
+"""The numbers of the planning model (docs/model.md §1) as dense arrays over its index sets.
 
 :class:`ModelData` is derived once from validated :class:`PlanningInputs`; the model
 builder, the consistency checks and the read-back all index the same arrays, so the
@@ -68,7 +68,7 @@ class FleetRows:
 
 @dataclass(frozen=True)
 class ModelData:
-    """Dense arrays of the model; axis names follow DESIGN §4.1 (s, k, w, t, ω)."""
+    """Dense arrays of the model; axis names follow docs/model.md §1 (s, k, w, t, ω)."""
 
     periods: pd.PeriodIndex
     skus: list[str]
@@ -143,7 +143,7 @@ class ModelData:
 
     @classmethod
     def from_inputs(cls, inputs: PlanningInputs) -> ModelData:
-        """Arrays for ``inputs``; optional files override or bound as DESIGN §3 says."""
+        """Arrays for ``inputs``; optional files override or bound as docs/data.md says."""
         periods = inputs.periods
         skus, sites, workloads = inputs.skus, inputs.sites_list, inputs.workloads
         scenarios = inputs.scenario_names

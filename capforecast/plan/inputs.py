@@ -1,4 +1,4 @@
-"""Planning inputs: a directory of CSV files (DESIGN §3), validated into one immutable object.
+"""Planning inputs: a directory of CSV files (docs/data.md), validated into one immutable object.
 
 :func:`read_planning_inputs` reads every file, checks every cell and every cross-file
 reference, runs the named consistency checks, and raises one
@@ -189,7 +189,7 @@ def read_planning_inputs(directory: str | Path) -> PlanningInputs:
     directory
         A folder with ``catalog.csv, perf.csv, sites.csv, fleet.csv, budget.csv,
         demand.csv`` and optionally ``site_power.csv, scenarios.csv, prices.csv,
-        supply.csv, rent.csv, options.yaml`` (DESIGN §3).
+        supply.csv, rent.csv, options.yaml`` (docs/data.md).
 
     Raises
     ------

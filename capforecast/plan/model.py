@@ -1,4 +1,4 @@
-"""The planning MILP of DESIGN §4, built family by family as arrays.
+"""The planning MILP of docs/model.md, built family by family as arrays.
 
 One ``define_<family>`` function per variable or constraint family. Each works on whole
 arrays: terms are tables of (group keys, column, coefficient) that are summed and split
@@ -441,7 +441,7 @@ def define_objective(model: PlanModel) -> None:
     the Rockafellar–Uryasev form: ``CVaR = min_η η + E[(C_ω - η)+] / (1 - α)``."""
     data = model.data
     first, second = _stage_costs(model)
-    # The existing fleet's energy and opex are part of the objective (DESIGN §4.4) but
+    # The existing fleet's energy and opex are part of the objective (docs/model.md §5) but
     # fixed (early retirements subtract from them as terms): they are the objective's
     # constant (HiGHS gets it as its offset, so its gap is the whole cost's).
     model.objective_constant = float(
@@ -513,7 +513,7 @@ def build_model(
     extra_constraints: ConstraintHook | None = None,
     elastic: frozenset[str] = frozenset(),
 ) -> PlanModel:
-    """Build the complete core model of DESIGN §4 for ``data``.
+    """Build the complete core model of docs/model.md for ``data``.
 
     With ``elastic`` families (diagnosis), their rows may be violated and the objective is
     instead the total violation: the smallest relaxation of those families that makes

@@ -1,4 +1,4 @@
-"""``options.yaml``: the knobs of the planning model (DESIGN §4.4)."""
+"""``options.yaml``: the knobs of the planning model (docs/model.md §5)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ FILE = "options.yaml"
 
 
 class PlanOptions(BaseModel):
-    """Options of the planning model; defaults give exactly the core model of DESIGN §4.
+    """Options of the planning model; defaults give exactly the core model of docs/model.md.
 
     The terminal value is on by default (docs/model.md §6.4); ``early_retirement`` is off.
 

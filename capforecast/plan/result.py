@@ -1,4 +1,4 @@
-"""The typed result of a solve (DESIGN §4.5) and how it is written to disk."""
+"""The typed result of a solve (docs/model.md §8) and how it is written to disk."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ RETIREMENT_COLUMNS = ("sku", "site", "fleet_row", "period", "units", "salvage")
 class Plan:
     """A purchase plan and everything needed to read it.
 
-    All money is USD. ``costs`` are discounted (DESIGN §4.4), expected over scenarios,
+    All money is USD. ``costs`` are discounted (docs/model.md §5), expected over scenarios,
     and include the energy of the existing fleet still in service, ``opex`` when the
     catalog has some, ``salvage`` (negative) with ``early_retirement``, and the terminal
     value (negative) unless switched off; ``objective`` is their sum, or with
@@ -88,7 +88,7 @@ class Plan:
         return self
 
     def summary(self) -> dict[str, Any]:
-        """The headline numbers of ``plan.json`` (DESIGN §4.5)."""
+        """The headline numbers of ``plan.json`` (docs/model.md §8)."""
         units = self.purchases["units"].sum() if not self.purchases.empty else 0
         capex = self.purchases["capex"].sum() if not self.purchases.empty else 0.0
         retired = self.retirements["units"].sum() if not self.retirements.empty else 0

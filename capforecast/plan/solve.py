@@ -23,7 +23,7 @@ ZERO = 1e-7
 
 
 def solve(inputs: PlanningInputs, *, extra_constraints: ConstraintHook | None = None) -> Plan:
-    """Solve the planning model of DESIGN §4 for ``inputs``.
+    """Solve the planning model of docs/model.md for ``inputs``.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Applying a scenario's changes to planning inputs: new, validated inputs, the old ones
 untouched.
 
-Every change is a plain edit of the tables of DESIGN §3, so the changed inputs can be
+Every change is a plain edit of the tables of docs/data.md, so the changed inputs can be
 written out and solved by anyone: a price change writes ``prices.csv`` rows, a SKU that
 cannot be ordered before a period writes ``supply.csv`` rows of 0, a power cap for some
 periods writes ``site_power.csv`` rows, a lead-time slip edits ``catalog.csv``, as do opex and

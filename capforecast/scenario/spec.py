@@ -6,7 +6,7 @@
     extends: baseline.yaml                # optional: start from another scenario
     description: The 2027 budget cut by 20%
     inputs:
-      planning: ../data_samples/planning  # a planning-input folder (DESIGN §3)
+      planning: ../data_samples/planning  # a planning-input folder (docs/data.md)
       history: ../data_samples/history.csv   # optional: demand from a forecast of it
     forecast: {model: ets, service_level: 0.9, paths: 200, seed: 0}
     budget:

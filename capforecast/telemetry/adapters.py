@@ -1,4 +1,4 @@
-"""Public GPU-cluster traces that are already aggregates, as History tables (DESIGN §3).
+"""Public GPU-cluster traces that are already aggregates, as History tables (docs/data.md).
 
 The Alibaba openb pod and node lists are raw logs and go through the query engine
 (``format: openb_pods`` / ``openb_nodes`` in ``telemetry.yaml``); these two are counts

@@ -3,7 +3,7 @@
 What a cluster shows is censored: when it is full, jobs queue, and usage understates
 demand. So per group (org, team, workload, SKU, region) and hour or day this computes
 the accelerators in use and pending (time averages over the bucket), and takes their sum
-as the uncensored demand; the History table of DESIGN §3 carries that sum as ``y``.
+as the uncensored demand; the History table of docs/data.md carries that sum as ``y``.
 
 Bad rows are counted per reason with the file and row of each (``problems``), and left out
 of the aggregates as the config says; they are never dropped without a trace.
@@ -60,7 +60,7 @@ class Demand:
         )
 
     def history(self) -> pd.DataFrame:
-        """The History table of DESIGN §3: ``unique_id, ds, y`` (y = demand) and the
+        """The History table of docs/data.md: ``unique_id, ds, y`` (y = demand) and the
         group's attributes; ``unique_id`` joins the non-empty attributes with ``/``."""
         table = self.table
         parts = table[list(HISTORY_ATTRIBUTES)].astype(str)
