@@ -383,6 +383,21 @@ def test_out_is_checked_before_any_work(
         assert message in result.stderr and result.stderr.count("\n") == 1, (case, result.stderr)
 
 
+def test_files_written_beside_out_are_checked_before_any_work(
+    tmp_path: Path, history_file: Path, cli: Callable[..., CliResult]
+) -> None:
+    # forecast --paths writes f.paths.csv, ingest f.demand.csv and f.problems.csv beside
+    # OUT: a folder in the way of one is found before the work, not after it.
+    for command, part, given in (
+        ("forecast", "paths", [history_file, "--horizon", 2, "--paths", 2]),
+        ("ingest", "problems", [tmp_path / "missing" / "telemetry.yaml"]),
+    ):
+        (tmp_path / f"f.{part}.csv").mkdir()
+        result = cli(command, *given, "--out", tmp_path / "f.csv")
+        assert result.code == 2 and f"f.{part}.csv: is a folder, not a file" in result.stderr
+        assert not (tmp_path / "f.csv").exists()
+
+
 def test_running_out_of_memory_or_over_a_limit_is_one_line(
     planning_dir: Path,
     history_file: Path,

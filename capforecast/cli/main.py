@@ -78,6 +78,11 @@ JobsOption = Annotated[
 ]
 
 
+def _beside(out: Path, part: str) -> Path:
+    """A file written next to ``out``: ``f.csv`` -> ``f.<part>.csv``."""
+    return out.with_name(f"{out.stem}.{part}{out.suffix}")
+
+
 @app.command()
 def forecast(
     history: HistoryArg,
@@ -99,7 +104,8 @@ def forecast(
     jobs: JobsOption = None,
 ) -> None:
     """Forecast every series of HISTORY and write the forecast table."""
-    check_output(out, "table")
+    for target in (out, _beside(out, "paths")) if paths else (out,):
+        check_output(target, "table")
     table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
     models = model or ["ets"]
     result = run_forecast(
@@ -123,7 +129,7 @@ def forecast(
             season_length=season_length,
             n_jobs=jobs,
         )
-        target = out.with_name(f"{out.stem}.paths{out.suffix}")
+        target = _beside(out, "paths")
         write_table(simulated.assign(unique_id=simulated["unique_id"].astype(str)), target)
         console.print(f"Wrote {paths} paths per series to {target}", markup=False)
 
@@ -213,12 +219,12 @@ def ingest(
     with its file, row and reason ('.problems') next to OUT."""
     from capforecast.telemetry import demand, read_config
 
-    check_output(out, "table")
+    details, problems = _beside(out, "demand"), _beside(out, "problems")
+    for target in (out, details, problems):
+        check_output(target, "table")
     result = demand(read_config(config))
     write_table(result.history(), out, exact=True)  # data that forecast and plans read
-    details = out.with_name(f"{out.stem}.demand{out.suffix}")
     write_table(result.table, details)
-    problems = out.with_name(f"{out.stem}.problems{out.suffix}")
     write_table(result.problems, problems)
     start, end = result.window
     console.print(f"Read {result.rows:,} job rows; demand from {start} to {end}.")
