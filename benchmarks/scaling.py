@@ -248,7 +248,7 @@ def main() -> int:
                 "capforecast's HiGHS back end to a 0.1% gap, single thread, including the "
                 "hand-over to HiGHS and the read-back of values; "
                 "it solves the LP relaxation, re-optimises the LP's orders rounded down, "
-                "solves the MIP restricted to the floor and ceiling of the LP's orders (RENS), "
+                "solves the MIP over the orders the LP places (orders at 0 in the LP stay 0), "
                 "and the whole MIP only when the best plan is not within the gap of the LP "
                 "bound (docs/model.md §6.8). The anchor is "
                 "HiGHS on the whole MIP in one run, same model, gap and time limit. linopy "

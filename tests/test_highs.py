@@ -36,9 +36,8 @@ def _relaxation_optimum(data: ModelData) -> float:
 def test_a_plan_within_the_gap_of_the_lp_bound_is_optimal_with_that_bound(
     tmp_path: Path,
 ) -> None:
-    # On this instance the orders rounded within the LP's floor and ceiling already cost
-    # within 0.1% of the LP optimum, so the whole MIP is never run. (Without the terminal
-    # value: with it, the LP's fractional last-quarter orders round less well here.)
+    # On this instance the MIP over the orders the LP places finds a plan within 0.1% of
+    # the LP optimum, so the whole MIP is never run.
     write_scaled_instance(tmp_path, 40, 8, 4, 16, 1, seed=1)
     inputs = read_planning_inputs(tmp_path).with_options(terminal_value="none")
     data = ModelData.from_inputs(inputs)

@@ -184,20 +184,23 @@ class HighsProblem:
 
 
 def neighbourhood(arrays: dict[str, Any], relaxed: np.ndarray) -> dict[str, Any]:
-    """``arrays`` with every integer variable bounded between the floor and the ceiling of
-    its value in ``relaxed`` (so one at 0 stays 0)."""
-    integer = arrays["integer"]
-    lower, upper = arrays["lower"].copy(), arrays["upper"].copy()
-    x = relaxed[integer]
-    lower[integer] = np.maximum(lower[integer], np.floor(x + INTEGRALITY))
-    upper[integer] = np.maximum(
-        lower[integer], np.minimum(upper[integer], np.ceil(x - INTEGRALITY))
-    )
-    return {**arrays, "lower": lower, "upper": upper}
+    """``arrays`` with every integer variable at its lower bound in ``relaxed`` fixed there
+    (so an order at 0 stays 0); the others keep their bounds."""
+    integer = np.flatnonzero(arrays["integer"])
+    lower = arrays["lower"][integer]
+    upper = arrays["upper"].copy()
+    fixed = integer[relaxed[integer] <= lower + INTEGRALITY]
+    upper[fixed] = arrays["lower"][fixed]
+    return {**arrays, "upper": upper}
 
 
 def run_in_child(
-    arrays: dict[str, Any], *, mip_gap: float, time_limit_s: float, start: np.ndarray | None
+    arrays: dict[str, Any],
+    *,
+    mip_gap: float,
+    time_limit_s: float,
+    start: np.ndarray | None,
+    target: float | None = None,
 ) -> Phase:
     """The MIP of ``arrays`` solved by HiGHS in a child process, killed ``GRACE_S`` after
     ``time_limit_s`` if it has not stopped by then; the best plan and bound it reported
@@ -213,7 +216,7 @@ def run_in_child(
             stderr=errors,
         )
         try:
-            end, values, bound = _follow(child, arrays, start, mip_gap, deadline)
+            end, values, bound = _follow(child, arrays, start, mip_gap, target, deadline)
         finally:
             if child.poll() is None:
                 child.kill()
@@ -242,6 +245,7 @@ def _follow(
     arrays: dict[str, Any],
     start: np.ndarray | None,
     mip_gap: float,
+    target: float | None,
     deadline: float,
 ) -> tuple[tuple[Any, ...] | None, np.ndarray | None, float | None]:
     """Give ``child`` its job and collect its messages until its last one, or until
@@ -249,7 +253,13 @@ def _follow(
     assert child.stdin is not None and child.stdout is not None
     messages: queue.Queue[tuple[Any, ...]] = queue.Queue()
     threading.Thread(target=_read, args=(child.stdout, messages), daemon=True).start()
-    job = {"arrays": arrays, "start": start, "mip_gap": mip_gap, "deadline": deadline}
+    job = {
+        "arrays": arrays,
+        "start": start,
+        "mip_gap": mip_gap,
+        "target": target,
+        "deadline": deadline,
+    }
     try:
         pickle.dump(job, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         child.stdin.close()
@@ -290,7 +300,11 @@ def _read(stream: IO[bytes], messages: queue.Queue[tuple[Any, ...]]) -> None:
 
 
 def main() -> None:
-    """The child: solve the job read from standard input, reporting as it goes."""
+    """The child: solve the job read from standard input, reporting as it goes. With a
+    ``target``, it stops at the first plan that costs at most the target, or as soon as
+    its bound shows that no plan does."""
+    import highspy
+
     job = pickle.load(sys.stdin.buffer)
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     # HiGHS writes its banner from C++ to file descriptor 1: keep it off the messages.
@@ -305,15 +319,25 @@ def main() -> None:
 
     problem = HighsProblem(job["arrays"])
     last_bound = [-math.inf, 0.0]  # value and time of the last bound sent
+    statuses = highspy.HighsModelStatus
+    target = job["target"]
+    stop: list[Any] = [None]  # why the run is stopped before its end, if it is
 
     def improved(event: Any) -> None:
-        send("plan", np.array(event.data_out.mip_solution, dtype=float))
+        values = np.array(event.data_out.mip_solution, dtype=float)
+        send("plan", values)
+        if target is not None and _value(job["arrays"], values) <= target:
+            stop[0] = statuses.kObjectiveTarget
 
     def progress(event: Any) -> None:
         bound, now = float(event.data_out.mip_dual_bound), time.perf_counter()
         if bound > last_bound[0] and now - last_bound[1] >= BOUND_EVERY_S:
             last_bound[:] = [bound, now]
             send("bound", bound)
+        if stop[0] is None and target is not None and bound > target:
+            stop[0] = statuses.kObjectiveBound  # no plan costs at most the target
+        if stop[0] is not None:
+            event.interrupt(True)  # after HighsProblem's own check, which sets it each time
 
     problem.highs.cbMipImprovingSolution += improved
     problem.highs.cbMipInterrupt += progress
@@ -323,6 +347,10 @@ def main() -> None:
         time_limit_s=max(job["deadline"] - time.time(), 0.0),
         start=job["start"],
     )
+    if stop[0] is not None and phase.status == statuses.kTimeLimit:
+        # Stopped by ``progress`` (an interrupt, which run() reports as a time limit).
+        phase.status = stop[0]
+        phase.message = problem.highs.modelStatusToString(phase.status)
     send("end", int(phase.status), phase.message, phase.values, phase.bound)
     out.close()
 
