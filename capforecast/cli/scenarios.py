@@ -59,12 +59,14 @@ def _markdown(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", text)
 
 
-def _files(runs: list[ScenarioRun], comparison: Comparison) -> dict[str, bytes]:
-    """The comparison's files in OUT by name: its tables and ``summary.md``."""
+def _files(
+    runs: list[ScenarioRun], comparison: Comparison, folders: dict[str, str]
+) -> dict[str, bytes]:
+    """The comparison's files in OUT by name: its tables and ``summary.md`` (which says
+    where a plan whose name is not its folder's went)."""
     files = {
         f"{name}.csv": csv_bytes(table.reset_index()) for name, table in comparison.tables().items()
     }
-    folders = safe_names([run.name for run in runs])
     lines = [f"# Scenarios against {_markdown(comparison.baseline)}", ""]
     for run in runs:
         moved = "" if folders[run.name] == run.name else f" (in `scenarios/{folders[run.name]}/`)"
@@ -77,10 +79,14 @@ def _files(runs: list[ScenarioRun], comparison: Comparison) -> dict[str, bytes]:
     return files | {"summary.md": ("\n".join(lines) + "\n").encode()}
 
 
-def _write(runs: list[ScenarioRun], files: dict[str, bytes], out: Path) -> None:
-    """Each plan in ``OUT/scenarios/<safe name>`` and ``files`` in OUT, every path
-    checked to be inside OUT first."""
+def _write(
+    runs: list[ScenarioRun], comparison: Comparison, out: Path, extra: dict[str, bytes]
+) -> None:
+    """Each plan in ``OUT/scenarios/<safe name>``, and the comparison's files and
+    ``extra`` in OUT, every path checked to be inside OUT first (all made before any is
+    written)."""
     folders = safe_names([run.name for run in runs])
+    files = _files(runs, comparison, folders) | extra
     targets = [inside(out, out / "scenarios" / folders[run.name]) for run in runs]
     paths = {inside(out, out / name): data for name, data in files.items()}
     for run, target in zip(runs, targets, strict=True):
@@ -139,7 +145,7 @@ def compare_command(
     summary.md in OUT, each plan in OUT/scenarios/<name>/ (a name that is not a safe
     folder name becomes one, followed by a short hash: summary.md says where)."""
     runs, comparison = _compare(scenarios, out, baseline, jobs)
-    _write(runs, _files(runs, comparison), out)
+    _write(runs, comparison, out, {})
     console.print(
         f"Wrote the comparison of {len(runs)} scenarios to {out}/ (summary.md)", markup=False
     )
@@ -161,7 +167,7 @@ def report_command(
         "report.html": comparison_report(runs, comparison).encode(),
         "report.xlsx": workbook(comparison_sheets(runs, comparison)),
     }
-    _write(runs, _files(runs, comparison) | report, out)
+    _write(runs, comparison, out, report)
     console.print(
         f"Wrote the report of {len(runs)} scenarios to {out}/report.html and report.xlsx",
         markup=False,
@@ -197,7 +203,7 @@ def sweep_command(
     unchanged = specs[values.index(0.0)].name if 0.0 in values else None
     comparison = compare(plans, baseline=unchanged)
     points = frontier(comparison)
-    _write(runs, _files(runs, comparison) | {"frontier.csv": csv_bytes(points.reset_index())}, out)
+    _write(runs, comparison, out, {"frontier.csv": csv_bytes(points.reset_index())})
     for name, point in points.iterrows():
         mark = "efficient" if point["efficient"] else "dominated"
         console.print(

@@ -34,6 +34,7 @@ class Demand:
     problems: pd.DataFrame  # file, row, column, reason, value, excluded
     rows: int  # job rows read
     window: tuple[pd.Timestamp, pd.Timestamp]
+    node_hours: int  # job-node-hours in the window: the size of utilization's job_hours
 
     @property
     def hours(self) -> float:
@@ -104,17 +105,10 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
         raise InputError([Problem("telemetry config", None, "jobs", message)]) from None
     what = "days in the telemetry window (start to end; set both in the config to narrow it)"
     check(what, days, LIMITS.telemetry_days)
-    size = store.sql(
-        "work", grain=config.grain, step_s=STEP_SECONDS[config.grain],
-        window_start=start, window_end=end,
-    ).iloc[0]  # fmt: skip
+    window = {"grain": config.grain, "step_s": STEP_SECONDS[config.grain],
+              "window_start": start, "window_end": end}  # fmt: skip
+    size = store.sql("work", **window).iloc[0]
     check(f"rows of demand by group and {config.grain}", int(size["demand_rows"]),
           LIMITS.telemetry_rows)  # fmt: skip
-    table = store.sql(
-        "demand",
-        grain=config.grain,
-        step_s=STEP_SECONDS[config.grain],
-        window_start=start,
-        window_end=end,
-    )
-    return Demand(table, problems, rows, (start, end))
+    table = store.sql("demand", **window)
+    return Demand(table, problems, rows, (start, end), int(size["node_hours"]))

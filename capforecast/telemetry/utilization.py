@@ -78,8 +78,7 @@ def utilization(config: TelemetryConfig, *, store: TelemetryStore | None = None)
     hourly = demand(config.model_copy(update={"grain": "hour"}), store=store)
     start, end = hourly.window
     window = {"window_start": start, "window_end": end}
-    size = store.sql("work", grain="hour", step_s=3600, **window).iloc[0]
-    check("job-node-hours in the window", int(size["node_hours"]), LIMITS.node_hours)
+    check("job-node-hours in the window", hourly.node_hours, LIMITS.node_hours)
     problems = _source_problems(store, window)
     store.materialize("job_hours", **window)
     placed = store.con.execute("SELECT COUNT(*) FROM job_hours WHERE node <> ''").fetchone()
