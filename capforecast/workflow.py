@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from capforecast.core.errors import InputError, Problem
 from capforecast.core.history import resample_history
 from capforecast.core.io import write_bytes_atomic, write_table
 from capforecast.core.limits import LIMITS, check
@@ -22,7 +23,12 @@ from capforecast.plan.inputs import PlanningInputs, read_planning_inputs
 from capforecast.plan.options import FILE as OPTIONS_FILE
 from capforecast.plan.result import Plan
 from capforecast.plan.solve import solve
-from capforecast.requirement.aggregate import PeriodStat, requirement, requirement_scenarios
+from capforecast.requirement.aggregate import (
+    PeriodStat,
+    regions_of,
+    requirement,
+    requirement_scenarios,
+)
 
 Progress = Callable[[str], None]
 
@@ -75,6 +81,17 @@ def quarterly_plan(
     paths are reduced to that many weighted demand scenarios (``requirement_scenarios``,
     written as ``demand.csv`` and ``scenarios.csv``) and ``service_level`` is not used.
     Inputs are copied to ``out_dir/inputs``; the plan is written to ``out_dir``.
+
+    When the sites of ``planning_dir`` have regions (``sites.csv`` column ``region``),
+    the demand is derived per workload and region (``demand.csv`` gets a ``region``
+    column); the history must then give every series a region that some site is in.
+    Without site regions, a history's regions are summed over.
+
+    Raises
+    ------
+    InputError
+        The sites have regions but the history has none, or the history has a series
+        without a region or a region no site is in; raised before any forecasting.
     """
     planning_dir, out_dir = Path(planning_dir), Path(out_dir)
     template = read_planning_inputs(planning_dir)
@@ -119,10 +136,16 @@ def forecast_requirement(
     progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The ``demand.csv`` table (and, with ``n_scenarios``, ``scenarios.csv``) for the
-    periods of ``template``, from sample paths of ``history`` (see :func:`quarterly_plan`)."""
+    periods of ``template``, from sample paths of ``history`` (see :func:`quarterly_plan`).
+
+    The demand is by region (``workload, region, period, demand``) when the history has
+    regions and the sites of ``template`` have regions too (see :func:`demand_by_region`,
+    which checks the two agree before any forecasting).
+    """
     say = progress or (lambda message: None)
     if n_scenarios is not None:
         check("demand scenarios", n_scenarios, LIMITS.demand_scenarios)
+    by_region = demand_by_region(history, template.sites)
     periods = template.periods
     if forecast_freq is not None and forecast_freq != history.attrs.get("freq"):
         history = resample_history(history, forecast_freq)
@@ -144,6 +167,7 @@ def forecast_requirement(
             service_level=service_level,
             period_stat=period_stat,
             utilization_target=utilization_target,
+            by_region=by_region,
         )
     else:
         say(f"Reducing {n_paths} paths to {n_scenarios} demand scenarios")
@@ -155,9 +179,85 @@ def forecast_requirement(
             n_scenarios=n_scenarios,
             period_stat=period_stat,
             utilization_target=utilization_target,
+            by_region=by_region,
         )
     demand = demand.assign(period=demand["period"].astype(str), demand=demand["demand"].round(3))
     return demand, scenarios
+
+
+def demand_by_region(history: pd.DataFrame, sites: pd.DataFrame) -> bool:
+    """Whether the demand of ``history`` is to be planned by region on ``sites``.
+
+    It is when both have regions (a ``region`` column with values). The history's
+    regions must then all be regions of some site, and every series needs one. A
+    history with regions on sites without any is summed over regions (``False``).
+
+    Raises
+    ------
+    InputError
+        The sites have regions but the history has none; a series has no region; a
+        region of the history has no site. Checked on the history alone, so it is cheap
+        and can run before forecasting.
+
+    Examples
+    --------
+    >>> history = pd.DataFrame({"unique_id": ["a", "b"], "region": ["us", "apac"]})
+    >>> demand_by_region(history, pd.DataFrame({"site": ["texas"]}))
+    False
+    >>> demand_by_region(history, pd.DataFrame({"site": ["texas"], "region": ["us"]}))
+    Traceback (most recent call last):
+    ...
+    capforecast.core.errors.InputError: 1 problem in the input:
+      history, column 'region': region 'apac' (1 series) has no site; sites.csv has sites
+      in region 'us' only...
+    """
+    site_regions = regions_of(sites)
+    if not site_regions:
+        return False
+    have = ", ".join(f"'{r}'" for r in site_regions)
+    if not regions_of(history):
+        raise InputError(
+            [
+                Problem(
+                    "history",
+                    None,
+                    "region",
+                    f"sites.csv puts sites in regions {have}, so demand is planned by "
+                    "region, but the history has no region; add a 'region' column (one of "
+                    "those) to every series, or remove the regions from sites.csv",
+                )
+            ]
+        )
+    series = history.drop_duplicates("unique_id")
+    region = series["region"].astype("string").str.strip()
+    problems = []
+    blank = series.loc[region.isna() | (region == ""), "unique_id"].astype(str).tolist()
+    if blank:
+        shown = ", ".join(f"'{u}'" for u in blank[:5]) + (" ..." if len(blank) > 5 else "")
+        problems.append(
+            Problem(
+                "history",
+                None,
+                "region",
+                f"{len(blank)} series have no region ({shown}), but sites.csv puts sites in "
+                f"regions {have}, so every series needs one",
+            )
+        )
+    counts = region[~region.isin(site_regions) & region.notna() & (region != "")].value_counts()
+    where = f"sites in region {have} only" if len(site_regions) == 1 else f"sites in regions {have}"
+    for name, count in sorted(counts.items()):
+        problems.append(
+            Problem(
+                "history",
+                None,
+                "region",
+                f"region '{name}' ({count} series) has no site; sites.csv has {where}. "
+                "Add a site in that region to sites.csv or correct the history's region",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return True
 
 
 def _copy_inputs(source: Path, target: Path) -> None:

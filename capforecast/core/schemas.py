@@ -89,6 +89,13 @@ SITES = TableSchema(
         Column("energy_price", "float", "USD per kWh", minimum=0),
         Column("power_cap_kw", "float", "facility kW available", minimum=0),
         Column("slots", "int", "max accelerators", required=False, nullable=True, minimum=0),
+        Column(
+            "region",
+            "str",
+            "region of the site (required when demand.csv has regions)",
+            required=False,
+            nullable=True,
+        ),
     ),
     key=("site",),
 )
@@ -134,8 +141,9 @@ DEMAND = TableSchema(
         Column("period", "period"),
         Column("demand", "float", "reference units", minimum=0),
         Column("scenario", "str", required=False),
+        Column("region", "str", "where the demand is (optional)", required=False),
     ),
-    key=("workload", "period", "scenario"),
+    key=("workload", "region", "period", "scenario"),
 )
 
 SCENARIOS = TableSchema(
@@ -166,8 +174,34 @@ RENT = TableSchema(
         Column("period", "period"),
         Column("price", "float", "USD per reference unit-period", minimum=0),
         Column("max_units", "float", "reference units", minimum=0),
+        Column("region", "str", "region served (required iff demand has regions)", required=False),
     ),
-    key=("workload", "period"),
+    key=("workload", "region", "period"),
+)
+
+ELIGIBILITY = TableSchema(
+    "eligibility.csv",
+    (
+        Column("workload", "str"),
+        Column("region", "str", "region of the demand"),
+        Column("site", "str", "a site allowed to serve it"),
+    ),
+    key=("workload", "region", "site"),
+)
+
+CLUSTERS = TableSchema(
+    "clusters.csv",
+    (
+        Column("cluster", "str", "training cluster name"),
+        Column("workload", "str", "workload whose perf factors size it"),
+        Column("size", "float", "reference units, as one block", minimum=0),
+        Column("start", "period", "first period it runs"),
+        Column("end", "period", "last period it runs (inclusive)"),
+        Column("region", "str", "region it must be in", required=False, nullable=True),
+        Column("skus", "str", "allowed SKUs, ';'-separated", required=False, nullable=True),
+        Column("sites", "str", "allowed sites, ';'-separated", required=False, nullable=True),
+    ),
+    key=("cluster",),
 )
 
 #: Planning input files: schema, whether the file must exist, and whether it may hold no
@@ -184,4 +218,6 @@ PLANNING_FILES: dict[str, tuple[TableSchema, bool, bool]] = {
     "prices": (PRICES, False, True),
     "supply": (SUPPLY, False, True),
     "rent": (RENT, False, True),
+    "eligibility": (ELIGIBILITY, False, True),
+    "clusters": (CLUSTERS, False, True),
 }

@@ -83,12 +83,21 @@ def check_fleet_slots(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
 
 
 def check_unservable_workloads(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
-    """Warning: a workload with demand that no SKU serves and no rent covers."""
+    """Warning: demand of a workload (in a region) that no SKU at an eligible site serves
+    and no rent covers."""
     findings = []
-    for w, workload in enumerate(data.workloads):
-        if data.factor[:, w].max(initial=0.0) > 0 or data.rent_cap[w].max(initial=0.0) > 0:
+    for w, g in zip(*np.nonzero(data.pairs), strict=True):
+        serving = (data.factor[:, w] > 0)[:, None] & data.eligible[w, g][None, :]
+        if serving.any() or data.rent_cap[w, g].max(initial=0.0) > 0:
             continue
-        if data.demand[w].max(initial=0.0) > 0:
+        if data.demand[w, g].max(initial=0.0) > 0:
+            where = f" in region '{data.regions[g]}'" if data.regional else ""
+            why = (
+                "no SKU has a perf factor > 0 for it"
+                if not (data.factor[:, w] > 0).any()
+                else "no site eligible for it has a SKU that serves it (eligibility.csv, "
+                "sites.csv region)"
+            )
             findings.append(
                 Finding(
                     "unservable_workload",
@@ -97,8 +106,8 @@ def check_unservable_workloads(inputs: PlanningInputs, data: ModelData) -> list[
                         "perf.csv",
                         None,
                         "workload",
-                        f"no SKU has a perf factor > 0 for workload '{workload}' and no rent "
-                        "row covers it: all of its demand will be reported as shortfall",
+                        f"workload '{data.workloads[w]}'{where}: {why} and no rent row covers "
+                        "it: all of its demand will be reported as shortfall",
                     ),
                 )
             )

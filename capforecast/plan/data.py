@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capforecast.plan.inputs import PlanningInputs
+from capforecast.plan.inputs import PlanningInputs, split_list
 
 #: Default shortfall penalty: this many times the dearest price per reference unit.
 PENALTY_MULTIPLIER = 10.0
@@ -67,13 +67,73 @@ class FleetRows:
 
 
 @dataclass(frozen=True)
+class Clusters:
+    """The training clusters ``c`` of ``clusters.csv`` as arrays: workload ``w_c``, size
+    ``N_c``, periods ``A_c``, the units a pool needs ``M_{c,s} = ⌈N_c / f_{s,w_c} − 10⁻⁹⌉``
+    and the pools allowed to hold it. Clusters entirely outside the horizon are left out
+    (a warning of the checks)."""
+
+    names: list[str]
+    workload: np.ndarray  # [c]
+    size: np.ndarray  # [c], N_c
+    active: np.ndarray  # [c, t] bool, t ∈ A_c
+    units: np.ndarray  # [c, s], M_{c,s} (0 where f_{s,w_c} = 0)
+    pools: np.ndarray  # [c, s, k] bool: f > 0, in skus, in sites, region_k = region_c
+    row: np.ndarray  # [c], the row of clusters.csv
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def from_inputs(
+        cls, inputs: PlanningInputs, workloads: list[str], factor: np.ndarray
+    ) -> Clusters:
+        table, periods = inputs.clusters, inputs.periods
+        skus, sites = inputs.skus, inputs.sites_list
+        site_region = inputs.sites["region"].to_numpy(dtype=object)
+        first, T = periods[0].ordinal, len(periods)
+        start = np.asarray([p.ordinal - first for p in table["start"]], dtype=np.int64)
+        end = np.asarray([p.ordinal - first for p in table["end"]], dtype=np.int64)
+        t = np.arange(T)[None, :]
+        active = (start[:, None] <= t) & (t <= end[:, None])
+        keep = active.any(axis=1)
+        workload = np.asarray([workloads.index(w) for w in table["workload"]], dtype=np.int64)
+        size = table["size"].to_numpy(dtype=float)
+        f = factor[:, workload].T  # [c, s]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            units = np.where(f > 0, np.ceil(size[:, None] / f - 1e-9), 0.0)
+        pools = np.repeat((f > 0)[:, :, None], len(sites), axis=2)
+        for c, (_, cluster) in enumerate(table.iterrows()):
+            allowed_skus, allowed_sites = split_list(cluster["skus"]), split_list(cluster["sites"])
+            if allowed_skus:
+                pools[c, [s not in allowed_skus for s in skus], :] = False
+            if allowed_sites:
+                pools[c, :, [k not in allowed_sites for k in sites]] = False
+            if pd.notna(cluster["region"]):
+                pools[c, :, site_region != cluster["region"]] = False
+        return cls(
+            names=[str(n) for n in table["cluster"][keep]],
+            workload=workload[keep],
+            size=size[keep],
+            active=active[keep],
+            units=units[keep],
+            pools=pools[keep],
+            row=table.index.to_numpy(dtype=np.int64)[keep],
+        )
+
+
+@dataclass(frozen=True)
 class ModelData:
-    """Dense arrays of the model; axis names follow docs/model.md §1 (s, k, w, t, ω)."""
+    """Dense arrays of the model; axis names follow docs/model.md §1 (s, k, w, g, t, ω).
+
+    Without regions in ``demand.csv`` the region axis has one entry, ``""``, that every
+    site is in and every workload's demand is of."""
 
     periods: pd.PeriodIndex
     skus: list[str]
     sites: list[str]
     workloads: list[str]
+    regions: list[str]  # [""] without regions
     scenarios: list[str]
     probability: np.ndarray  # [ω]
     orderable: np.ndarray  # [s] bool, S^o: False for a legacy SKU
@@ -92,10 +152,13 @@ class ModelData:
     fleet: np.ndarray  # [s, k, t], F before any early retirement
     fleet_rows: FleetRows
     budget: np.ndarray  # [t]
-    demand: np.ndarray  # [w, t, ω]
+    demand: np.ndarray  # [w, g, t, ω]
+    pairs: np.ndarray  # [w, g] bool: the workload-region pairs of demand.csv
+    eligible: np.ndarray  # [w, g, k] bool, k ∈ E_{w,g}
     supply: np.ndarray  # [s, t], inf when not given
-    rent_price: np.ndarray  # [w, t]
-    rent_cap: np.ndarray  # [w, t], 0 when not given
+    rent_price: np.ndarray  # [w, g, t]
+    rent_cap: np.ndarray  # [w, g, t], 0 when not given
+    clusters: Clusters
     penalty: np.ndarray  # [w]
     discount: np.ndarray  # [t], δ^t
     discount_factor: float  # δ
@@ -108,6 +171,11 @@ class ModelData:
     cvar_alpha: float = 0.9
     service_level: np.ndarray | None = None  # [w], NaN where no chance constraint
     early_retirement: bool = False  # e_{j,t} variables for the fleet rows
+
+    @property
+    def regional(self) -> bool:
+        """True when demand is per region (tables then have a ``region`` column)."""
+        return self.regions != [""]
 
     @property
     def horizon(self) -> int:
@@ -123,6 +191,13 @@ class ModelData:
         life = self.lifetime[:, None]
         left = np.minimum(life, np.maximum(0, t + self.lead_time[:, None] + life - T))
         return (self.discount_factor**T) * left / life
+
+    @property
+    def unplaced_cost(self) -> np.ndarray:
+        """``φ_{w_c} N_c Σ_{t ∈ A_c} δ^t`` as ``[c]``: the discounted penalty of a cluster
+        that is not placed (its whole size unmet in every period it runs)."""
+        clusters = self.clusters
+        return self.penalty[clusters.workload] * clusters.size * (clusters.active @ self.discount)
 
     @property
     def energy_per_unit(self) -> np.ndarray:
@@ -161,9 +236,12 @@ class ModelData:
         )
         no_limit = pd.Series(np.inf, index=skus)
         supply = _grid(inputs.supply, "sku", skus, periods, "max_units", no_limit)
-        no_rent = pd.Series(0.0, index=workloads)
-        rent_price = _grid(inputs.rent, "workload", workloads, periods, "price", no_rent)
-        rent_cap = _grid(inputs.rent, "workload", workloads, periods, "max_units", no_rent)
+        regions = inputs.regions or [""]
+        W, G, T = len(workloads), len(regions), len(periods)
+        demand_table = inputs.demand.assign(region=inputs.demand["region"].fillna(""))
+        rent_price, rent_cap = (
+            _rent(inputs, workloads, regions, column) for column in ("price", "max_units")
+        )
 
         factor = (
             inputs.perf.pivot_table(index="sku", columns="workload", values="factor", aggfunc="sum")
@@ -171,14 +249,18 @@ class ModelData:
             .fillna(0.0)
             .to_numpy(dtype=float)
         )
-        demand_table = inputs.demand.set_index(["workload", "period", "scenario"])["demand"]
         demand = (
-            demand_table.reindex(
-                pd.MultiIndex.from_product([workloads, periods, scenarios]), fill_value=0.0
+            demand_table.set_index(["workload", "region", "period", "scenario"])["demand"]
+            .reindex(
+                pd.MultiIndex.from_product([workloads, regions, periods, scenarios]),
+                fill_value=0.0,
             )
             .to_numpy(dtype=float)
-            .reshape(len(workloads), len(periods), len(scenarios))
+            .reshape(W, G, T, len(scenarios))
         )
+        pairs = np.zeros((W, G), dtype=bool)
+        for w, g in demand_table[["workload", "region"]].drop_duplicates().itertuples(index=False):
+            pairs[workloads.index(w), regions.index(g)] = True
         probability = (
             inputs.scenarios.set_index("scenario")["probability"]
             .reindex(scenarios)
@@ -192,6 +274,10 @@ class ModelData:
         penalty = _penalty(options.shortfall_penalty, workloads, unit_price, factor, orderable)
         fleet_rows = FleetRows.from_inputs(inputs)
         return cls(
+            regions=regions,
+            pairs=pairs,
+            eligible=_eligible(inputs, workloads, regions),
+            clusters=Clusters.from_inputs(inputs, workloads, factor),
             periods=periods,
             skus=skus,
             sites=sites,
@@ -249,6 +335,40 @@ def _grid(
     table = table.reindex(index=labels, columns=periods)
     given = table.to_numpy(dtype=float)
     return np.where(np.isnan(given), base, given)
+
+
+def _rent(
+    inputs: PlanningInputs, workloads: list[str], regions: list[str], column: str
+) -> np.ndarray:
+    """``rent.csv``'s ``column`` as ``[w, g, t]``: 0 (no renting) where no row is given."""
+    grid = np.zeros((len(workloads), len(regions), len(inputs.periods)))
+    rent = inputs.rent[inputs.rent["period"].isin(inputs.periods)]
+    if rent.empty:
+        return grid
+    w = [workloads.index(x) for x in rent["workload"]]
+    g = [regions.index(x) for x in rent["region"].fillna("")]
+    t = inputs.periods.get_indexer(pd.PeriodIndex(rent["period"]))
+    grid[w, g, t] = rent[column].to_numpy(dtype=float)
+    return grid
+
+
+def _eligible(inputs: PlanningInputs, workloads: list[str], regions: list[str]) -> np.ndarray:
+    """``E_{w,g}`` as ``[w, g, k]``: the rows of ``eligibility.csv`` for ``(w, g)`` if any,
+    else the sites of region ``g``; without regions, every site."""
+    sites = inputs.sites_list
+    if regions == [""]:
+        return np.ones((len(workloads), 1, len(sites)), dtype=bool)
+    site_region = inputs.sites["region"].to_numpy(dtype=object)
+    same = np.asarray([[r == g for r in site_region] for g in regions], dtype=bool)  # [g, k]
+    eligible = np.repeat(same[None, :, :], len(workloads), axis=0)
+    listed = inputs.eligibility
+    if not listed.empty:
+        w = np.asarray([workloads.index(x) for x in listed["workload"]], dtype=np.int64)
+        g = np.asarray([regions.index(x) for x in listed["region"]], dtype=np.int64)
+        k = np.asarray([sites.index(x) for x in listed["site"]], dtype=np.int64)
+        eligible[w, g, :] = False  # a pair with rows: exactly the sites listed
+        eligible[w, g, k] = True
+    return eligible
 
 
 def _penalty(

@@ -107,8 +107,9 @@ def value_of_information(
     say("Solving the plan for the mean demand")
     mean_value = solve_data(mean, options).raise_for_status()
     say("Evaluating the mean-demand orders on every scenario")
-    # Every first-stage decision of the mean-value plan is kept: orders and retirements.
-    first_stage = fix_orders(mean_value.purchases, mean_value.retirements)
+    # Every first-stage decision of the mean-value plan is kept: orders, retirements and
+    # where clusters are placed.
+    first_stage = fix_orders(mean_value.purchases, mean_value.retirements, mean_value.clusters)
     evaluated = solve_data(data, options, extra_constraints=first_stage)
     if not evaluated.has_solution:
         raise SolverError(
@@ -118,14 +119,14 @@ def value_of_information(
     wait_and_see = []
     for number, name in enumerate(data.scenarios):
         say(f"Solving scenario {name} with its demand known ({number + 1}/{len(data.scenarios)})")
-        known = _certain(data, name, data.demand[:, :, number])
+        known = _certain(data, name, data.demand[..., number])
         wait_and_see.append(solve_data(known, options).raise_for_status())
     return InformationValue(recourse, mean_value, evaluated, tuple(wait_and_see), data.probability)
 
 
 def _certain(data: ModelData, name: str, demand: np.ndarray) -> ModelData:
-    """``data`` with one scenario, ``name``, of probability 1 and ``demand`` ``[w, t]``."""
-    return replace(data, scenarios=[name], probability=np.ones(1), demand=demand[:, :, None])
+    """``data`` with one scenario, ``name``, of probability 1 and ``demand`` ``[w, g, t]``."""
+    return replace(data, scenarios=[name], probability=np.ones(1), demand=demand[..., None])
 
 
 def _objective(plan: Plan) -> float:

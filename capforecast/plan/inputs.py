@@ -53,6 +53,8 @@ class PlanningInputs:
     prices: pd.DataFrame
     supply: pd.DataFrame
     rent: pd.DataFrame
+    eligibility: pd.DataFrame
+    clusters: pd.DataFrame
     options: PlanOptions = field(default_factory=PlanOptions)
     source: str = ""
     findings: tuple[Finding, ...] = ()
@@ -69,8 +71,23 @@ class PlanningInputs:
 
     @property
     def workloads(self) -> list[str]:
-        """Workloads in order of first appearance in ``demand.csv``."""
-        return [str(w) for w in pd.unique(self.demand["workload"])]
+        """Workloads in order of first appearance in ``demand.csv``, then those that only
+        ``clusters.csv`` names."""
+        return _names(self.demand["workload"], self.clusters["workload"])
+
+    @property
+    def has_regions(self) -> bool:
+        """True when ``demand.csv`` has a ``region`` column: demand, rent and the
+        allocation are then per region (docs/model.md §6.12)."""
+        return bool(self.demand["region"].notna().any())
+
+    @property
+    def regions(self) -> list[str]:
+        """Regions of ``demand.csv`` in order of first appearance, then regions only sites
+        have; ``[]`` when demand has no regions."""
+        if not self.has_regions:
+            return []
+        return _names(self.demand["region"], self.sites["region"])
 
     @property
     def scenario_names(self) -> list[str]:
@@ -189,7 +206,8 @@ def read_planning_inputs(directory: str | Path) -> PlanningInputs:
     directory
         A folder with ``catalog.csv, perf.csv, sites.csv, fleet.csv, budget.csv,
         demand.csv`` and optionally ``site_power.csv, scenarios.csv, prices.csv,
-        supply.csv, rent.csv, options.yaml`` (docs/data.md).
+        supply.csv, rent.csv, eligibility.csv, clusters.csv, options.yaml``
+        (docs/data.md).
 
     Raises
     ------
@@ -248,10 +266,12 @@ def build_planning_inputs(
         if all(c.name in table.columns for c in schema.columns if c.required):
             usable.add(name)
     problems.extend(_check_references(tables, usable))
+    if {"demand", "sites"} <= usable:
+        problems.extend(_check_regions(tables, usable))
     if "catalog" in usable:
         problems.extend(_check_catalog(tables["catalog"], raw.get("catalog")))
         problems.extend(_check_legacy_orders(tables, usable))
-        if {"perf", "demand"} <= usable:
+        if {"perf", "demand", "clusters"} <= usable:
             problems.extend(_check_default_penalties(options, tables))
     periods = _horizon(tables["demand"], problems) if "demand" in usable else None
     if periods is not None:
@@ -259,12 +279,15 @@ def build_planning_inputs(
         problems.extend(_check_demand_grid(tables["demand"], periods))
         if "budget" in usable:
             problems.extend(_check_budget(tables["budget"], periods))
+        if {"clusters", "catalog", "sites"} <= usable:
+            problems.extend(_check_clusters(tables))
     if {"demand", "scenarios"} <= usable:
         problems.extend(_check_scenarios(tables, raw.get("scenarios") is not None))
     if "fleet" in usable:
         problems.extend(_check_fleet_dates(tables["fleet"]))
-    if "demand" in usable:
-        problems.extend(_check_penalty_keys(options, set(tables["demand"]["workload"].dropna())))
+    if {"demand", "clusters"} <= usable:
+        named = _names(tables["demand"]["workload"], tables["clusters"]["workload"])
+        problems.extend(_check_penalty_keys(options, set(named)))
     if problems or periods is None:
         raise InputError(problems)
 
@@ -276,6 +299,11 @@ def build_planning_inputs(
     from capforecast.plan.checks import raise_on_errors
 
     return replace(inputs, findings=tuple(raise_on_errors(inputs)))
+
+
+def _names(*columns: pd.Series) -> list[str]:
+    """The distinct names of ``columns``, in order of first appearance, empty cells left out."""
+    return list(dict.fromkeys(str(v) for column in columns for v in column.dropna()))
 
 
 def _as_raw(table: pd.DataFrame) -> pd.DataFrame:
@@ -295,8 +323,8 @@ def _check_references(tables: dict[str, pd.DataFrame], usable: set[str]) -> list
     """Every SKU, site and workload named in one file is defined in its own file."""
     references = [
         ("catalog", "sku", "SKU", ("perf", "fleet", "prices", "supply")),
-        ("sites", "site", "site", ("fleet", "site_power")),
-        ("demand", "workload", "workload", ("rent",)),
+        ("sites", "site", "site", ("fleet", "site_power", "eligibility")),
+        ("demand", "workload", "workload", ("rent", "eligibility")),
     ]
     problems = []
     for source, column, what, users in references:
@@ -394,7 +422,7 @@ def _check_default_penalties(
     any_orderable = len(set(catalog["sku"].dropna()) - legacy) > 0
     serving = perf[perf["factor"] > 0].groupby("workload")["sku"].agg(set)
     problems = []
-    for workload in pd.unique(tables["demand"]["workload"].dropna()):
+    for workload in _names(tables["demand"]["workload"], tables["clusters"]["workload"]):
         if workload in given:
             continue
         skus = serving.get(workload, set())
@@ -457,7 +485,7 @@ def _check_size(tables: dict[str, pd.DataFrame], periods: pd.PeriodIndex) -> lis
     sizes = {
         "SKUs": tables["catalog"]["sku"].nunique(),
         "sites": tables["sites"]["site"].nunique(),
-        "workloads": demand["workload"].nunique(),
+        "workload-regions": len(demand[["workload", "region"]].drop_duplicates()),
         "periods": len(periods),
         "scenarios": max(1, demand["scenario"].nunique()),
     }
@@ -470,23 +498,133 @@ def _check_size(tables: dict[str, pd.DataFrame], periods: pd.PeriodIndex) -> lis
 
 
 def _check_demand_grid(demand: pd.DataFrame, periods: pd.PeriodIndex) -> list[Problem]:
-    """One row per workload, period (and scenario): report every missing combination."""
+    """One row per workload (and region), period (and scenario): report every missing
+    combination of a workload-region pair that has rows."""
     scenarios = list(pd.unique(demand["scenario"])) if demand["scenario"].notna().any() else [None]
-    expected = pd.MultiIndex.from_product(
-        [pd.unique(demand["workload"]), periods, scenarios],
-        names=["workload", "period", "scenario"],
+    pairs = demand[["workload", "region"]].drop_duplicates().dropna(subset=["workload"])
+    grid = pd.MultiIndex.from_product([range(len(pairs)), periods, scenarios])
+    expected = pd.DataFrame(
+        {
+            "workload": pairs["workload"].to_numpy()[grid.codes[0]],
+            "region": pairs["region"].to_numpy()[grid.codes[0]],
+            "period": grid.get_level_values(1),
+            "scenario": grid.get_level_values(2),
+        }
     )
-    present = pd.MultiIndex.from_frame(
-        demand[["workload", "period", "scenario"]].dropna(subset=["workload", "period"])
-    )
+    columns = ["workload", "region", "period", "scenario"]
+    present = pd.MultiIndex.from_frame(demand[columns].dropna(subset=["workload", "period"]))
+    missing = ~pd.MultiIndex.from_frame(expected).isin(present)
     problems = []
-    for workload, period, scenario in expected.difference(present):
-        if pd.isna(workload):
-            continue  # a row whose workload did not parse; reported already
-        where = f"workload '{workload}', period {period}"
+    for workload, region, period, scenario in expected[missing].itertuples(index=False):
+        where = f"workload '{workload}'"
+        if not pd.isna(region):
+            where += f", region '{region}'"
+        where += f", period {period}"
         if not pd.isna(scenario):
             where += f", scenario '{scenario}'"
         problems.append(Problem("demand.csv", None, "demand", f"no row for {where}"))
+    return problems
+
+
+def _check_regions(tables: dict[str, pd.DataFrame], usable: set[str]) -> list[Problem]:
+    """With regions in ``demand.csv``, every site has one and every rent row names one;
+    without, no rent row names one (there is nothing to match it with).
+    ``eligibility.csv`` rows name a region of demand (without regions they are ignored:
+    a warning of the consistency checks)."""
+    demand, sites = tables["demand"], tables["sites"]
+    regional = bool(demand["region"].notna().any())
+    problems = []
+    if regional:
+        for row in sites.index[sites["region"].isna().to_numpy(dtype=bool)]:
+            problems.append(
+                Problem(
+                    "sites.csv",
+                    int(row),
+                    "region",
+                    f"site '{clipped(str(sites.at[row, 'site']))}' has no region; demand.csv "
+                    "has regions, so every site needs one",
+                )
+            )
+    if "rent" in usable:
+        rent = tables["rent"]
+        wrong = rent["region"].isna() if regional else rent["region"].notna()
+        why = (
+            "rent needs a region when demand.csv has regions"
+            if regional
+            else "demand.csv has no region column, so rent cannot name one"
+        )
+        problems += [
+            Problem("rent.csv", int(row), "region", why)
+            for row in rent.index[wrong.to_numpy(dtype=bool)]
+        ]
+        if regional:
+            problems += check_known(
+                rent,
+                "region",
+                set(demand["region"].dropna()),
+                "rent.csv",
+                what="region",
+                source="demand.csv",
+            )
+    if regional and "eligibility" in usable:
+        problems += check_known(
+            tables["eligibility"],
+            "region",
+            set(demand["region"].dropna()),
+            "eligibility.csv",
+            what="region",
+            source="demand.csv",
+        )
+    return problems
+
+
+def split_list(cell: object) -> list[str]:
+    """The names of a ``;``-separated cell (``clusters.csv``'s ``skus``, ``sites``); an
+    empty cell is ``[]`` (no restriction)."""
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)) or cell is pd.NA:
+        return []
+    return [part.strip() for part in str(cell).split(";") if part.strip()]
+
+
+def _check_clusters(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Each cluster ends no earlier than it starts; its ``skus`` and ``sites`` are known;
+    its region is a region of some site."""
+    clusters, catalog, sites = tables["clusters"], tables["catalog"], tables["sites"]
+    known = {
+        "skus": (set(catalog["sku"].dropna()), "SKU", "catalog.csv"),
+        "sites": (set(sites["site"].dropna()), "site", "sites.csv"),
+    }
+    site_regions = set(sites["region"].dropna())
+    problems = []
+    for row, cluster in clusters.iterrows():
+        start, end = cluster["start"], cluster["end"]
+        if pd.notna(start) and pd.notna(end) and end < start:
+            problems.append(
+                Problem("clusters.csv", int(row), "end", f"end ({end}) is before start ({start})")
+            )
+        for column, (names, what, source) in known.items():
+            unknown = [n for n in split_list(cluster[column]) if n not in names]
+            if unknown:
+                listed = sorted(clipped(n) for n in names)[:12]
+                problems.append(
+                    Problem(
+                        "clusters.csv",
+                        int(row),
+                        column,
+                        f"unknown {what} '{clipped(unknown[0])}'; known in {source}: {listed}",
+                    )
+                )
+        region = cluster["region"]
+        if pd.notna(region) and region not in site_regions:
+            problems.append(
+                Problem(
+                    "clusters.csv",
+                    int(row),
+                    "region",
+                    f"no site is in region '{clipped(str(region))}' (sites.csv regions: "
+                    f"{sorted(clipped(str(g)) for g in site_regions)[:12]})",
+                )
+            )
     return problems
 
 
@@ -574,7 +712,7 @@ def _check_fleet_dates(fleet: pd.DataFrame) -> list[Problem]:
 
 
 def _check_penalty_keys(options: PlanOptions, workloads: set[str]) -> list[Problem]:
-    """A workload named in a ``shortfall_penalty`` map must have demand."""
+    """A workload named in a ``shortfall_penalty`` map must have demand or a cluster."""
     if not isinstance(options.shortfall_penalty, dict):
         return []
     return [
@@ -582,7 +720,8 @@ def _check_penalty_keys(options: PlanOptions, workloads: set[str]) -> list[Probl
             OPTIONS_FILE,
             None,
             f"shortfall_penalty.{key}",
-            f"unknown workload '{key}'; workloads in demand.csv: {sorted(workloads)}",
+            f"unknown workload '{key}'; workloads in demand.csv and clusters.csv: "
+            f"{sorted(workloads)}",
         )
         for key in sorted(set(options.shortfall_penalty) - workloads)
     ]

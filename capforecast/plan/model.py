@@ -102,6 +102,9 @@ class PlanModel:
     rent: VariableFamily
     unmet: VariableFamily
     installed: Terms
+    #: ``y_{c,s,k}`` (cluster ``c`` placed on pool ``(s, k)``) and ``ȳ_c`` (not placed).
+    place: VariableFamily
+    unplaced: VariableFamily
     #: ``e_{j,t}``, units of fleet row ``j`` retired early at the start of ``t`` (empty
     #: without ``early_retirement``), and their terms ``-e_{j,τ}`` in ``I_{s,k,t}``, ``τ <= t``.
     retire: VariableFamily
@@ -157,14 +160,16 @@ def _variables(
 
 
 def _axis_names(data: ModelData) -> dict[str, list[str]]:
-    """The labels along each model axis (``s, k, w, t, o``, and ``j`` the fleet rows,
-    named by their row in ``fleet.csv``)."""
+    """The labels along each model axis (``s, k, w, g, t, o``, ``c`` the clusters, and
+    ``j`` the fleet rows, named by their row in ``fleet.csv``)."""
     return {
         "s": data.skus,
         "k": data.sites,
         "w": data.workloads,
+        "g": data.regions,
         "t": [str(p) for p in data.periods],
         "o": data.scenarios,
+        "c": data.clusters.names,
         "j": [f"row{row}" for row in data.fleet_rows.row],
     }
 
@@ -228,39 +233,80 @@ def _installed_terms(model: PlanModel) -> Terms:
     return Terms.concat(keys, parts)
 
 
-def define_serve(program: Program, data: ModelData, installed: Terms) -> VariableFamily:
-    """``x_{s,k,w,t,ω}``: only where SKU ``s`` can serve ``w`` and units may be installed."""
-    S, K, W, T, N = (
-        len(data.skus),
-        len(data.sites),
-        len(data.workloads),
-        data.horizon,
-        len(data.scenarios),
-    )
+def _possible(data: ModelData, installed: Terms) -> np.ndarray:
+    """``[s, k, t]``: where units may be installed (fleet, or an order that can arrive)."""
     possible = data.fleet > 0
     possible[installed.keys["s"], installed.keys["k"], installed.keys["t"]] = True
-    s, k, w, t, o = _grid(S, K, W, T, N)
-    keep = (data.factor[s, w] > 0) & possible[s, k, t]
-    index = {"s": s[keep], "k": k[keep], "w": w[keep], "t": t[keep], "o": o[keep]}
-    return _variables(program, "serve", "skwto", index)
+    return possible
+
+
+def _pair_grid(data: ModelData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(w, g, t, ω)`` for every period and scenario of the workload-region pairs of
+    demand."""
+    w, g = np.nonzero(data.pairs)
+    p, t, o = _grid(len(w), data.horizon, len(data.scenarios))
+    return w[p], g[p], t, o
+
+
+def define_serve(program: Program, data: ModelData, installed: Terms) -> VariableFamily:
+    """``x_{s,k,w,g,t,ω}``: only where SKU ``s`` can serve ``w``, site ``k`` is eligible
+    for ``(w, g)`` (``E_{w,g}``) and units may be installed."""
+    possible = _possible(data, installed)
+    w, g = np.nonzero(data.pairs)
+    s, k, p, t, o = _grid(
+        len(data.skus), len(data.sites), len(w), data.horizon, len(data.scenarios)
+    )
+    w, g = w[p], g[p]
+    keep = (data.factor[s, w] > 0) & possible[s, k, t] & data.eligible[w, g, k]
+    index = {
+        "s": s[keep],
+        "k": k[keep],
+        "w": w[keep],
+        "g": g[keep],
+        "t": t[keep],
+        "o": o[keep],
+    }
+    return _variables(program, "serve", "skwgto", index)
 
 
 def define_rent(program: Program, data: ModelData) -> VariableFamily:
-    """``r_{w,t,ω}`` with ``r <= rcap_{w,t}`` as its bound; none where no rent is offered."""
-    w, t, o = _grid(len(data.workloads), data.horizon, len(data.scenarios))
-    keep = data.rent_cap[w, t] > 0
-    index = {"w": w[keep], "t": t[keep], "o": o[keep]}
-    upper = data.rent_cap[index["w"], index["t"]].astype(float)
-    return _variables(program, "rent", "wto", index, upper=upper)
+    """``r_{w,g,t,ω}`` with ``r <= rcap_{w,g,t}`` as its bound; none where no rent is
+    offered."""
+    w, g, t, o = _pair_grid(data)
+    keep = data.rent_cap[w, g, t] > 0
+    index = {"w": w[keep], "g": g[keep], "t": t[keep], "o": o[keep]}
+    upper = data.rent_cap[index["w"], index["g"], index["t"]].astype(float)
+    return _variables(program, "rent", "wgto", index, upper=upper)
 
 
 def define_unmet(program: Program, data: ModelData) -> VariableFamily:
-    """``u_{w,t,ω}``: demand left unserved (priced at the shortfall penalty); none when
+    """``u_{w,g,t,ω}``: demand left unserved (priced at the shortfall penalty); none when
     shortfall is forbidden."""
-    w, t, o = _grid(len(data.workloads), data.horizon, len(data.scenarios))
+    w, g, t, o = _pair_grid(data)
     keep = np.full(len(w), not data.forbid_shortfall)
-    index = {"w": w[keep], "t": t[keep], "o": o[keep]}
-    return _variables(program, "unmet", "wto", index)
+    index = {"w": w[keep], "g": g[keep], "t": t[keep], "o": o[keep]}
+    return _variables(program, "unmet", "wgto", index)
+
+
+def define_place(program: Program, data: ModelData, installed: Terms) -> VariableFamily:
+    """``y_{c,s,k}`` binary for every pool allowed to hold cluster ``c`` (``f_{s,w_c} >
+    0``, in its ``skus``, ``sites`` and region) where units may be installed in every
+    period of ``A_c`` (elsewhere ``y`` could only be 0)."""
+    clusters, possible = data.clusters, _possible(data, installed)
+    c, s, k = _grid(len(clusters), len(data.skus), len(data.sites))
+    # A pool is usable for c when every active period has room for units.
+    missing = (clusters.active[:, None, None, :] & ~possible[None, :, :, :]).any(axis=3)
+    keep = clusters.pools[c, s, k] & ~missing[c, s, k]
+    index = {"c": c[keep], "s": s[keep], "k": k[keep]}
+    return _variables(program, "place", "csk", index, upper=np.ones(int(keep.sum())), integer=True)
+
+
+def define_unplaced(program: Program, data: ModelData) -> VariableFamily:
+    """``ȳ_c`` binary: cluster ``c`` not placed (at the shortfall penalty for all of it);
+    fixed to 0 with ``shortfall: forbid``."""
+    c = np.arange(len(data.clusters))
+    upper = np.full(len(c), 0.0 if data.forbid_shortfall else 1.0)
+    return _variables(program, "unplaced", "c", {"c": c}, upper=upper, integer=True)
 
 
 def _add(
@@ -300,9 +346,22 @@ def _tile(terms: Terms, times: int, keys: dict[str, np.ndarray]) -> Terms:
     return terms.take(rows, keys)
 
 
+def _cluster_terms(model: PlanModel) -> Terms:
+    """``M_{c,s} y_{c,s,k}`` keyed by ``(s, k, t, ω)`` for every ``t ∈ A_c`` and scenario."""
+    data, place = model.data, model.place
+    clusters, N = data.clusters, len(data.scenarios)
+    c = place.index["c"]
+    owner, t = np.nonzero(clusters.active[c])  # (y, t ∈ A_c), then each scenario
+    owner, t, o = np.repeat(owner, N), np.repeat(t, N), np.tile(np.arange(N), len(owner))
+    units = Terms.of({}, place, clusters.units[c, place.index["s"]])
+    keys = {"s": place.index["s"][owner], "k": place.index["k"][owner], "t": t, "o": o}
+    return units.take(owner, keys)
+
+
 def define_split(model: PlanModel) -> None:
-    """``Σ_w x_{s,k,w,t,ω} <= a_s I_{s,k,t}`` for every scenario: only the available
-    share ``a_s`` of installed units serves (the rest is failed, in repair or spare)."""
+    """``Σ_{w,g} x_{s,k,w,g,t,ω} + Σ_{c: t ∈ A_c} M_{c,s} y_{c,s,k} <= a_s I_{s,k,t}`` for
+    every scenario: only the available share ``a_s`` of installed units serves (the rest
+    is failed, in repair or spare), and a placed cluster takes its block of them."""
     data, serve, installed = model.data, model.serve, _installed_terms(model)
     scenarios = len(data.scenarios)
     # Installed terms enter every scenario's split with coefficient -a_s.
@@ -315,18 +374,32 @@ def define_split(model: PlanModel) -> None:
         },
     )
     served = Terms.of(serve.index, serve, np.ones(len(serve)))
-    keys = {axis: np.r_[serve.index[axis], tiled.keys[axis]] for axis in ("s", "k", "t", "o")}
-    rows = Terms.concat(keys, [served, tiled]).grouped("s", "k", "t", "o")
+    held = _cluster_terms(model)
+    parts = [served, held, tiled]
+    keys = {axis: np.concatenate([p.keys[axis] for p in parts]) for axis in ("s", "k", "t", "o")}
+    rows = Terms.concat(keys, parts).grouped("s", "k", "t", "o")
     s, k, t = rows.keys[:, 0], rows.keys[:, 1], rows.keys[:, 2]
     serving = np.zeros(data.fleet.shape, dtype=bool)
     serving[serve.index["s"], serve.index["k"], serve.index["t"]] = True
+    serving[held.keys["s"], held.keys["k"], held.keys["t"]] = True
     # Where nothing serves from these units the bound is vacuous: no row.
     limit = data.availability[s] * data.fleet[s, k, t]
     _add(model, "split", "skto", rows, upper=limit, keep=serving[s, k, t])
 
 
+def define_cluster(model: PlanModel) -> None:
+    """``Σ_{s,k} y_{c,s,k} + ȳ_c = 1``: each cluster is placed on one pool, or not at all."""
+    place, unplaced = model.place, model.unplaced
+    parts = [
+        Terms.of({}, place, np.ones(len(place))),
+        Terms.of({}, unplaced, np.ones(len(unplaced))),
+    ]
+    keys = {"c": np.r_[place.index["c"], unplaced.index["c"]]}
+    _add(model, "cluster", "c", Terms.concat(keys, parts).grouped("c"), lower=1.0, upper=1.0)
+
+
 def define_demand(model: PlanModel) -> None:
-    """``Σ_{s,k} f_{s,w} x + r + u >= D_{w,t,ω}``."""
+    """``Σ_{s,k} f_{s,w} x + r + u >= D_{w,g,t,ω}``."""
     data, serve, rent, unmet = model.data, model.serve, model.rent, model.unmet
     parts = [
         Terms.of({}, serve, data.factor[serve.index["s"], serve.index["w"]]),
@@ -335,10 +408,10 @@ def define_demand(model: PlanModel) -> None:
     ]
     keys = {
         axis: np.r_[serve.index[axis], rent.index[axis], unmet.index[axis]]
-        for axis in ("w", "t", "o")
+        for axis in ("w", "g", "t", "o")
     }
-    rows = Terms.concat(keys, parts).grouped("w", "t", "o")
-    _add(model, "demand", "wto", rows, lower=data.demand[tuple(rows.keys.T)])
+    rows = Terms.concat(keys, parts).grouped("w", "g", "t", "o")
+    _add(model, "demand", "wgto", rows, lower=data.demand[tuple(rows.keys.T)])
 
 
 def define_power(model: PlanModel) -> None:
@@ -403,8 +476,8 @@ def define_supply(model: PlanModel) -> None:
 
 def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
     """The discounted cost as terms: first stage (orders, the energy and opex of what
-    they install or an early retirement removes, less the salvage and the terminal
-    value) and second stage (rent and shortfall) keyed by scenario ``o``, not yet
+    they install or an early retirement removes, clusters not placed, less the salvage
+    and the terminal value) and second stage (rent and shortfall) keyed by scenario ``o``, not yet
     weighted by probability."""
     data = model.data
     buy, rent, unmet = model.buy, model.rent, model.unmet
@@ -419,6 +492,7 @@ def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
             * data.running_cost[installed.keys["s"], installed.keys["k"]]
         ),
         Terms.of({}, retire, -data.discount[retire.index["t"]] * salvage),
+        Terms.of({}, model.unplaced, data.unplaced_cost),
     ]
     if data.terminal_value:
         credit = data.terminal_credit[buy.index["s"], buy.index["t"]]
@@ -427,7 +501,8 @@ def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
         Terms.of(
             {},
             rent,
-            data.discount[rent.index["t"]] * data.rent_price[rent.index["w"], rent.index["t"]],
+            data.discount[rent.index["t"]]
+            * data.rent_price[rent.index["w"], rent.index["g"], rent.index["t"]],
         ),
         Terms.of({}, unmet, data.discount[unmet.index["t"]] * data.penalty[unmet.index["w"]]),
     ]
@@ -488,24 +563,24 @@ def _define_cvar(model: PlanModel, first: Terms, second: Terms) -> list[Terms]:
 
 
 def define_service_level(model: PlanModel) -> None:
-    """Chance constraints: for each workload ``w`` with a level ``p_w`` and period ``t``,
-    binaries ``m_{w,t,ω}`` with ``u_{w,t,ω} <= D_{w,t,ω} (1 - m_{w,t,ω})`` and
-    ``Σ_ω π_ω m_{w,t,ω} >= p_w``: demand is met in scenarios of probability ``p_w``."""
+    """Chance constraints: for each workload ``w`` with a level ``p_w``, region ``g`` and
+    period ``t``, binaries ``m_{w,g,t,ω}`` with ``u <= D_{w,g,t,ω} (1 - m_{w,g,t,ω})`` and
+    ``Σ_ω π_ω m_{w,g,t,ω} >= p_w``: demand is met in scenarios of probability ``p_w``."""
     data, unmet = model.data, model.unmet
     if data.service_level is None or len(unmet) == 0:
         return
     level = data.service_level
     rows = np.flatnonzero(np.isfinite(level[unmet.index["w"]]))
-    index = {axis: unmet.index[axis][rows] for axis in ("w", "t", "o")}
-    met = _variables(model.program, "met", "wto", index, upper=np.ones(len(rows)), integer=True)
-    # u_{w,t,ω} + D_{w,t,ω} m_{w,t,ω} <= D_{w,t,ω}
-    demand = data.demand[index["w"], index["t"], index["o"]]
+    index = {axis: unmet.index[axis][rows] for axis in "wgto"}
+    met = _variables(model.program, "met", "wgto", index, upper=np.ones(len(rows)), integer=True)
+    # u_{w,g,t,ω} + D_{w,g,t,ω} m_{w,g,t,ω} <= D_{w,g,t,ω}
+    demand = data.demand[index["w"], index["g"], index["t"], index["o"]]
     parts = [Terms.of({}, unmet, np.ones(len(unmet))).take(rows, {}), Terms.of({}, met, demand)]
-    keys = {axis: np.r_[index[axis], index[axis]] for axis in ("w", "t", "o")}
-    linked = Terms.concat(keys, parts).grouped("w", "t", "o")
-    _add(model, "met", "wto", linked, upper=data.demand[tuple(linked.keys.T)])
-    probability = Terms.of(index, met, data.probability[index["o"]]).grouped("w", "t")
-    _add(model, "service_level", "wt", probability, lower=level[probability.keys[:, 0]])
+    keys = {axis: np.r_[index[axis], index[axis]] for axis in "wgto"}
+    linked = Terms.concat(keys, parts).grouped("w", "g", "t", "o")
+    _add(model, "met", "wgto", linked, upper=data.demand[tuple(linked.keys.T)])
+    probability = Terms.of(index, met, data.probability[index["o"]]).grouped("w", "g", "t")
+    _add(model, "service_level", "wgt", probability, lower=level[probability.keys[:, 0]])
 
 
 def build_model(
@@ -535,6 +610,8 @@ def build_model(
     retire = define_retire(program, data)
     retired = define_retired(data, retire)
     model = PlanModel(
+        place=define_place(program, data, installed),
+        unplaced=define_unplaced(program, data),
         data=data,
         program=program,
         buy=buy,
@@ -547,6 +624,7 @@ def build_model(
         elastic=elastic,
     )
     define_split(model)
+    define_cluster(model)
     define_retire_limit(model)
     define_demand(model)
     define_power(model)
@@ -563,15 +641,29 @@ def build_model(
     return model
 
 
-def fix_orders(purchases: pd.DataFrame, retirements: pd.DataFrame | None = None) -> ConstraintHook:
+def fix_orders(
+    purchases: pd.DataFrame,
+    retirements: pd.DataFrame | None = None,
+    clusters: pd.DataFrame | None = None,
+) -> ConstraintHook:
     """A hook that fixes every order ``n_{s,k,t}`` to the lots of ``purchases`` (a plan's
     ``sku, site, order_period, lots`` table; orders not in it are fixed to 0), and, when
-    ``retirements`` is given (a plan's ``fleet_row, period, units``), every early
-    retirement ``e_{j,t}`` too: all first-stage decisions of that plan."""
+    given, every early retirement ``e_{j,t}`` to ``retirements`` (a plan's ``fleet_row,
+    period, units``) and every cluster placement ``y_{c,s,k}, ȳ_c`` to ``clusters`` (a
+    plan's ``cluster, placed, sku, site``): all first-stage decisions of that plan."""
     lots = {
         (str(row.sku), str(row.site), str(row.order_period)): float(row.lots)
         for row in purchases.itertuples(index=False)
     }
+    placed = (
+        None
+        if clusters is None
+        else {
+            str(row.cluster): (str(row.sku), str(row.site))
+            for row in clusters.itertuples(index=False)
+            if bool(row.placed)
+        }
+    )
     retired = (
         None
         if retirements is None
@@ -591,23 +683,40 @@ def fix_orders(purchases: pd.DataFrame, retirements: pd.DataFrame | None = None)
         if left:
             raise ValueError(f"orders that this model cannot place: {sorted(left)[:3]}")
         program.lower[buy.columns] = program.upper[buy.columns] = fixed
-        if retired is None:
+        if retired is not None:
+            retire, rows = model.retire, data.fleet_rows.row
+            undone = dict(retired)
+            units = [
+                undone.pop((int(rows[j]), str(data.periods[t])), 0.0)
+                for j, t in zip(retire.index["j"], retire.index["t"], strict=True)
+            ]
+            if undone:
+                raise ValueError(f"retirements that this model cannot make: {sorted(undone)[:3]}")
+            program.lower[retire.columns] = program.upper[retire.columns] = units
+        if placed is None:
             return
-        retire, rows = model.retire, data.fleet_rows.row
-        undone = dict(retired)
-        units = [
-            undone.pop((int(rows[j]), str(data.periods[t])), 0.0)
-            for j, t in zip(retire.index["j"], retire.index["t"], strict=True)
+        place, names = model.place, data.clusters.names
+        chosen = [
+            placed.get(names[c]) == (data.skus[s], data.sites[k])
+            for c, s, k in zip(place.index["c"], place.index["s"], place.index["k"], strict=True)
         ]
-        if undone:
-            raise ValueError(f"retirements that this model cannot make: {sorted(undone)[:3]}")
-        program.lower[retire.columns] = program.upper[retire.columns] = units
+        program.lower[place.columns] = program.upper[place.columns] = np.asarray(chosen, float)
+        left_out = np.asarray([names[c] not in placed for c in model.unplaced.index["c"]], float)
+        program.lower[model.unplaced.columns] = program.upper[model.unplaced.columns] = left_out
 
     return fix
 
 
 #: Table column of each model axis.
-AXIS_COLUMNS = {"s": "sku", "k": "site", "w": "workload", "t": "period", "o": "scenario"}
+AXIS_COLUMNS = {
+    "s": "sku",
+    "k": "site",
+    "w": "workload",
+    "g": "region",
+    "c": "cluster",
+    "t": "period",
+    "o": "scenario",
+}
 
 
 def row_labels(model: PlanModel, family: str) -> pd.DataFrame:

@@ -20,6 +20,7 @@ COST_COMPONENTS = (
     "opex",
     "salvage",
     "terminal_value",
+    "unplaced_clusters",
     "rent",
     "shortfall",
 )
@@ -27,6 +28,22 @@ COST_COMPONENTS = (
 #: Columns of ``retirements.csv``: units of a fleet row retired early in a period, and
 #: their salvage (USD, undiscounted; negative when decommissioning costs more).
 RETIREMENT_COLUMNS = ("sku", "site", "fleet_row", "period", "units", "salvage")
+
+#: Columns of ``clusters.csv``: each training cluster, placed on one SKU at one site
+#: (``units`` of it, from ``start`` to ``end``), or not placed at ``penalty`` (USD,
+#: discounted: a valuation of the unmet training, not cash).
+CLUSTER_COLUMNS = (
+    "cluster",
+    "workload",
+    "size",
+    "start",
+    "end",
+    "placed",
+    "sku",
+    "site",
+    "units",
+    "penalty",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,12 @@ class Plan:
     retirements: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(
             {c: pd.Series(dtype="object") for c in RETIREMENT_COLUMNS}
+        )
+    )
+    #: Training clusters: see :data:`CLUSTER_COLUMNS`.
+    clusters: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {c: pd.Series(dtype="object") for c in CLUSTER_COLUMNS}
         )
     )
     warnings: tuple[str, ...] = field(default_factory=tuple)
@@ -111,6 +134,8 @@ class Plan:
                 "expected_unmet_unit_periods": _number(float(unmet)),
                 "units_retired_early": int(retired),
                 "salvage": _number(float(salvage)),
+                "clusters_placed": int(self.clusters["placed"].sum()) if len(self.clusters) else 0,
+                "clusters_not_placed": int((~self.clusters["placed"].astype(bool)).sum()),
             },
             "warnings": list(self.warnings),
             "explanations": list(self.explanations),
@@ -149,6 +174,7 @@ class Plan:
             "power": self.power,
             "scenario_costs": self.scenario_costs,
             "retirements": self.retirements,
+            "clusters": self.clusters,
             "binding": self.binding,
             "relaxations": self.relaxations,
         }

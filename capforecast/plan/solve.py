@@ -14,7 +14,7 @@ from capforecast.plan.explain import explain
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
 from capforecast.plan.options import PlanOptions
-from capforecast.plan.result import RETIREMENT_COLUMNS, Plan
+from capforecast.plan.result import CLUSTER_COLUMNS, RETIREMENT_COLUMNS, Plan
 from capforecast.plan.solvers import get_solver
 from capforecast.plan.status import PlanStatus, SolverOutcome, relative_gap
 
@@ -176,6 +176,7 @@ def read_back(
             "sku": np.asarray(data.skus, dtype=object)[sv["s"][used]],
             "site": np.asarray(data.sites, dtype=object)[sv["k"][used]],
             "workload": np.asarray(data.workloads, dtype=object)[sv["w"][used]],
+            **_region(data, sv["g"][used]),
             "period": periods[sv["t"][used]],
             "scenario": np.asarray(data.scenarios, dtype=object)[sv["o"][used]],
             "units": serve_values[used],
@@ -183,18 +184,22 @@ def read_back(
         }
     )
 
-    W, N = len(data.workloads), len(data.scenarios)
-    rented = np.zeros((W, T, N))
-    rv = model.rent.index
-    np.add.at(rented, (rv["w"], rv["t"], rv["o"]), _clean(model.rent.values(solution)))
-    unmet = np.zeros((W, T, N))
-    uv = model.unmet.index
-    np.add.at(unmet, (uv["w"], uv["t"], uv["o"]), _clean(model.unmet.values(solution)))
-    served = np.zeros((W, T, N))
-    np.add.at(served, (sv["w"], sv["t"], sv["o"]), reference)
-    wi, ti2, oi = (g.ravel() for g in np.indices((W, T, N)))
+    shape = data.demand.shape  # [w, g, t, ω]
+    rented, unmet, served = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for total, family, values in (
+        (rented, model.rent, _clean(model.rent.values(solution))),
+        (unmet, model.unmet, _clean(model.unmet.values(solution))),
+        (served, model.serve, reference),
+    ):
+        np.add.at(total, tuple(family.index[axis] for axis in "wgto"), values)
+    # One row per workload-region pair of demand, period and scenario.
+    wi, gi, ti2, oi = (x.ravel() for x in np.indices(shape))
+    present = data.pairs[wi, gi]
+    wi, gi, ti2, oi = wi[present], gi[present], ti2[present], oi[present]
+    cell = (wi, gi, ti2, oi)
     labels = {
         "workload": np.asarray(data.workloads, dtype=object)[wi],
+        **_region(data, gi),
         "period": periods[ti2],
         "scenario": np.asarray(data.scenarios, dtype=object)[oi],
     }
@@ -202,16 +207,16 @@ def read_back(
         {
             **labels,
             "probability": data.probability[oi],
-            "demand": data.demand.ravel(),
-            "served": served.ravel(),
-            "rented": rented.ravel(),
-            "unmet": unmet.ravel(),
+            "demand": data.demand[cell],
+            "served": served[cell],
+            "rented": rented[cell],
+            "unmet": unmet[cell],
         }
     )
-    rent = pd.DataFrame(
-        {**labels, "units": rented.ravel(), "cost": (rented * data.rent_price[:, :, None]).ravel()}
-    )
+    rent_cost = rented * data.rent_price[..., None]
+    rent = pd.DataFrame({**labels, "units": rented[cell], "cost": rent_cost[cell]})
     rent = rent[rent["units"] > 0].reset_index(drop=True)
+    clusters = _clusters(model, solution)
 
     capex_by_period = np.bincount(t, weights=capex_by_order, minlength=T)
     spend = pd.DataFrame(
@@ -252,9 +257,11 @@ def read_back(
         first["salvage"] = -float(salvage @ data.discount[when])
     if data.terminal_value:
         first["terminal_value"] = -float(capex_by_order @ data.terminal_credit[s, t])
-    discounted = data.discount[None, :, None]
-    rent_cost = (rented * data.rent_price[:, :, None] * discounted).sum(axis=(0, 1))  # [ω]
-    unmet_cost = (unmet * data.penalty[:, None, None] * discounted).sum(axis=(0, 1))
+    if len(data.clusters):
+        first["unplaced_clusters"] = float(clusters["penalty"].sum())
+    discounted = data.discount[None, None, :, None]
+    rent_cost = (rent_cost * discounted).sum(axis=(0, 1, 2))  # [ω]
+    unmet_cost = (unmet * data.penalty[:, None, None, None] * discounted).sum(axis=(0, 1, 2))
     scenario_costs = pd.DataFrame(
         {
             "scenario": np.asarray(data.scenarios, dtype=object),
@@ -291,7 +298,50 @@ def read_back(
         costs=costs,
         scenario_costs=scenario_costs,
         retirements=retirements,
+        clusters=clusters,
         warnings=warnings,
+    )
+
+
+def _region(data: ModelData, g: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``region`` column of a table (none when demand has no regions)."""
+    return {"region": np.asarray(data.regions, dtype=object)[g]} if data.regional else {}
+
+
+def _clusters(model: PlanModel, solution: np.ndarray) -> pd.DataFrame:
+    """``clusters.csv``: each cluster, where it is placed (SKU, site, the units it takes,
+    ``M_{c,s}``) or ``placed`` False with its discounted penalty (USD, a valuation)."""
+    data, place = model.data, model.place
+    clusters = data.clusters
+    C = len(clusters)
+    sku = np.full(C, "", dtype=object)
+    site = np.full(C, "", dtype=object)
+    units = np.zeros(C)
+    chosen = np.rint(place.values(solution)) > 0
+    c, s, k = (place.index[axis][chosen] for axis in "csk")
+    sku[c], site[c] = (
+        np.asarray(data.skus, dtype=object)[s],
+        np.asarray(data.sites, dtype=object)[k],
+    )
+    units[c] = clusters.units[c, s]
+    placed = np.zeros(C, dtype=bool)
+    placed[c] = True
+    active = clusters.active
+    first = np.argmax(active, axis=1) if C else np.zeros(0, dtype=int)
+    last = active.shape[1] - 1 - np.argmax(active[:, ::-1], axis=1) if C else first
+    return pd.DataFrame(
+        {
+            "cluster": np.asarray(clusters.names, dtype=object),
+            "workload": np.asarray(data.workloads, dtype=object)[clusters.workload],
+            "size": clusters.size,
+            "start": data.periods[first],
+            "end": data.periods[last],
+            "placed": placed,
+            "sku": sku,
+            "site": site,
+            "units": units.astype(int),
+            "penalty": np.where(placed, 0.0, data.unplaced_cost),
+        }
     )
 
 
@@ -365,5 +415,6 @@ def _empty_plan(
         costs={},
         scenario_costs=empty("scenario", "probability", "cost"),
         retirements=empty(*RETIREMENT_COLUMNS),
+        clusters=empty(*CLUSTER_COLUMNS),
         warnings=warnings,
     )

@@ -22,23 +22,46 @@ from capforecast.requirement.reduction import forward_selection
 PeriodStat = Literal["mean", "max"]
 
 
-def _series_factors(
-    uids: list[str], attributes: pd.DataFrame, perf: pd.DataFrame
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Workload names, and per series its workload index and perf factor."""
+def regions_of(table: pd.DataFrame) -> list[str]:
+    """The regions named in the ``region`` column of ``table``, sorted; empty when it has
+    no such column or only missing or blank cells.
+
+    Works on a history (or its attributes) and on ``PlanningInputs.sites`` alike.
+
+    Examples
+    --------
+    >>> regions_of(pd.DataFrame({"region": ["us", None, "eu", " ", "us"]}))
+    ['eu', 'us']
+    >>> regions_of(pd.DataFrame({"site": ["texas"]}))
+    []
+    """
+    if "region" not in table.columns:
+        return []
+    values = {str(v).strip() for v in table["region"].dropna()}
+    return sorted(values - {""})
+
+
+def _missing_region(value: object) -> bool:
+    return bool(pd.isna(value)) or not str(value).strip()
+
+
+def _series_groups(
+    uids: list[str], attributes: pd.DataFrame, perf: pd.DataFrame, by_region: bool
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The groups (``workload`` and, by region, ``region``) in first-appearance order,
+    and per series its group index and perf factor."""
     series = attributes.drop_duplicates("unique_id").set_index("unique_id")
-    missing_columns = [c for c in ("workload", "sku") if c not in series.columns]
+    needed = {"workload": "needed to convert demand to reference units"}
+    needed["sku"] = needed["workload"]
+    if by_region:
+        needed["region"] = "needed for demand by region"
+    missing_columns = [c for c in needed if c not in series.columns]
     if missing_columns:
-        raise InputError(
-            [
-                Problem("history", None, c, "needed to convert demand to reference units")
-                for c in missing_columns
-            ]
-        )
+        raise InputError([Problem("history", None, c, needed[c]) for c in missing_columns])
     factors = perf.set_index(["sku", "workload"])["factor"]
     problems = []
-    workloads: list[str] = []
-    workload_index = np.zeros(len(uids), dtype=np.int64)
+    keys: dict[tuple[str, ...], int] = {}
+    group_index = np.zeros(len(uids), dtype=np.int64)
     factor = np.zeros(len(uids))
     for i, uid in enumerate(uids):
         if uid not in series.index:
@@ -57,13 +80,26 @@ def _series_factors(
                 )
             )
             continue
-        if workload not in workloads:
-            workloads.append(str(workload))
-        workload_index[i] = workloads.index(str(workload))
+        key: tuple[str, ...] = (str(workload),)
+        if by_region:
+            region = series.at[uid, "region"]
+            if _missing_region(region):
+                problems.append(
+                    Problem(
+                        "history",
+                        None,
+                        "region",
+                        f"series '{uid}' has no region, but demand is wanted by region",
+                    )
+                )
+                continue
+            key = (str(workload), str(region).strip())
+        group_index[i] = keys.setdefault(key, len(keys))
         factor[i] = float(value)
     if problems:
         raise InputError(problems)
-    return workloads, workload_index, factor
+    columns = ["workload", "region"] if by_region else ["workload"]
+    return pd.DataFrame(list(keys), columns=columns), group_index, factor
 
 
 def requirement(
@@ -75,8 +111,10 @@ def requirement(
     service_level: float = 0.9,
     period_stat: PeriodStat = "mean",
     utilization_target: float | Mapping[str, float] = 1.0,
+    by_region: bool = False,
 ) -> pd.DataFrame:
-    """Required capacity per workload and period, in reference units, at a service level.
+    """Required capacity per workload (and region) and period, in reference units, at a
+    service level.
 
     Parameters
     ----------
@@ -84,7 +122,8 @@ def requirement(
         Sample paths ``unique_id, ds, path, value`` (e.g. from ``sample_paths``), in each
         series' own SKU units; every period must be fully covered by the paths.
     attributes
-        ``unique_id, workload, sku`` of every series (the history table works).
+        ``unique_id, workload, sku`` (and ``region`` with ``by_region``) of every series
+        (the history table works).
     perf
         ``sku, workload, factor`` (``perf.csv``).
     periods
@@ -98,11 +137,23 @@ def requirement(
     utilization_target
         Fraction of capacity that can be used in practice (one number or one per
         workload); the requirement is divided by it.
+    by_region
+        Whether to keep the requirement of each region apart: the series of a workload
+        are then summed per ``region`` of ``attributes`` (every series needs one) and the
+        quantile is taken per workload and region. Off by default, so a history that
+        carries regions still gives one requirement per workload, summed over regions.
 
     Returns
     -------
     pandas.DataFrame
-        ``workload, period, demand``: the ``demand.csv`` of the planning inputs.
+        ``workload, period, demand`` (``workload, region, period, demand`` by region),
+        sorted by workload (and region): the ``demand.csv`` of the planning inputs.
+
+    Raises
+    ------
+    InputError
+        A series without attributes, without a perf factor for its (SKU, workload) pair,
+        or, by region, without a region; paths with missing or negative values.
 
     Examples
     --------
@@ -117,26 +168,36 @@ def requirement(
        workload  period  demand
     0  training  2027Q1    30.0
     1  training  2027Q2    30.0
+
+    By region, a second series in another region is kept apart:
+
+    >>> both = pd.concat([paths, paths.assign(unique_id="b", value=paths["value"] * 2)])
+    >>> regional = pd.concat([attributes.assign(region="us"),
+    ...                       attributes.assign(unique_id="b", region="eu")])
+    >>> requirement(both, regional, perf, pd.period_range("2027Q1", periods=1, freq="Q"),
+    ...             service_level=0.5, by_region=True)
+       workload region  period  demand
+    0  training     eu  2027Q1    60.0
+    1  training     us  2027Q1    30.0
     """
     if not 0 < service_level < 1:
         raise ParameterError(
             f"The 'service_level' parameter must be in (0, 1). Got {service_level} instead."
         )
-    names, per_path = requirement_paths(
+    groups, per_path = requirement_paths(
         paths,
         attributes,
         perf,
         periods,
         period_stat=period_stat,
         utilization_target=utilization_target,
+        by_region=by_region,
     )
-    quantile = np.quantile(per_path, service_level, axis=1)  # [workload, period]
-    return pd.DataFrame(
-        {
-            "workload": np.repeat(np.asarray(names, dtype=object), len(periods)),
-            "period": np.tile(periods, len(names)),
-            "demand": quantile.ravel(),
-        }
+    quantile = np.quantile(per_path, service_level, axis=1)  # [group, period]
+    table = groups.loc[groups.index.repeat(len(periods))].reset_index(drop=True)
+    return table.assign(
+        period=np.tile(periods, len(groups)),
+        demand=quantile.ravel(),
     )
 
 
@@ -148,9 +209,34 @@ def requirement_paths(
     *,
     period_stat: PeriodStat = "mean",
     utilization_target: float | Mapping[str, float] = 1.0,
-) -> tuple[list[str], np.ndarray]:
-    """The requirement on every path: sorted workload names and ``[workload, path, period]``
-    reference units (arguments as in :func:`requirement`)."""
+    by_region: bool = False,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The requirement on every path, before any quantile (arguments as in
+    :func:`requirement`).
+
+    Returns
+    -------
+    groups : pandas.DataFrame
+        One row per group, sorted: ``workload`` (``workload, region`` by region).
+    per_path : numpy.ndarray
+        ``[group, path, period]`` reference units: the series of each group summed on
+        every path, reduced per period and divided by the utilization target.
+
+    Examples
+    --------
+    >>> ds = pd.date_range("2027-01-01", "2027-03-31", freq="D")
+    >>> paths = pd.DataFrame({"unique_id": np.repeat(["a", "b"], len(ds)),
+    ...                       "ds": np.tile(ds, 2), "path": 0, "value": 1.0})
+    >>> attributes = pd.DataFrame({"unique_id": ["a", "b"], "workload": "training",
+    ...                            "sku": "H100", "region": ["us", "eu"]})
+    >>> perf = pd.DataFrame({"sku": ["H100"], "workload": ["training"], "factor": [1.0]})
+    >>> quarter = pd.period_range("2027Q1", periods=1, freq="Q")
+    >>> groups, per_path = requirement_paths(paths, attributes, perf, quarter, by_region=True)
+    >>> groups.to_dict("list"), per_path.shape
+    ({'workload': ['training', 'training'], 'region': ['eu', 'us']}, (2, 1, 1))
+    >>> requirement_paths(paths, attributes, perf, quarter)[1].ravel().tolist()
+    [2.0]
+    """
     if period_stat not in ("mean", "max"):
         raise ParameterError(
             f"The 'period_stat' parameter must be 'mean' or 'max'. Got {period_stat!r}."
@@ -164,15 +250,15 @@ def requirement_paths(
     uid_codes, uids = pd.factorize(paths["unique_id"].astype(str), sort=True)
     step_codes, starts = pd.factorize(paths["ds"], sort=True)
     path_codes, path_labels = pd.factorize(paths["path"], sort=True)
-    names, workload_index, factor = _series_factors(list(uids), attributes, perf)
-    W, P, D = len(names), len(path_labels), len(starts)
+    groups, group_index, factor = _series_groups(list(uids), attributes, perf, by_region)
+    G, P, D = len(groups), len(path_labels), len(starts)
     starts = pd.DatetimeIndex(starts)
     ends = _step_ends(starts, paths.attrs.get("freq"))
     _check_coverage(uid_codes, list(uids), step_codes, starts, ends, periods)
-    # Sum the series of each workload on every path and step, in reference units.
-    flat = (workload_index[uid_codes] * P + path_codes) * D + step_codes
-    summed = np.bincount(flat, weights=values * factor[uid_codes], minlength=W * P * D)
-    steps = summed.reshape(W, P, D)
+    # Sum the series of each group on every path and step, in reference units.
+    flat = (group_index[uid_codes] * P + path_codes) * D + step_codes
+    summed = np.bincount(flat, weights=values * factor[uid_codes], minlength=G * P * D)
+    steps = summed.reshape(G, P, D)
     overlap = _overlap(starts, ends, periods)  # [step, period], in seconds
     if period_stat == "mean":
         # Time-weighted: a week that straddles two quarters counts in each for its days.
@@ -180,13 +266,13 @@ def requirement_paths(
     else:
         per_path = np.stack(
             [steps[:, :, overlap[:, p] > 0].max(axis=2) for p in range(len(periods))], axis=2
-        )  # [workload, path, period]
+        )  # [group, path, period]
     targets = np.array(
         [
             utilization_target.get(w, 1.0)
             if isinstance(utilization_target, Mapping)
             else utilization_target
-            for w in names
+            for w in groups["workload"]
         ],
         dtype=float,
     )
@@ -194,8 +280,9 @@ def requirement_paths(
         raise ParameterError(
             f"The 'utilization_target' parameter must be in (0, 1]. Got {utilization_target}."
         )
-    order = np.argsort(names)
-    return [names[i] for i in order], (per_path / targets[:, None, None])[order]
+    order = groups.sort_values(list(groups.columns)).index.to_numpy()  # a RangeIndex
+    sorted_groups = groups.iloc[order].reset_index(drop=True)
+    return sorted_groups, (per_path / targets[:, None, None])[order]
 
 
 def _step_ends(starts: pd.DatetimeIndex, freq: str | None) -> pd.DatetimeIndex:
@@ -257,39 +344,71 @@ def requirement_scenarios(
     n_scenarios: int = 10,
     period_stat: PeriodStat = "mean",
     utilization_target: float | Mapping[str, float] = 1.0,
+    by_region: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Demand scenarios with probabilities: every path's requirement, reduced to
     ``n_scenarios`` by fast forward selection
     (:func:`~capforecast.requirement.reduction.forward_selection`).
 
-    Each path gives one requirement per workload and period (as :func:`requirement`
-    does before taking the quantile); the kept paths become the scenarios, each with the
-    probability of the paths nearest to it. Returns ``demand`` (``workload, period,
-    scenario, demand``) and ``scenarios`` (``scenario, probability``), ready for the
-    planning inputs; scenarios are named by their path (``path17``).
+    Each path gives one requirement per workload (and region, with ``by_region``) and
+    period, as :func:`requirement` does before taking the quantile. A path is reduced as
+    one joint draw: its vector holds every workload, region and period, so a scenario
+    keeps the demand of all of them from the same path. The kept paths become the
+    scenarios, each with the probability of the paths nearest to it. Returns ``demand``
+    (``workload, period, scenario, demand``; ``workload, region, period, scenario,
+    demand`` by region) and ``scenarios`` (``scenario, probability``), ready for the
+    planning inputs; scenarios are named by their path (``path17``). Other arguments are
+    as in :func:`requirement`.
+
+    Examples
+    --------
+    >>> ds = pd.date_range("2027-01-01", "2027-03-31", freq="D")
+    >>> paths = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 3 * len(ds)),
+    ...                       "ds": np.tile(ds, 6),
+    ...                       "path": np.tile(np.repeat([0, 1, 2], len(ds)), 2),
+    ...                       "value": np.repeat([1.0, 2.0, 9.0, 8.0, 2.0, 1.0], len(ds))})
+    >>> attributes = pd.DataFrame({"unique_id": ["a", "b"], "workload": "training",
+    ...                            "sku": "H100", "region": ["us", "eu"]})
+    >>> perf = pd.DataFrame({"sku": ["H100"], "workload": ["training"], "factor": [1.0]})
+    >>> demand, scenarios = requirement_scenarios(
+    ...     paths, attributes, perf, pd.period_range("2027Q1", periods=1, freq="Q"),
+    ...     n_scenarios=2, by_region=True)
+    >>> demand  # path 2 is busy in the US and quiet in Europe: the scenario keeps both
+       workload region  period scenario  demand
+    0  training     eu  2027Q1    path1     2.0
+    1  training     us  2027Q1    path1     2.0
+    2  training     eu  2027Q1    path2     1.0
+    3  training     us  2027Q1    path2     9.0
+    >>> scenarios
+      scenario  probability
+    0    path1     0.666667
+    1    path2     0.333333
     """
-    names, per_path = requirement_paths(
+    groups, per_path = requirement_paths(
         paths,
         attributes,
         perf,
         periods,
         period_stat=period_stat,
         utilization_target=utilization_target,
+        by_region=by_region,
     )
-    W, P, T = per_path.shape
-    points = per_path.transpose(1, 0, 2).reshape(P, W * T)  # one row per path
+    G, P, T = per_path.shape
+    points = per_path.transpose(1, 0, 2).reshape(P, G * T)  # one row per path, all groups
     kept, probability = forward_selection(points, n_scenarios)
     order = np.argsort(kept)  # scenarios in path order
     kept, probability = kept[order], probability[order]
     path_labels = np.sort(pd.unique(paths["path"]))  # the path axis of ``per_path``
     scenario = [f"path{path_labels[i]}" for i in kept]
-    demand = pd.DataFrame(
-        {
-            "workload": np.tile(np.repeat(np.asarray(names, dtype=object), T), len(kept)),
-            "period": np.tile(periods, W * len(kept)),
-            "scenario": np.repeat(scenario, W * T),
-            "demand": points[kept].ravel(),
-        }
+    rows = np.tile(np.repeat(np.arange(G), T), len(kept))  # [scenario, group, period]
+    demand = (
+        groups.iloc[rows]
+        .reset_index(drop=True)
+        .assign(
+            period=np.tile(periods, G * len(kept)),
+            scenario=np.repeat(scenario, G * T),
+            demand=points[kept].ravel(),
+        )
     )
     scenarios = pd.DataFrame({"scenario": scenario, "probability": probability})
     return demand, scenarios
