@@ -318,6 +318,7 @@ def write_random_instance(directory: Path, seed: int) -> None:
         options["cvar_weight"] = round(float(rng.uniform(0.2, 1.0)), 2)
     # Second-version inputs, from their own stream so the draws above stay as they were.
     options = _second_version(directory, np.random.default_rng([seed, 2]), options, labels)
+    options = _geography(directory, np.random.default_rng([seed, 3]), options, labels)
     if options:
         (directory / "options.yaml").write_text(yaml.safe_dump(options, sort_keys=False))
 
@@ -398,4 +399,89 @@ def _second_version(
     sites.to_csv(directory / "sites.csv", index=False)
     if site_power is not None:
         site_power.to_csv(site_power_path, index=False)
+    return options
+
+
+REGION_NAMES = ("us", "eu")
+
+
+def _geography(
+    directory: Path, rng: np.random.Generator, options: dict[str, Any], labels: list[str]
+) -> dict[str, Any]:
+    """Sometimes put sites in regions and split demand (and rent) between them, with
+    ``eligibility.csv`` rows that let one pair use the other region's site or keep it to one
+    site; sometimes add ``clusters.csv`` (in the horizon, partly or wholly outside it,
+    restricted to SKUs, sites or a region). Returns the options."""
+    sites = pd.read_csv(directory / "sites.csv", dtype=str, keep_default_na=False)
+    demand = pd.read_csv(directory / "demand.csv", dtype=str, keep_default_na=False)
+    catalog = pd.read_csv(directory / "catalog.csv", dtype=str, keep_default_na=False)
+    workloads = list(pd.unique(demand["workload"]))
+    regional = rng.random() < 0.5
+    if regional:
+        K = len(sites)
+        # One site: it is in "us" or "eu", and the other region's demand is served only
+        # through eligibility, rent or not at all. Two: one per region, or both in "us".
+        sites["region"] = (
+            [REGION_NAMES[int(rng.integers(0, 2))]]
+            if K == 1
+            else ["us", "eu" if rng.random() < 0.7 else "us"]
+        )
+        share = rng.uniform(0.3, 0.8, size=len(workloads))
+        parts = []
+        for g, region in enumerate(REGION_NAMES):
+            if g == 1 and rng.random() < 0.2:
+                continue  # only "us" demand
+            part = demand.copy()
+            scale = np.array([share[workloads.index(w)] for w in part["workload"]])
+            part["demand"] = np.round(
+                part["demand"].astype(float) * (scale if g == 0 else 1 - scale), 1
+            )
+            part["region"] = region
+            parts.append(part)
+        demand = pd.concat(parts, ignore_index=True)
+        rent_path = directory / "rent.csv"
+        if rent_path.is_file():
+            rent = pd.read_csv(rent_path, dtype=str, keep_default_na=False)
+            present = list(pd.unique(demand["region"]))
+            rent["region"] = [present[int(rng.integers(0, len(present)))] for _ in range(len(rent))]
+            rent = rent.drop_duplicates(["workload", "region", "period"])
+            rent.to_csv(rent_path, index=False)
+        if rng.random() < 0.6:
+            pairs = demand[["workload", "region"]].drop_duplicates().to_numpy()
+            rows = []
+            for workload, region in pairs:
+                if rng.random() < 0.5:
+                    allowed = sites["site"][rng.random(len(sites)) < 0.7]
+                    rows += [{"workload": workload, "region": region, "site": k} for k in allowed]
+            if rows:
+                pd.DataFrame(rows).to_csv(directory / "eligibility.csv", index=False)
+        demand.to_csv(directory / "demand.csv", index=False)
+        sites.to_csv(directory / "sites.csv", index=False)
+    if rng.random() < 0.45:
+        T = len(labels)
+        rows = []
+        for c in range(int(rng.integers(1, 3))):
+            start = int(rng.integers(-1, T))
+            end = min(start + int(rng.integers(0, 3)), T + 1)
+            if rng.random() < 0.1:
+                start, end = T, T + 1  # wholly after the horizon: ignored
+            first = pd.Period(labels[0], freq="Q")
+            row: dict[str, Any] = {
+                "cluster": f"run{c}",
+                "workload": workloads[int(rng.integers(0, len(workloads)))],
+                "size": round(float(rng.uniform(2.0, 12.0)), 1),
+                "start": str(first + start),
+                "end": str(first + end),
+                "region": "",
+                "skus": "",
+                "sites": "",
+            }
+            if regional and rng.random() < 0.4:
+                row["region"] = str(sites["region"].iloc[int(rng.integers(0, len(sites)))])
+            if rng.random() < 0.3:
+                row["skus"] = ";".join(catalog["sku"][: int(rng.integers(1, len(catalog) + 1))])
+            if rng.random() < 0.3:
+                row["sites"] = str(sites["site"].iloc[-1])
+            rows.append(row)
+        pd.DataFrame(rows).to_csv(directory / "clusters.csv", index=False)
     return options

@@ -1,6 +1,7 @@
 """An independent reference solver for the docs/model.md core planning model, and the families
-of docs/model.md §6.9-6.11 (legacy SKUs, opex, availability, early retirement with
-salvage) with the terminal value on by default (§6.4).
+of docs/model.md §6.9-6.13 (legacy SKUs, opex, availability, early retirement with
+salvage, regions with eligibility, training clusters) with the terminal value on by
+default (§6.4).
 
 It reads a planning-input directory (docs/data.md) with pandas and yaml on its own, builds the
 MILP as sparse matrices and solves it with :func:`scipy.optimize.milp` to optimality.
@@ -23,7 +24,16 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 DEFAULT_HOURS = 2190.0
 DEFAULT_LOAD_FACTOR = 0.7
 PENALTY_MULTIPLIER = 10.0
-NAME_COLUMNS = {"sku": str, "site": str, "workload": str, "scenario": str}
+NAME_COLUMNS = {
+    "sku": str,
+    "site": str,
+    "workload": str,
+    "scenario": str,
+    "region": str,
+    "cluster": str,
+    "skus": str,
+    "sites": str,
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class ReferenceResult:
     fleet_running: float  # discounted energy and opex of the fleet, none retired
     lots: np.ndarray  # [sku, site, period]
     retired: np.ndarray  # [fleet row, period]: e_{j,t}
+    placed: dict[str, tuple[str, str] | None]  # cluster -> (sku, site), None if not placed
     capex: np.ndarray  # undiscounted capex per order period
     budget: np.ndarray  # capex budget per period
 
@@ -87,6 +98,16 @@ class _Rows:
         return LinearConstraint(matrix, np.asarray(self.lb), np.asarray(self.ub))
 
 
+def _blocks(*shapes: tuple[int, ...]) -> list[np.ndarray]:
+    """Consecutive variable numbers for blocks of these shapes."""
+    blocks, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        blocks.append(start + np.arange(size).reshape(shape))
+        start += size
+    return blocks
+
+
 def reference_solve(directory: Path) -> ReferenceResult:
     """Build and solve the core model of docs/model.md for ``directory`` with scipy/HiGHS."""
     directory = Path(directory)
@@ -114,7 +135,17 @@ def reference_solve(directory: Path) -> ReferenceResult:
     t_of = {p: i for i, p in enumerate(horizon)}
     skus = list(catalog["sku"])
     site_names = list(sites["site"])
-    workloads = list(dict.fromkeys(demand["workload"]))
+    clusters = _read(directory, "clusters.csv")
+    cluster_workloads = [] if clusters is None else list(clusters["workload"])
+    workloads = list(dict.fromkeys([*demand["workload"], *cluster_workloads]))
+    # Regions: one, "", for everything when demand.csv has none.
+    has_regions = "region" in demand.columns and demand["region"].notna().any()
+    if has_regions:
+        regions = list(dict.fromkeys([*demand["region"], *sites["region"].dropna()]))
+        site_region = list(sites["region"])
+    else:
+        regions, site_region = [""], [""] * len(sites)
+    demand_region = demand["region"] if has_regions else pd.Series("", demand.index)
     has_scenarios = "scenario" in demand.columns and demand["scenario"].notna().any()
     if has_scenarios:
         scen_table = _read(directory, "scenarios.csv")
@@ -125,6 +156,8 @@ def reference_solve(directory: Path) -> ReferenceResult:
         scenarios = ["base"]
         prob = np.ones(1)
     S, K, W, Z = len(skus), len(site_names), len(workloads), len(scenarios)
+    G = len(regions)
+    g_of = {g: i for i, g in enumerate(regions)}
     s_of = {s: i for i, s in enumerate(skus)}
     k_of = {k: i for i, k in enumerate(site_names)}
     w_of = {w: i for i, w in enumerate(workloads)}
@@ -192,23 +225,46 @@ def reference_solve(directory: Path) -> ReferenceResult:
         if period(p) in t_of:
             budget[t_of[period(p)]] = float(value)
 
-    D = np.zeros((W, T, Z))
+    D = np.zeros((W, G, T, Z))
     scenario_column = demand["scenario"] if has_scenarios else pd.Series("base", demand.index)
-    for w, p, o, value in zip(
-        demand["workload"], demand["period"], scenario_column, demand["demand"], strict=True
+    for w, g, p, o, value in zip(
+        demand["workload"],
+        demand_region,
+        demand["period"],
+        scenario_column,
+        demand["demand"],
+        strict=True,
     ):
-        D[w_of[w], t_of[period(p)], o_of[o]] = float(value)
+        D[w_of[w], g_of[g], t_of[period(p)], o_of[o]] = float(value)
 
-    rent_price = np.zeros((W, T))
-    rent_cap = np.zeros((W, T))
+    # Eligible sites E[w, g, k]: eligibility.csv rows of (w, g) if any, else the sites of
+    # region g (every site without regions).
+    E = np.array(
+        [[[site_region[k] == g for k in range(K)] for g in regions] for _ in range(W)],
+        dtype=bool,
+    )
+    eligibility = _read(directory, "eligibility.csv")
+    if has_regions and eligibility is not None:
+        listed = eligibility.groupby(["workload", "region"])["site"].agg(set)
+        for (w, g), allowed in listed.items():
+            E[w_of[w], g_of[g]] = [name in allowed for name in site_names]
+
+    rent_price = np.zeros((W, G, T))
+    rent_cap = np.zeros((W, G, T))
     rent = _read(directory, "rent.csv")
     if rent is not None:
-        for w, p, value, limit in rent[["workload", "period", "price", "max_units"]].itertuples(
-            index=False
+        rent_region = rent["region"] if has_regions else pd.Series("", rent.index)
+        for w, g, p, value, limit in zip(
+            rent["workload"],
+            rent_region,
+            rent["period"],
+            rent["price"],
+            rent["max_units"],
+            strict=True,
         ):
             if period(p) in t_of:
-                rent_price[w_of[w], t_of[period(p)]] = float(value)
-                rent_cap[w_of[w], t_of[period(p)]] = float(limit)
+                rent_price[w_of[w], g_of[g], t_of[period(p)]] = float(value)
+                rent_cap[w_of[w], g_of[g], t_of[period(p)]] = float(limit)
 
     supply = np.full((S, T), np.inf)
     supply_table = _read(directory, "supply.csv")
@@ -246,26 +302,62 @@ def reference_solve(directory: Path) -> ReferenceResult:
     running = energy + opex[:, None]
     facility_kw = np.outer(power, pue)  # kW per unit incl. PUE, [sku, site]
 
+    # Clusters c: workload, size N_c, periods A_c (in the horizon), units M_{c,s} a pool
+    # needs, and the pools (s, k) allowed to hold it. One wholly outside the horizon is ignored.
+    cluster_list: list[tuple[str, int, float, np.ndarray, np.ndarray, np.ndarray]] = []
+    for row in [] if clusters is None else clusters.to_dict("records"):
+        active = (ordinals >= period(row["start"]).ordinal) & (
+            ordinals <= period(row["end"]).ordinal
+        )
+        if not active.any():
+            continue
+        w = w_of[row["workload"]]
+        f = factor[:, w]
+        need = np.array([np.ceil(row["size"] / f[s] - 1e-9) if f[s] > 0 else 0.0 for s in range(S)])
+        allowed = np.outer(f > 0, np.ones(K, dtype=bool))
+        for column, names, axis in (("skus", skus, 0), ("sites", site_names, 1)):
+            cell = row.get(column)
+            if not _blank(cell):
+                chosen = {part.strip() for part in str(cell).split(";")}
+                keep = np.array([name in chosen for name in names])
+                allowed &= keep[:, None] if axis == 0 else keep[None, :]
+        if not _blank(row.get("region")):
+            allowed &= np.array([r == row["region"] for r in site_region])[None, :]
+        cluster_list.append((str(row["cluster"]), w, float(row["size"]), active, need, allowed))
+    C = len(cluster_list)
+
     # Variables: n (integer lots), x (allocation), r (rent), u (shortfall), e (retirements:
-    # one per fleet row and period, fixed to 0 outside the row's service or without the option).
+    # one per fleet row and period, fixed to 0 outside the row's service or without the option),
+    # y (cluster c on pool s, k: binary), ybar (cluster c not placed: binary).
     J = len(rows_j)
-    n_idx = np.arange(S * K * T).reshape(S, K, T)
-    x_idx = n_idx.size + np.arange(S * K * W * T * Z).reshape(S, K, W, T, Z)
-    r_idx = n_idx.size + x_idx.size + np.arange(W * T * Z).reshape(W, T, Z)
-    u_idx = n_idx.size + x_idx.size + r_idx.size + np.arange(W * T * Z).reshape(W, T, Z)
-    e_idx = n_idx.size + x_idx.size + r_idx.size + u_idx.size + np.arange(J * T).reshape(J, T)
-    n_vars = n_idx.size + x_idx.size + r_idx.size + u_idx.size + e_idx.size
+    n_idx, x_idx, r_idx, u_idx, e_idx, y_idx, ybar_idx = _blocks(
+        (S, K, T), (S, K, W, G, T, Z), (W, G, T, Z), (W, G, T, Z), (J, T), (C, S, K), (C,)
+    )
+    n_vars = sum(block.size for block in (n_idx, x_idx, r_idx, u_idx, e_idx, y_idx, ybar_idx))
 
     lower = np.zeros(n_vars)
     upper = np.full(n_vars, np.inf)
     integrality = np.zeros(n_vars)
     integrality[n_idx.ravel()] = 1
     integrality[e_idx.ravel()] = 1
+    integrality[y_idx.ravel()] = 1
+    integrality[ybar_idx] = 1
+    upper[ybar_idx] = 0.0 if options.get("shortfall") == "forbid" else 1.0
+    for c, (_, _, _, _, _, allowed) in enumerate(cluster_list):
+        upper[y_idx[c]] = allowed.astype(float)
+    # x only for eligible sites (E_{w,g}) and SKUs that serve w.
+    upper[x_idx] = np.where(
+        (factor[:, None, :, None] > 0) & E.transpose(2, 0, 1)[None, :, :, :],
+        np.inf,
+        0.0,
+    )[:, :, :, :, None, None]
     for s in range(S):
         for t in range(T):
             if t + lead[s] > T - 1 or not orderable[s]:
                 upper[n_idx[s, :, t]] = 0.0
-    upper[r_idx] = np.repeat(rent_cap[:, :, None], Z, axis=2)
+    upper[r_idx] = np.repeat(rent_cap[..., None], Z, axis=3)
+    if options.get("shortfall") == "forbid":
+        upper[u_idx] = 0.0
     for j, (_, _, units, live, _) in enumerate(rows_j):
         upper[e_idx[j]] = np.where(live & early, units, 0.0)
 
@@ -308,8 +400,11 @@ def reference_solve(directory: Path) -> ReferenceResult:
     # Second-stage cost of each scenario (not weighted by its probability).
     scenario_cost = np.zeros((Z, n_vars))
     for o in range(Z):
-        scenario_cost[o, r_idx[:, :, o]] = disc[None, :] * rent_price
-        scenario_cost[o, u_idx[:, :, o]] = disc[None, :] * penalty[:, None]
+        scenario_cost[o, r_idx[..., o]] = disc[None, None, :] * rent_price
+        scenario_cost[o, u_idx[..., o]] = disc[None, None, :] * penalty[:, None, None]
+    # A cluster not placed: its whole size at the shortfall penalty in every period it runs.
+    for c, (_, w, size, active, _, _) in enumerate(cluster_list):
+        cost[ybar_idx[c]] = penalty[w] * size * disc[active].sum()
     first_stage = cost.copy()
     cost = first_stage + prob @ scenario_cost
     cvar_weight = float(options.get("cvar_weight", 0.5)) if options.get("risk") == "cvar" else 0.0
@@ -324,30 +419,47 @@ def reference_solve(directory: Path) -> ReferenceResult:
         integrality = np.r_[integrality, np.zeros(1 + Z)]
 
     rows = _Rows()
-    # split: sum_w x <= a_s I, as sum_w x - a_s (I - F) <= a_s F
+    # split: sum_{w,g} x + sum_{c: t in A_c} M_{c,s} y_{c,s,k} <= a_s I, as
+    # sum x + sum M y - a_s (I - F) <= a_s F
     for s in range(S):
         for k in range(K):
             for t in range(T):
                 cols, vals = installed(s, k, t)
+                held = [c for c in range(C) if cluster_list[c][3][t]]
                 for o in range(Z):
                     rows.add(
-                        np.concatenate([x_idx[s, k, :, t, o], cols]).astype(int),
-                        np.concatenate([np.ones(W), -availability[s] * np.array(vals)]),
+                        np.concatenate(
+                            [x_idx[s, k, :, :, t, o].ravel(), [y_idx[c, s, k] for c in held], cols]
+                        ).astype(int),
+                        np.concatenate(
+                            [
+                                np.ones(W * G),
+                                [cluster_list[c][4][s] for c in held],
+                                -availability[s] * np.array(vals),
+                            ]
+                        ),
                         -np.inf,
                         availability[s] * F[s, k, t],
                     )
+    # cluster: sum_{s,k} y + ybar = 1
+    for c in range(C):
+        rows.add(np.r_[y_idx[c].ravel(), ybar_idx[c]], 1.0, 1.0, 1.0)
     # demand: sum f x + r + u >= D
     for w in range(W):
-        for t in range(T):
-            for o in range(Z):
-                rows.add(
-                    np.concatenate(
-                        [x_idx[:, :, w, t, o].ravel(), [r_idx[w, t, o], u_idx[w, t, o]]]
-                    ),
-                    np.concatenate([np.repeat(factor[:, w], K), [1.0, 1.0]]),
-                    D[w, t, o],
-                    np.inf,
-                )
+        for g in range(G):
+            for t in range(T):
+                for o in range(Z):
+                    rows.add(
+                        np.concatenate(
+                            [
+                                x_idx[:, :, w, g, t, o].ravel(),
+                                [r_idx[w, g, t, o], u_idx[w, g, t, o]],
+                            ]
+                        ),
+                        np.concatenate([np.repeat(factor[:, w], K), [1.0, 1.0]]),
+                        D[w, g, t, o],
+                        np.inf,
+                    )
     # power and slots: on installed units I (fleet less retirements, plus new)
     for k in range(K):
         for t in range(T):
@@ -400,6 +512,10 @@ def reference_solve(directory: Path) -> ReferenceResult:
     if result.status != 0 or result.x is None:
         raise RuntimeError(f"reference MILP did not solve to optimality: {result.message}")
     lots = np.round(result.x[n_idx])
+    placed: dict[str, tuple[str, str] | None] = {}
+    for c, (name, *_rest) in enumerate(cluster_list):
+        where = np.argwhere(np.round(result.x[y_idx[c]]) > 0)
+        placed[name] = (skus[where[0][0]], site_names[where[0][1]]) if len(where) else None
     capex = np.einsum("skt,st,s->t", lots, price, lot)
     return ReferenceResult(
         # η absorbs the fleet's running cost in the CVaR part; the expectation part lacks it.
@@ -407,6 +523,7 @@ def reference_solve(directory: Path) -> ReferenceResult:
         fleet_running=fleet_running,
         lots=lots,
         retired=np.round(result.x[e_idx]),
+        placed=placed,
         capex=capex,
         budget=budget,
     )

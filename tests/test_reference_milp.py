@@ -1,5 +1,5 @@
 """Cross-check capforecast's planning MILP against an independent scipy reference (docs/model.md;
-the families of docs/model.md §6.9-6.11 too).
+the families of docs/model.md §6.9-6.13 too).
 
 Random but valid planning-input directories are solved twice: by ``capforecast.plan.solve``
 (HiGHS) and by :mod:`tests.reference_milp` (scipy.optimize.milp, built from the CSV files
@@ -92,6 +92,16 @@ REQUIRED_FEATURES = frozenset(
         "salvage_blank",
         "retirements",
         "fleet_over_power_cap",
+        # Geography and clusters (docs/model.md §6.12-6.13).
+        "regions",
+        "region_without_site",
+        "eligibility",
+        "rent_by_region",
+        "clusters",
+        "cluster_restricted",
+        "cluster_outside_horizon",
+        "cluster_placed",
+        "cluster_not_placed",
     }
 )
 
@@ -140,6 +150,21 @@ def _features(directory: Path) -> set[str]:
         values = fleet["salvage_value"]
         found |= {"salvage_blank"} if (values == "").any() else set()
         found |= {"salvage_negative"} if values.str.startswith("-").any() else set()
+    if "region" in demand.columns:
+        found.add("regions")
+        if set(demand["region"]) - set(sites["region"]):
+            found.add("region_without_site")
+        if (directory / "rent.csv").is_file():
+            found.add("rent_by_region")
+    if (directory / "eligibility.csv").is_file():
+        found.add("eligibility")
+    if (directory / "clusters.csv").is_file():
+        found.add("clusters")
+        clusters = pd.read_csv(directory / "clusters.csv", dtype=str, keep_default_na=False)
+        if (clusters[["region", "skus", "sites"]] != "").any(axis=None):
+            found.add("cluster_restricted")
+        if any(pd.Period(p, freq="Q") > last for p in clusters["start"]):
+            found.add("cluster_outside_horizon")
     if (budget["capex_budget"] == 0).any():
         found.add("budget_zero_period")
     if "slots" in sites.columns:
@@ -250,6 +275,9 @@ def test_generator_covers_every_option(tmp_path: Path) -> None:
         covered.add("purchases" if result.lots.sum() > 0 else "no_purchases")
         if result.retired.sum() > 0:
             covered.add("retirements")
+        placed = set(result.placed.values())
+        covered |= {"cluster_placed"} if placed - {None} else set()
+        covered |= {"cluster_not_placed"} if None in placed else set()
         findings = read_planning_inputs(directory).findings
         if any(f.check == "fleet_power" for f in findings):
             covered.add("fleet_over_power_cap")

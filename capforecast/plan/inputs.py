@@ -142,14 +142,14 @@ class PlanningInputs:
         if unknown:
             raise ValueError(f"unknown planning tables {unknown}; known: {list(PLANNING_FILES)}")
         raw: dict[str, pd.DataFrame | None] = {
-            name: _as_raw(getattr(self, name)) for name in PLANNING_FILES
+            name: _as_raw(getattr(self, name), name) for name in PLANNING_FILES
         }
         if "demand" in tables and "scenarios" not in tables:
             demand = tables["demand"]
             keep = demand is not None and "scenario" in demand.columns
-            raw["scenarios"] = _as_raw(self.scenarios) if keep else None
+            raw["scenarios"] = _as_raw(self.scenarios, "scenarios") if keep else None
         for name, table in tables.items():
-            raw[name] = None if table is None else _as_raw(table)
+            raw[name] = None if table is None else _as_raw(table, name)
         return build_planning_inputs(raw, self.options, source=self.source)
 
 
@@ -185,7 +185,7 @@ def write_planning_inputs(inputs: PlanningInputs, directory: str | Path) -> list
         if name == "scenarios" and list(inputs.scenario_names) == [BASE_SCENARIO]:
             continue
         path = directory / f"{name}.csv"
-        write_table(_as_raw(table), path, exact=True)
+        write_table(_as_raw(table, name), path, exact=True)
         written.append(path)
     for schema, required, _ in PLANNING_FILES.values():  # an earlier write's would be read
         stale = directory / schema.file
@@ -306,9 +306,17 @@ def _names(*columns: pd.Series) -> list[str]:
     return list(dict.fromkeys(str(v) for column in columns for v in column.dropna()))
 
 
-def _as_raw(table: pd.DataFrame) -> pd.DataFrame:
-    """A typed table back as raw cells (periods as labels) for :func:`build_planning_inputs`."""
-    raw = table.reset_index(drop=True)
+def _as_raw(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A typed table back as raw cells (periods as labels) for :func:`build_planning_inputs`;
+    an optional column of ``name``'s file that is empty throughout is left out, as the
+    file it came from did (``region`` must be absent, not blank, without regions)."""
+    schema = PLANNING_FILES[name][0]
+    unused = [
+        c.name
+        for c in schema.columns
+        if not c.required and c.name in table.columns and table[c.name].isna().all()
+    ]
+    raw = table.drop(columns=unused).reset_index(drop=True)
     for column in raw.columns:
         if isinstance(raw[column].dtype, pd.PeriodDtype):
             raw[column] = raw[column].astype(str).replace("NaT", "")
