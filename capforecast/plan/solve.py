@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from capforecast.plan.allocation import stable_allocation
 from capforecast.plan.data import ModelData
 from capforecast.plan.diagnosis import diagnose
 from capforecast.plan.explain import explain
@@ -77,6 +78,8 @@ def solve_data(
     outcome = backend.solve(
         model.program, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
     )
+    if outcome.values is not None and outcome.status.has_solution:
+        outcome = replace(outcome, values=stable_allocation(model, outcome.values))
     solved = time.perf_counter()
     plan = read_back(
         model,
