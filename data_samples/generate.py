@@ -28,37 +28,56 @@ HISTORY_DAYS = 730  # 2024-12-01 .. 2026-11-30: two full years of daily demand
 PERIODS = pd.period_range("2027Q1", periods=12, freq="Q")
 UTILIZATION_TARGET = 0.85
 
-# sku: unit_price USD, lot_size, power_kw at the wall incl. host share, lead_time quarters,
-# lifetime quarters, perf factor (training, inference) in H100-equivalents. README.md cites
-# the source of each number.
+# sku: unit_price USD fully loaded (the accelerator's share of server, network and
+# installation), lot_size, power_kw at the wall incl. host share, lead_time quarters,
+# lifetime quarters, perf factor (training, inference) in H100-equivalents, opex USD per
+# accelerator-quarter (support, licences, colocation space; energy is separate),
+# availability (usable share after failures, repair and hot spares). H100 is a legacy SKU:
+# owned, no longer bought (no price, lot, lead time or lifetime). README.md cites the
+# source of each number.
 CATALOG = {
-    "H100": (27_000, 8, 1.275, 1, 20, 1.0, 1.0),
-    "H200": (32_000, 8, 1.275, 1, 20, 1.3, 1.6),
-    "B200": (38_000, 8, 1.79, 2, 20, 2.1, 3.0),
-    "GB200": (41_700, 72, 1.67, 3, 20, 2.5, 3.5),
-    "MI300X": (15_000, 8, 1.35, 2, 20, 1.0, 1.0),
-    "Gaudi3": (15_600, 8, 1.62, 1, 20, 0.9, 0.9),
+    "H100": (None, None, 1.275, None, None, 1.0, 1.0, 1_200, 0.96),
+    "H200": (55_000, 8, 1.275, 1, 20, 1.3, 1.6, 1_400, 0.96),
+    "B200": (75_000, 8, 1.79, 2, 20, 2.1, 3.0, 1_900, 0.96),
+    "GB200": (70_000, 72, 1.67, 3, 20, 2.5, 3.5, 1_800, 0.92),
+    "MI300X": (32_000, 8, 1.35, 2, 20, 1.0, 1.0, 800, 0.95),
+    "Gaudi3": (30_000, 8, 1.62, 1, 20, 0.9, 0.9, 750, 0.95),
 }
 
-# site: pue, energy USD/kWh, constant power cap kW, slots (None = no space limit)
+# site: pue, energy USD/kWh, constant power cap kW, slots (None = no space limit), region
 SITES = {
-    "virginia": (1.15, 0.075, 32_000, None),
-    "amsterdam": (1.35, 0.12, 9_500, 7_000),
-    "texas": (1.20, 0.06, 8_000, None),
+    "virginia": (1.15, 0.089, 32_000, None, "us"),
+    "texas": (1.20, 0.066, 8_000, None, "us"),
+    "amsterdam": (1.35, 0.19, 9_500, 7_000, "eu"),
+    "finland": (1.12, 0.10, 6_000, None, "eu"),
 }
 
-# The texas campus grows as substations come online (site_power.csv overrides the cap).
+# The texas campus grows as substations come online (site_power.csv overrides the cap);
+# finland's second hall opens in 2028Q1.
 TEXAS_POWER = {"2027Q3": 16_000, "2027Q4": 16_000, "2028Q1": 24_000}
+FINLAND_POWER = {"2028Q1": 14_000}
 
 FLEET = [
-    # sku, site, units, available_from, retire_period
-    ("H100", "virginia", 2_500, "", "2028Q2"),
-    ("H100", "virginia", 2_000, "", ""),
-    ("H200", "virginia", 1_600, "", ""),
-    ("H100", "amsterdam", 3_000, "", "2029Q1"),
-    ("MI300X", "texas", 800, "", ""),
-    ("B200", "texas", 1_200, "2027Q2", ""),  # in flight: ordered, arrives 2027Q2
-    ("GB200", "virginia", 576, "2027Q3", ""),  # in flight: 8 NVL72 racks
+    # sku, site, units, available_from, retire_period, salvage_value (USD per unit retired
+    # early, net of decommissioning: used H100 resale at age 4-5; empty = 0)
+    ("H100", "virginia", 2_500, "", "2028Q2", 4_000),
+    ("H100", "virginia", 2_000, "", "", 4_000),
+    ("H200", "virginia", 1_600, "", "", None),
+    ("H100", "amsterdam", 3_000, "", "2029Q1", 4_000),
+    ("MI300X", "texas", 800, "", "", None),
+    ("B200", "texas", 1_200, "2027Q2", "", None),  # in flight: ordered, arrives 2027Q2
+    ("GB200", "virginia", 576, "2027Q3", "", None),  # in flight: 8 NVL72 racks
+]
+
+# A frontier training cluster: one block of one SKU at one US site from 2028Q3 to the end
+# of the horizon (pretraining, then the next generation's runs on the same block), in
+# reference units (H100-equivalents) of training.
+CLUSTERS = [("frontier-2028", "training", 8_000, "2028Q3", "2029Q4", "us")]
+
+# Which sites may serve a region's demand (eligibility.csv): EU inference stays in the EU
+# (the default: sites of its own region); EU training may also run in the US.
+ELIGIBILITY = [
+    ("training", "eu", site) for site in ("amsterdam", "finland", "virginia", "texas")
 ]
 
 ORGS = {
@@ -150,7 +169,8 @@ def make_history(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def make_demand(params: pd.DataFrame) -> pd.DataFrame:
-    """Quarterly requirement per workload in H100-equivalents, from the noise-free trend.
+    """Quarterly requirement per workload and region in H100-equivalents, from the
+    noise-free trend.
 
     This is the generator's own "ground truth" requirement for ``capforecast plan
     data_samples/planning``; ``capforecast demo`` replaces it with one forecast from the
@@ -165,22 +185,41 @@ def make_demand(params: pd.DataFrame) -> pd.DataFrame:
         # Training series also run bursts on top of a 0.6 base: about 0.85 of the level.
         shape = 0.6 + 0.55 * 0.45 if series["workload"] == "training" else 0.97
         value = trend * series["final_step"] * shape * factor
-        rows.append(pd.DataFrame({"workload": series["workload"], "ds": days, "value": value}))
-    daily = pd.concat(rows).groupby(["workload", "ds"], as_index=False)["value"].sum()
+        rows.append(
+            pd.DataFrame(
+                {
+                    "workload": series["workload"],
+                    "region": series["region"],
+                    "ds": days,
+                    "value": value,
+                }
+            )
+        )
+    keys = ["workload", "region"]
+    daily = pd.concat(rows).groupby([*keys, "ds"], as_index=False)["value"].sum()
     daily["period"] = daily["ds"].dt.to_period("Q")
-    demand = daily.groupby(["workload", "period"], as_index=False)["value"].mean()
+    demand = daily.groupby([*keys, "period"], as_index=False)["value"].mean()
     demand["demand"] = (demand["value"] / UTILIZATION_TARGET).round(1)
     demand["period"] = demand["period"].astype(str)
-    return demand[["workload", "period", "demand"]]
+    return demand[["workload", "region", "period", "demand"]]
 
 
 def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Every planning input file of docs/data.md for the 12-quarter horizon 2027Q1..2029Q4."""
     labels = [str(p) for p in PERIODS]
     catalog = pd.DataFrame(
-        [(sku, *values[:5]) for sku, values in CATALOG.items()],
-        columns=["sku", "unit_price", "lot_size", "power_kw", "lead_time", "lifetime"],
-    )
+        [(sku, *values[:5], *values[7:]) for sku, values in CATALOG.items()],
+        columns=[
+            "sku",
+            "unit_price",
+            "lot_size",
+            "power_kw",
+            "lead_time",
+            "lifetime",
+            "opex",
+            "availability",
+        ],
+    ).astype({"unit_price": "Int64", "lot_size": "Int64", "lead_time": "Int64", "lifetime": "Int64"})
     perf = pd.DataFrame(
         [
             (sku, workload, values[5 + index])
@@ -191,25 +230,29 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
     )
     sites = pd.DataFrame(
         [(site, *values) for site, values in SITES.items()],
-        columns=["site", "pue", "energy_price", "power_cap_kw", "slots"],
+        columns=["site", "pue", "energy_price", "power_cap_kw", "slots", "region"],
     ).astype({"slots": "Int64"})
     site_power = pd.DataFrame(
         [
-            ("texas", label, TEXAS_POWER.get(label, TEXAS_POWER["2028Q1"]))
+            (site, label, grown)
+            for site, growth in (("texas", TEXAS_POWER), ("finland", FINLAND_POWER))
             for label in labels
-            if label >= "2027Q3"
+            if (grown := _latest(growth, label)) is not None
         ],
         columns=["site", "period", "power_cap_kw"],
     )
-    fleet = pd.DataFrame(FLEET, columns=["sku", "site", "units", "available_from", "retire_period"])
+    fleet = pd.DataFrame(
+        FLEET,
+        columns=["sku", "site", "units", "available_from", "retire_period", "salvage_value"],
+    ).astype({"salvage_value": "Int64"})
     budget = pd.DataFrame(
-        {"period": labels, "capex_budget": [round(45e6 * 1.03**i, -5) for i in range(12)]}
+        {"period": labels, "capex_budget": [round(110e6 * 1.03**i, -5) for i in range(12)]}
     )
-    # Street prices fall as a generation ages: H100 -5% and H200 -4% a quarter, B200 -3%.
-    declines = {"H100": 0.05, "H200": 0.04, "B200": 0.03}
+    # Prices fall as a generation ages: H200 -4% and B200 -3% a quarter.
+    declines = {"H200": 0.04, "B200": 0.03}
     prices = pd.DataFrame(
         [
-            (sku, label, round(CATALOG[sku][0] * (1 - rate) ** i, -1))
+            (sku, label, round(CATALOG[sku][0] * (1 - rate) ** i, -1))  # type: ignore[operator]
             for sku, rate in declines.items()
             for i, label in enumerate(labels)
         ],
@@ -218,15 +261,24 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
     # Vendor allocation: B200 and GB200 are allocated per quarter.
     supply = pd.DataFrame(
         [("B200", label, 2_400 + 400 * i) for i, label in enumerate(labels)]
-        + [("GB200", label, 720) for label in labels],
+        + [("GB200", label, 1_440) for label in labels],
         columns=["sku", "period", "max_units"],
     )
-    # Cloud capacity per H100-equivalent: USD/GPU-hour x 2190 hours per quarter.
+    # Cloud capacity per H100-equivalent: USD/GPU-hour x 2190 hours per quarter; the EU
+    # costs 10% more and offers less.
     rent = pd.DataFrame(
-        [("inference", label, round(3.5 * 2190, 2), 1_500) for label in labels]
-        + [("training", label, round(4.0 * 2190, 2), 800) for label in labels],
-        columns=["workload", "period", "price", "max_units"],
+        [
+            (workload, region, label, round(hourly * markup * 2190, 2), limit * share)
+            for workload, hourly, limit in (("inference", 3.5, 1_500), ("training", 4.0, 800))
+            for region, markup, share in (("us", 1.0, 1.0), ("eu", 1.1, 0.5))
+            for label in labels
+        ],
+        columns=["workload", "region", "period", "price", "max_units"],
     )
+    clusters = pd.DataFrame(
+        CLUSTERS, columns=["cluster", "workload", "size", "start", "end", "region"]
+    )
+    eligibility = pd.DataFrame(ELIGIBILITY, columns=["workload", "region", "site"])
     return {
         "catalog": catalog,
         "perf": perf,
@@ -238,7 +290,15 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "prices": prices,
         "supply": supply,
         "rent": rent,
+        "clusters": clusters,
+        "eligibility": eligibility,
     }
+
+
+def _latest(growth: dict[str, int], label: str) -> int | None:
+    """The cap of the last step of ``growth`` at or before ``label`` (None before the first)."""
+    steps = [cap for start, cap in sorted(growth.items()) if start <= label]
+    return steps[-1] if steps else None
 
 
 OPTIONS_YAML = """\
@@ -247,6 +307,7 @@ discount_rate: 0.02        # per quarter (about 8% a year)
 hours_per_period: 2190     # hours in a quarter
 load_factor: 0.7           # average fraction of nameplate power drawn
 budget_carryover: false
+early_retirement: true     # the legacy H100 fleet may be retired early for its salvage
 mip_gap: 0.001
 time_limit_s: 60
 solver: highs

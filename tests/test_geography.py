@@ -167,3 +167,35 @@ def test_a_cluster_restricted_to_sites_and_skus(tmp_path: Path) -> None:
     text = str(raised.value)
     assert "clusters.csv, row 2, column 'end'" in text
     assert "clusters.csv, row 2, column 'skus': unknown SKU 'h200'" in text
+
+
+def test_the_sample_plan_keeps_clusters_whole_eu_inference_in_the_eu_and_its_end_fed() -> None:
+    """On the bundled sample (docs/model.md §6.12-6.13): the frontier cluster is one block
+    of one SKU at one site; every unit serving EU inference is at an EU site; and the
+    horizon does not starve the last quarters: no demand is unmet in the last year, and
+    orders are still placed in it (the terminal value credits what they are worth after
+    the horizon). Without the terminal value the same plan buys less in its last year."""
+    from capforecast.examples import sample_planning_inputs
+
+    inputs = sample_planning_inputs()
+    plan = solve(inputs)
+    assert plan.status == "optimal"
+    clusters = plan.clusters
+    assert len(clusters) == 1 and bool(clusters["placed"].iloc[0])
+    assert clusters["units"].iloc[0] == 3_200  # 8,000 / 2.5 GB200 at texas
+
+    region_of = inputs.sites.set_index("site")["region"]
+    eu_inference = plan.allocation[
+        (plan.allocation["workload"] == "inference") & (plan.allocation["region"] == "eu")
+    ]
+    assert not eu_inference.empty
+    assert set(eu_inference["site"].map(region_of)) == {"eu"}
+
+    last_year = [str(p) for p in inputs.periods[-4:]]
+    late = plan.shortfall[plan.shortfall["period"].astype(str).isin(last_year)]
+    assert late["unmet"].sum() == pytest.approx(0.0, abs=1e-6)
+    ordered_late = plan.purchases[plan.purchases["order_period"].astype(str).isin(last_year)]
+    assert ordered_late["units"].sum() > 0
+    without = solve(inputs.with_options(terminal_value="none"))
+    late_without = without.purchases[without.purchases["order_period"].astype(str).isin(last_year)]
+    assert late_without["units"].sum() < ordered_late["units"].sum()

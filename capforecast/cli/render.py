@@ -11,12 +11,15 @@ from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.result import Plan
 
 _COST_LABELS = {
-    "capex": "capex (new orders)",
-    "energy_existing": "energy, existing fleet",
-    "energy_new": "energy, new units",
-    "terminal_value": "terminal value (credit)",
-    "rent": "cloud rent",
-    "shortfall": "shortfall penalty",
+    "capex": "capex, new orders (cash)",
+    "energy_existing": "energy, existing fleet (cash)",
+    "energy_new": "energy, new units (cash)",
+    "opex": "opex, all installed units (cash)",
+    "salvage": "salvage of fleet retired early (cash, credit)",
+    "terminal_value": "terminal value (valuation, credit)",
+    "unplaced_clusters": "training clusters not placed (penalty, valuation)",
+    "rent": "cloud rent (cash)",
+    "shortfall": "shortfall penalty (valuation)",
 }
 
 
@@ -24,8 +27,65 @@ def _money(value: float) -> str:
     return f"${value / 1e6:,.1f}M"
 
 
+def _print_decisions(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
+    """Training clusters, fleet retired early, and (with regions) where each region's
+    demand is served: the plan's decisions beyond its orders."""
+    if not plan.clusters.empty:
+        table = Table(title="Training clusters (each one block of one SKU at one site)")
+        for column in ("cluster", "workload", "ref. units", "runs", "placed on", "units"):
+            table.add_column(
+                column, justify="right" if column in ("ref. units", "units") else "left"
+            )
+        for row in plan.clusters.itertuples(index=False):
+            where = (
+                f"{row.sku} at {row.site}"
+                if bool(row.placed)
+                else (f"not placed (penalty {_money(float(row.penalty))})")
+            )
+            table.add_row(
+                escape(str(row.cluster)),
+                escape(str(row.workload)),
+                f"{float(row.size):,.0f}",
+                f"{row.start}..{row.end}",
+                escape(where),
+                f"{int(row.units):,}" if bool(row.placed) else "",
+            )
+        console.print(table)
+    if not plan.retirements.empty:
+        table = Table(title="Fleet retired early (frees power and slots, saves energy and opex)")
+        for column in ("period", "SKU", "site", "units", "salvage"):
+            table.add_column(column, justify="right" if column in ("units", "salvage") else "left")
+        for row in plan.retirements.itertuples(index=False):
+            table.add_row(
+                str(row.period),
+                escape(str(row.sku)),
+                escape(str(row.site)),
+                f"{int(row.units):,}",
+                _money(float(row.salvage)),
+            )
+        console.print(table)
+    if "region" in plan.allocation.columns and not plan.allocation.empty:
+        region_of = inputs.sites.set_index("site")["region"]
+        served = plan.allocation.assign(
+            at=plan.allocation["site"].map(region_of),
+            weighted=plan.allocation["reference_units"]
+            * plan.allocation["scenario"].map(
+                inputs.scenarios.set_index("scenario")["probability"]
+            ),
+        )
+        table = Table(
+            title="Where each region's demand is served (reference unit-periods, expected)"
+        )
+        for column in ("demand region", "served in region", "reference unit-periods"):
+            table.add_column(column, justify="right" if column.startswith("reference") else "left")
+        for (region, at), total in served.groupby(["region", "at"])["weighted"].sum().items():
+            table.add_row(escape(str(region)), escape(str(at)), f"{total:,.0f}")
+        console.print(table)
+
+
 def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
-    """Status, orders by SKU/site/quarter, spend vs budget, power vs cap, shortfall, costs."""
+    """Status, orders by SKU/site/quarter, clusters, retirements and regions, spend vs
+    budget, power vs cap, shortfall, costs."""
     gap = "n/a" if plan.gap is None else f"{plan.gap:.4%}"
     console.print(
         f"[bold]Status:[/bold] {plan.status}  solver {plan.solver} ({plan.message}), "
@@ -57,6 +117,8 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
     if plan.purchases.empty:
         orders.add_row("-", "-", "no orders", "", "", "", "")
     console.print(orders)
+
+    _print_decisions(console, plan, inputs)
 
     money = Table(title="Spend vs budget and shortfall by period")
     for column in ("period", "capex", "budget", "used", "rented (ref. units)", "unmet"):

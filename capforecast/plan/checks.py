@@ -9,13 +9,14 @@ an :class:`~capforecast.core.errors.InputError`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from capforecast.core.errors import InputError, Problem
+from capforecast.core.limits import clipped
 from capforecast.plan.data import ModelData
 from capforecast.plan.inputs import PlanningInputs
 
@@ -188,13 +189,69 @@ def check_perf_workloads(inputs: PlanningInputs, data: ModelData) -> list[Findin
                 "perf.csv",
                 int(row),
                 "workload",
-                f"workload '{workload}' has no demand in demand.csv "
-                f"(workloads there: {sorted(known)}); the row is ignored",
+                f"workload '{workload}' has no demand in demand.csv and no cluster in "
+                f"clusters.csv (workloads there: {sorted(known)}); the row is ignored",
             ),
         )
         for row, workload in inputs.perf["workload"].items()
         if workload not in known
     ]
+
+
+def check_clusters(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
+    """Warnings: a cluster wholly outside the horizon is ignored; a cluster that no pool
+    may hold (no SKU serves its workload, or its ``skus``, ``sites`` and ``region`` leave
+    none) will be reported not placed, at its penalty."""
+    findings = []
+    kept = set(data.clusters.row.tolist())
+    for row, cluster in inputs.clusters.iterrows():
+        name = clipped(str(cluster["cluster"]))
+        if row not in kept:
+            message = (
+                f"cluster '{name}' runs {cluster['start']}..{cluster['end']}, outside the "
+                f"horizon {data.periods[0]}..{data.periods[-1]}; it is ignored"
+            )
+            findings.append(
+                Finding(
+                    "cluster_outside_horizon", "warning", _at("clusters", row, "start", message)
+                )
+            )
+    for c, row in enumerate(data.clusters.row):
+        if data.clusters.pools[c].any():
+            continue
+        name = clipped(data.clusters.names[c])
+        workload = data.workloads[data.clusters.workload[c]]
+        why = (
+            f"no SKU has a perf factor > 0 for workload '{clipped(workload)}'"
+            if not (data.factor[:, data.clusters.workload[c]] > 0).any()
+            else "its skus, sites and region leave no SKU at any site that serves it"
+        )
+        message = f"cluster '{name}' cannot be placed: {why}; it will be reported not placed"
+        findings.append(
+            Finding("cluster_without_pool", "warning", _at("clusters", row, "cluster", message))
+        )
+    return findings
+
+
+def check_eligibility_without_regions(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
+    """Warning: ``eligibility.csv`` is given but demand has no regions, so it is unused."""
+    if data.regional or inputs.eligibility.empty:
+        return []
+    message = (
+        "eligibility.csv is given but demand.csv has no region column: every site may "
+        "serve every workload, and the file is ignored"
+    )
+    return [
+        Finding(
+            "eligibility_without_regions",
+            "warning",
+            Problem("eligibility.csv", None, None, message),
+        )
+    ]
+
+
+def _at(name: str, row: Hashable, column: str, message: str) -> Problem:
+    return Problem(f"{name}.csv", int(row), column, message)  # type: ignore[call-overload]
 
 
 CHECKS: tuple[Callable[[PlanningInputs, ModelData], list[Finding]], ...] = (
@@ -205,6 +262,8 @@ CHECKS: tuple[Callable[[PlanningInputs, ModelData], list[Finding]], ...] = (
     check_salvage_without_retirement,
     check_rows_outside_horizon,
     check_perf_workloads,
+    check_clusters,
+    check_eligibility_without_regions,
 )
 
 

@@ -29,6 +29,7 @@ RELAXABLE = {
     "slots": ("accelerators", "more slots"),
     "supply": ("accelerators", "more vendor supply"),
     "service_level": ("probability", "a lower service level"),
+    "cluster": ("clusters", "training clusters left unplaced"),
 }
 
 #: Relaxations below this are solver noise.
@@ -104,10 +105,14 @@ def _amount(value: float, unit: str) -> str:
         return f"{value / 1000:,.3f} MW" if value >= 1000 else f"{value:,.1f} kW"
     if unit == "probability":
         return f"{value:.1%}"
+    if unit == "clusters":
+        return f"{value:,.0f} cluster{'s' if round(value) != 1 else ''}"
     return f"{value:,.1f} {unit}"
 
 
 def _where(row: dict[str, object]) -> str:
-    parts = [str(row[c]) for c in ("workload", "sku", "site", "period") if row[c]]
+    parts = [
+        str(row[c]) for c in ("cluster", "workload", "region", "sku", "site", "period") if row[c]
+    ]
     scenario = f" (scenario {row['scenario']})" if row["scenario"] else ""
     return f"at {' '.join(parts)}{scenario}" if parts else scenario.strip()

@@ -126,13 +126,82 @@ def explain(model: PlanModel, plan: Plan, values: np.ndarray) -> Plan:
     unmet = (short["unmet"] * short["probability"]).groupby(short["workload"]).sum()
     most = str(unmet.idxmax()) if not unmet.empty and unmet.max() > TOLERANCE else None
     penalty = dict(zip(model.data.workloads, model.data.penalty.tolist(), strict=True))
-    said = retirement_sentences(plan.retirements, model.data) + sentences(binding, penalty, most)
+    said = (
+        cluster_sentences(plan, model.data)
+        + retirement_sentences(plan.retirements, model.data)
+        + sentences(binding, penalty, most)
+    )
     return replace(
         plan,
         binding=binding,
         explanations=tuple(said),
         explain_seconds=time.perf_counter() - started,
     )
+
+
+def cluster_sentences(plan: Plan, data: ModelData) -> list[str]:
+    """Where each training cluster is placed; for one that is not, the pool that came
+    closest in power (the facility MW it needs against what the plan leaves free at that
+    site in its busiest period) and, where the site has fleet of another SKU, how many
+    of those units retiring would make room."""
+    said = []
+    clusters = data.clusters
+    free = (
+        plan.power.assign(free=plan.power["cap_kw"] - plan.power["draw_kw"])
+        .set_index(["site", "period"])["free"]
+        .to_dict()
+    )
+    for c, row in enumerate(plan.clusters.itertuples(index=False)):
+        what = (
+            f"Cluster {row.cluster} ({float(row.size):,.0f} reference units of "
+            f"{row.workload}, {row.start}..{row.end})"
+        )
+        if bool(row.placed):
+            said.append(f"{what} is placed whole on {int(row.units):,} {row.sku} at {row.site}.")
+            continue
+        pools = np.argwhere(clusters.pools[c])
+        if len(pools) == 0:
+            said.append(f"{what} was not placed: no pool may hold it (see the warnings).")
+            continue
+        periods = data.periods[clusters.active[c]]
+        best: tuple[float, int, int, str, float] | None = None
+        for s, k in pools:
+            need = clusters.units[c, s] * float(data.facility_kw[s, k])
+            room, when = min((free.get((data.sites[k], p), 0.0), str(p)) for p in periods)
+            if best is None or need - room < best[0]:
+                best = (need - room, int(s), int(k), when, need)
+        assert best is not None
+        short, s, k, when, need = best
+        sku, site = data.skus[s], data.sites[k]
+        if short <= 0:
+            said.append(
+                f"{what} was not placed: {int(clusters.units[c, s]):,} {sku} at {site} "
+                f"would fit in power, but placing it costs more than its penalty of "
+                f"${float(row.penalty):,.0f} (discounted, a valuation), within the budget, "
+                "supply and lead times."
+            )
+            continue
+        text = (
+            f"{what} was not placed: no single pool it may use has room for it whole; the "
+            f"closest, {int(clusters.units[c, s]):,} {sku} at {site}, needs {need / 1000:,.2f} "
+            f"MW where the plan leaves {max(need - short, 0.0) / 1000:,.2f} MW free in {when}"
+        )
+        fleet = plan.capacity[
+            (plan.capacity["site"] == site)
+            & (plan.capacity["period"].astype(str) == when)
+            & (plan.capacity["existing_units"] > 0)
+            & (plan.capacity["sku"] != sku)
+        ]
+        if not fleet.empty:
+            old = fleet.sort_values("existing_units", ascending=False, kind="stable").iloc[0]
+            kw = float(data.facility_kw[data.skus.index(str(old["sku"])), k])
+            units = int(np.ceil(short / kw - 1e-9))
+            if units <= float(old["existing_units"]):
+                text += f"; retiring {units:,} {old['sku']} at {site} by {when} would make room" + (
+                    "" if data.early_retirement else " (early_retirement: true lets the plan)"
+                )
+        said.append(text + ".")
+    return said
 
 
 def retirement_sentences(retirements: pd.DataFrame, data: ModelData) -> list[str]:
@@ -201,7 +270,8 @@ def _sentence(family: str, row: object, penalty: dict[str, float], short: str | 
             f"One more {sku} installed at {site} in {period} would lower the expected cost "
             f"by {saves} in scenario {scenario} ({basis})."
         )
+    region = f" in region {row.region}" if row.region else ""  # type: ignore[attr-defined]
     return (
-        f"One more reference unit of {workload} demand in {period} (scenario {scenario}) "
-        f"would add ${price:,.0f} to the expected cost ({basis})."
+        f"One more reference unit of {workload} demand{region} in {period} (scenario "
+        f"{scenario}) would add ${price:,.0f} to the expected cost ({basis})."
     )

@@ -328,8 +328,8 @@ def _add(
         rows, low, high = rows.where(keep), low[keep], high[keep]
     if family in model.elastic:
         widen = model.program.add_columns(f"relax__{family}", axes, rows.keys)
-        # <= rows may exceed their right-hand side by it, >= rows fall short by it.
-        sign = np.where(np.isfinite(high), -1.0, 1.0)
+        # <= rows may exceed their right-hand side by it, >= and = rows fall short by it.
+        sign = np.where(np.isfinite(low), 1.0, -1.0)
         ends = np.cumsum(rows.lengths)
         rows = Rows(
             rows.keys,

@@ -21,6 +21,15 @@
     opex:          [{sku: H100, change: +25%}]          # catalog.csv opex
     availability_share: [{sku: GB200, set: 0.9}]         # catalog.csv availability
     salvage_value: [{sku: H100, site: texas, set: 4000}]  # fleet.csv salvage_value
+    perf:          [{sku: B200, workload: training, change: +15%}]  # perf.csv factor
+    power_kw:      [{sku: B200, set: 1.9}]               # catalog.csv power_kw
+    site_region:   [{site: texas, region: eu}]           # sites.csv region
+    eligibility:   [{workload: inference, region: eu, site: texas},
+                    {workload: training, region: us, site: virginia, allow: false}]
+    clusters:
+      - {cluster: frontier-2028, add: {workload: training, size: 4000, start: 2028Q1,
+                                       end: 2028Q4, region: us, skus: [B200, GB200]}}
+      - {cluster: frontier-2027, shift: 2}               # or remove: true, factor: 1.5 (size)
     options:       {time_limit_s: 30, mip_gap: 0.005, early_retirement: true}
 
 Paths are relative to the file that names them. A scenario that ``extends`` another
@@ -31,13 +40,16 @@ fraction or a percentage: ``-20%`` = ``-0.2`` = ``factor: 0.8``). Periods are a 
 (``2027Q3``), a year (``"2027"``, quoted), a range (``2027Q1..2028Q2``) or a list of those.
 ``opex``, ``availability_share`` and ``salvage_value`` edit columns that have no periods
 (``availability`` is the older knob for when a SKU can be ordered, hence the longer name);
-an empty cell is changed from its default (0, 1 and 0).
+an empty cell is changed from its default (0, 1 and 0). ``perf`` and ``power_kw`` edit
+``perf.csv`` factors and ``catalog.csv`` ``power_kw`` the same way (no periods either).
+``site_region``, ``eligibility`` and ``clusters`` edit ``sites.csv``, ``eligibility.csv``
+and ``clusters.csv`` (docs/scenarios.md says how).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -134,6 +146,91 @@ class SalvageChange(CatalogChange):
     set: float | None = None  # salvage may be negative
 
 
+class PerfChange(CatalogChange):
+    """``perf.csv`` ``factor`` of a SKU (and/or workload). ``set`` with both a SKU and a
+    workload adds the row when the SKU does not serve the workload yet."""
+
+    workload: str | None = None
+
+
+#: A name of a planning table: not empty, not absurdly long, no ``;`` (the list separator
+#: of ``clusters.csv``).
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^;]*$")]
+
+
+class SiteRegion(BaseModel):
+    """A site moved to another region (``sites.csv`` ``region``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    site: str
+    region: Name
+
+
+class EligibilityChange(BaseModel):
+    """Allow a site to serve the demand of a workload (all of them when omitted) in a
+    region, or forbid it (``allow: false``): an edit of ``eligibility.csv`` that first
+    writes out the default (the sites of the region) for a pair that has no rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workload: str | None = None
+    region: str
+    site: str
+    allow: bool = True
+
+
+class NewCluster(BaseModel):
+    """The columns of a ``clusters.csv`` row but its name; lists as YAML lists."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    workload: Name
+    size: float = Field(ge=0)
+    start: str | int
+    end: str | int
+    region: Name | None = None
+    skus: list[Name] | None = Field(default=None, min_length=1)
+    sites: list[Name] | None = Field(default=None, min_length=1)
+
+
+class ClusterChange(BaseModel):
+    """A training cluster added (``add``), removed (``remove: true``), or moved by
+    ``shift`` periods and/or resized (``set``, ``factor`` or ``change`` of its size)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    cluster: Name
+    add: NewCluster | None = None
+    remove: bool = False
+    shift: int | None = Field(default=None, ge=-LIMITS.periods, le=LIMITS.periods)
+    set: float | None = Field(default=None, ge=0)
+    factor: float | None = Field(default=None, ge=0)
+    change: float | None = Field(default=None, ge=-1)
+
+    _change_fraction = field_validator("change", mode="before")(_fraction)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ClusterChange:
+        sizes = [k for k in ("set", "factor", "change") if getattr(self, k) is not None]
+        edits = [*sizes, *(["shift"] if self.shift is not None else [])]
+        if len(sizes) > 1:
+            raise ValueError(f"give at most one of set, factor or change (got {sizes})")
+        if self.add is not None and (self.remove or edits):
+            raise ValueError("'add' takes the cluster's columns under it, and nothing else")
+        if self.remove and edits:
+            raise ValueError("'remove: true' takes nothing else")
+        if self.add is None and not self.remove and not edits:
+            raise ValueError("give add, remove: true, shift, or one of set, factor or change")
+        return self
+
+    def resized(self, size: float) -> float:
+        """``size`` after the change's ``set``, ``factor`` or ``change`` (if any)."""
+        if self.set is not None:
+            return self.set
+        return size * (self.factor if self.factor is not None else 1 + (self.change or 0))
+
+
 class LeadTimeChange(BaseModel):
     """A SKU's lead time: ``add`` periods (a slip; negative = earlier) or ``set`` it."""
 
@@ -204,7 +301,14 @@ class Changes(BaseModel):
     opex: list[CatalogChange] = Field(default_factory=list)
     availability_share: list[CatalogChange] = Field(default_factory=list)
     salvage_value: list[SalvageChange] = Field(default_factory=list)
+    perf: list[PerfChange] = Field(default_factory=list)
+    power_kw: list[CatalogChange] = Field(default_factory=list)
+    site_region: list[SiteRegion] = Field(default_factory=list)
+    eligibility: list[EligibilityChange] = Field(default_factory=list)
+    clusters: list[ClusterChange] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+    #: The line of each key in the scenario's file (empty when not read from one).
+    _lines: Lines = PrivateAttr(default_factory=dict)
 
     @field_validator("options")
     @classmethod
@@ -225,9 +329,15 @@ class Changes(BaseModel):
 
     def changes(self) -> int:
         """How many changes the scenario makes to its inputs."""
-        lists = (self.demand, self.budget, self.prices, self.lead_time, self.availability)
-        fleet = (self.opex, self.availability_share, self.salvage_value)
-        return sum(len(x) for x in (*lists, self.power, self.rent, *fleet)) + len(self.options)
+        return sum(len(getattr(self, key)) for key in CHANGE_KEYS) + len(self.options)
+
+    def line(self, *key: str | int) -> int | None:
+        """The line of ``key`` (``"clusters", 0, "add", "skus"``) in the scenario's file,
+        or of the nearest enclosing key there; ``None`` when not read from a file."""
+        for end in range(len(key), 0, -1):
+            if key[:end] in self._lines:
+                return self._lines[key[:end]]
+        return None
 
 
 class Scenario(Changes):
@@ -265,6 +375,11 @@ CHANGE_KEYS = (
     "opex",
     "availability_share",
     "salvage_value",
+    "perf",
+    "power_kw",
+    "site_region",
+    "eligibility",
+    "clusters",
 )
 
 
@@ -325,6 +440,7 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Scenario:
     except ValidationError as error:
         raise InputError(validation_problems(error, path.name, lines)) from None
     scenario._source = path.name
+    scenario._lines = lines
     return scenario
 
 

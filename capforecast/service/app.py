@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response, Security
+from fastapi import Path as PathParameter
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -91,6 +92,44 @@ def _cells(row: list[str]) -> list[float | str | None]:
 
 class ErrorMessage(BaseModel):
     detail: str
+
+
+#: The result tables of each kind of job: ``GET /v1/{kind}/{id}/tables/{table}`` pages
+#: ``<table>.csv``. A plan's are the CSV files of ``Plan.files()`` (it also has
+#: ``plan.json``), a comparison's those of ``Comparison.tables()`` (it also has
+#: ``summary.json``, ``report.html`` and ``report.xlsx``).
+RESULT_TABLES: dict[str, tuple[str, ...]] = {
+    "forecasts": ("forecast",),
+    "plans": (
+        "purchases", "capacity", "allocation", "rent", "shortfall", "spend", "power",
+        "scenario_costs", "retirements", "clusters", "binding", "relaxations",
+    ),
+    "comparisons": ("kpis", "deltas", "capex_by_year", "units_by_sku", "power_headroom"),
+}  # fmt: skip
+#: The other result files of each kind of job.
+RESULT_FILES: dict[str, tuple[str, ...]] = {
+    "forecasts": (),
+    "plans": ("plan.json",),
+    "comparisons": ("summary.json", "report.html", "report.xlsx"),
+}
+
+
+def _listed(names: dict[str, tuple[str, ...]], suffix: str = "") -> str:
+    return "; ".join(
+        f"{kind}: " + ", ".join(f"`{n}{suffix}`" for n in found)
+        for kind, found in names.items()
+        if found
+    )
+
+
+TABLE_HELP = "a result table, named without `.csv` (one with no rows has `total` 0); " + _listed(
+    RESULT_TABLES
+)
+FILE_HELP = (
+    "a result file: every table as `<table>.csv`, and "
+    + _listed(RESULT_FILES)
+    + "; the job's `files` lists them"
+)
 
 
 #: Error answers every authenticated path can give, documented in the OpenAPI schema.
@@ -414,7 +453,7 @@ def create_app(settings: Settings) -> FastAPI:
     def table(
         kind: JobKind,
         job_id: str,
-        table: str,
+        table: Annotated[str, PathParameter(description=TABLE_HELP)],
         owner: Owner,
         offset: Annotated[int, Query(ge=0, description="the first row")] = 0,
         # A default, not an annotation: the bound is this server's (annotations are
@@ -439,7 +478,12 @@ def create_app(settings: Settings) -> FastAPI:
         f"/{VERSION}/{{kind}}/{{job_id}}/files/{{name}}", tags=["jobs"],
         responses={**ERRORS, 200: {"description": "the file (CSV, JSON, HTML or XLSX)"}},
     )  # fmt: skip
-    def download(kind: JobKind, job_id: str, name: str, owner: Owner) -> Response:
+    def download(
+        kind: JobKind,
+        job_id: str,
+        name: Annotated[str, PathParameter(description=FILE_HELP)],
+        owner: Owner,
+    ) -> Response:
         """A result file, streamed from the store."""
         job = own_job(kind, job_id, owner)
         found = store.stream(job_id, name) if job.state == "succeeded" else None

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from capforecast.core.errors import CapforecastError, InputError, Problem
 from capforecast.core.limits import shown
+from capforecast.core.schemas import PLANNING_FILES
 from capforecast.scenario.spec import Changes
 from capforecast.service.problems import MAX_PROBLEMS, Unprocessable, problem
 from capforecast.service.settings import Settings
@@ -25,6 +26,21 @@ from capforecast.service.store import StoredInput, write_files
 #: A plain file name: no folder, not hidden, .csv or .yaml.
 FileName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,58}\.(csv|yaml)$")]
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+#: The files of a planning input that the library reads (docs/data.md), from its contract.
+PLANNING_REQUIRED = tuple(s.file for s, required, _ in PLANNING_FILES.values() if required)
+PLANNING_OPTIONAL = (
+    *(s.file for s, required, _ in PLANNING_FILES.values() if not required),
+    "options.yaml",
+)
+#: Files of one upload, at most: room for every planning file, and a few more.
+MAX_FILES = 20
+FILES_HELP = (
+    "file name -> text. A history: one .csv file. A planning input: "
+    f"{', '.join(PLANNING_REQUIRED)}, and optionally {', '.join(PLANNING_OPTIONAL)}; "
+    "the optional columns of docs/data.md (regions of sites, demand and rent, catalog "
+    "opex and availability, fleet salvage_value) are read when present"
+)
 
 
 def read_input(kind: str, files: dict[str, str]) -> Any:
@@ -72,7 +88,7 @@ class InputUpload(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["history", "planning"]
-    files: dict[FileName, str] = Field(min_length=1, max_length=20)
+    files: dict[FileName, str] = Field(min_length=1, max_length=MAX_FILES, description=FILES_HELP)
 
     @field_validator("files")
     @classmethod
