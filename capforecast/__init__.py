@@ -27,6 +27,7 @@ from capforecast.plan import (
     PlanningInputs,
     PlanOptions,
     PlanStatus,
+    planning_inputs,
     read_planning_inputs,
     solve,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "SeasonalNaive",
     "SolverError",
     "forecast",
+    "planning_inputs",
     "read_history",
     "read_planning_inputs",
     "requirement",

@@ -128,7 +128,9 @@ def test_each_change_is_the_table_edit_it_says() -> None:
     h100 = changed.prices[changed.prices["sku"] == "H100"]["unit_price"].to_numpy()
     np.testing.assert_allclose(h100, inputs.prices[inputs.prices["sku"] == "H100"]["unit_price"])
     lead = changed.catalog.set_index("sku")["lead_time"]
-    assert lead["B200"] == 4 and lead["H100"] == 1
+    before_lead = inputs.catalog.set_index("sku")["lead_time"]
+    assert lead["B200"] == before_lead["B200"] + 2
+    assert lead.drop("B200").equals(before_lead.drop("B200"))
     closed = changed.supply[changed.supply["max_units"] == 0]
     assert set(closed[closed["sku"] == "GB200"]["period"].astype(str)) == set(
         inputs.periods.astype(str)
@@ -161,23 +163,32 @@ def test_fleet_refresh_knobs_edit_catalog_and_fleet() -> None:
             opex=[{"set": 100}, {"sku": "H100", "change": "+50%"}],
             availability_share=[{"sku": "GB200", "set": 0.9}, {"sku": "B200", "factor": 0.95}],
             salvage_value=[{"sku": "H100", "set": -250}, {"site": "texas", "change": "+10%"}],
-            options={"early_retirement": True},
+            options={"early_retirement": not inputs.options.early_retirement},
         ),
         inputs,
     )
     catalog = changed.catalog.set_index("sku")
     assert catalog["opex"].to_dict() == {s: 150.0 if s == "H100" else 100.0 for s in catalog.index}
-    assert (catalog.at["GB200", "availability"], catalog.at["B200", "availability"]) == (0.9, 0.95)
-    assert catalog["availability"].drop(["GB200", "B200"]).isna().all()  # still the default
+    share = inputs.catalog.set_index("sku")["availability"]
+    assert catalog.at["GB200", "availability"] == 0.9
+    assert catalog.at["B200", "availability"] == pytest.approx(
+        0.95 * (1.0 if pd.isna(share["B200"]) else share["B200"])
+    )
+    others = ["GB200", "B200"]
+    assert catalog["availability"].drop(others).equals(share.drop(others))  # unchanged
     fleet = changed.fleet
     expected = np.where(fleet["sku"] == "H100", -250.0, 0.0) * np.where(
         fleet["site"] == "texas", 1.1, 1.0
     )
     np.testing.assert_allclose(fleet["salvage_value"].fillna(0.0), expected)
-    assert changed.options.early_retirement and not inputs.options.early_retirement
+    assert changed.options.early_retirement != inputs.options.early_retirement
     with pytest.raises(InputError) as error:
         apply(_scenario(opex=[{"sku": "XYZ", "set": 1}]), inputs)
-    assert "key 'opex.0': selects no row (sku 'XYZ')" in str(error.value)
+    assert "key 'opex.0.sku': unknown SKU 'XYZ'; known in catalog.csv" in str(error.value)
+    with pytest.raises(InputError, match=r"key 'salvage_value\.0': selects no row"):
+        apply(_scenario(salvage_value=[{"sku": "GB200", "site": "texas", "set": 1}]), inputs)
+    with pytest.raises(InputError, match=r"key 'salvage_value\.0\.site': unknown site 'paris'"):
+        apply(_scenario(salvage_value=[{"site": "paris", "set": 1}]), inputs)
     with pytest.raises(ValueError, match="this column has no periods"):
         _scenario(opex=[{"sku": "H100", "set": 1, "periods": "2027"}])
 

@@ -16,7 +16,9 @@ from capforecast.scenario.apply import apply
 from capforecast.scenario.spec import Scenario, read_scenario
 
 #: No energy cost, no discounting, no terminal value: the figures are capex and penalty.
-OPTIONS = "hours_per_period: 1000\nload_factor: 1.0\nterminal_value: none\nmip_gap: 0\nexplain: false\n"
+OPTIONS = (
+    "hours_per_period: 1000\nload_factor: 1.0\nterminal_value: none\nmip_gap: 0\nexplain: false\n"
+)
 
 
 def _write(directory: Path, files: dict[str, str]) -> Path:
@@ -29,8 +31,9 @@ def _write(directory: Path, files: dict[str, str]) -> Path:
 def _regional(directory: Path) -> PlanningInputs:
     """One quarter. ``texas`` (us) has 10 ``h100`` (1 reference unit each, 1 kW) and no
     slot for more; ``virginia`` (us) and ``amsterdam`` (eu, 100 kW) are empty; a new h100
-    costs 1000 USD (a ``b200``, 5000 USD, serves nothing). Demand: 4 in us, 6 in eu. The penalty is 10 x 1000 = 10,000 per unit.
-    The plan serves us from texas and buys 6 at amsterdam: 6,000 USD."""
+    costs 1000 USD (a ``b200``, 5000 USD, serves nothing). Demand: 4 in us, 6 in eu. The
+    penalty is 10 x 1000 = 10,000 per unit. The plan serves us from texas and buys 6 at
+    amsterdam: 6,000 USD."""
     return read_planning_inputs(
         _write(
             directory,
@@ -118,7 +121,9 @@ def test_forbidding_a_site_for_a_region_raises_cost_and_moves_allocation(tmp_pat
     assert _served(changed) == pytest.approx({("eu", "amsterdam"): 6.0, ("us", "virginia"): 4.0})
 
     with pytest.raises(InputError, match="forbids the last site for workload 'inference'"):
-        apply(_scenario(eligibility=[{"region": "eu", "site": "amsterdam", "allow": False}]), inputs)
+        apply(
+            _scenario(eligibility=[{"region": "eu", "site": "amsterdam", "allow": False}]), inputs
+        )
     with pytest.raises(InputError, match="site 'virginia' is not eligible there already"):
         apply(_scenario(eligibility=[{"region": "eu", "site": "virginia", "allow": False}]), inputs)
 
@@ -281,7 +286,8 @@ def test_unknown_names_are_errors_at_their_yaml_line(tmp_path: Path) -> None:
         "      start: 2027Q1\n"
         "      end: 2027Q5\n"
         "      skus: [b200, h200]\n"
-        "  - {cluster: frontier-2027, add: {workload: frontier, size: 1, start: 2027Q1, end: 2027Q1}}\n"
+        "  - {cluster: frontier-2027, add: {workload: frontier, size: 1,\n"
+        "                                   start: 2027Q1, end: 2027Q1}}\n"
         "  - {cluster: other, add: {workload: inference, size: 1, start: 2027Q2, end: 2027Q1}}\n"
     )
     with pytest.raises(InputError) as raised:
@@ -292,7 +298,7 @@ def test_unknown_names_are_errors_at_their_yaml_line(tmp_path: Path) -> None:
         (9, "clusters.1.add.end"),
         (10, "clusters.1.add.skus"),
         (11, "clusters.2.cluster"),
-        (12, "clusters.3.add.workload"),
+        (13, "clusters.3.add.workload"),
     }
     text = str(raised.value)
     assert "unknown cluster 'nosuch'; known in clusters.csv: ['frontier-2027']" in text

@@ -22,7 +22,7 @@ from capforecast.core.limits import LIMITS, clipped
 from capforecast.core.schemas import ORDER_COLUMNS, PLANNING_FILES
 from capforecast.core.tables import check_known
 from capforecast.plan.options import FILE as OPTIONS_FILE
-from capforecast.plan.options import PlanOptions, read_options
+from capforecast.plan.options import PlanOptions, parse_options, read_options
 
 if TYPE_CHECKING:
     from capforecast.plan.checks import Finding
@@ -129,7 +129,7 @@ class PlanningInputs:
         --------
         >>> from capforecast.examples import sample_planning_inputs
         >>> inputs = sample_planning_inputs()
-        >>> flat = inputs.demand.assign(demand=1000.0)[["workload", "period", "demand"]]
+        >>> flat = inputs.demand.assign(demand=1000.0)[["workload", "region", "period", "demand"]]
         >>> float(inputs.with_demand(flat).demand["demand"].max())
         1000.0
         """
@@ -196,6 +196,46 @@ def write_planning_inputs(inputs: PlanningInputs, directory: str | Path) -> list
     write_bytes_atomic(path, yaml.safe_dump(options, sort_keys=True).encode())
     written.append(path)
     return written
+
+
+def planning_inputs(
+    options: PlanOptions | Mapping[str, object] | None = None, **tables: pd.DataFrame
+) -> PlanningInputs:
+    """Planning inputs from DataFrames named like the files (``catalog=..., perf=...``),
+    validated exactly as :func:`read_planning_inputs` validates a folder: problems name the
+    file a table stands for, its row (the header is row 1) and column.
+
+    ``options`` is a :class:`PlanOptions` or a mapping of ``options.yaml`` keys. Optional
+    tables may be left out. Cells may be typed (numbers, ``pandas.Period``) or text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> inputs = planning_inputs(
+    ...     catalog=pd.DataFrame({"sku": ["B200"], "unit_price": [75_000], "lot_size": [8],
+    ...                           "power_kw": [1.79], "lead_time": [2], "lifetime": [20]}),
+    ...     perf=pd.DataFrame({"sku": ["B200"], "workload": ["training"], "factor": [2.1]}),
+    ...     sites=pd.DataFrame({"site": ["texas"], "pue": [1.2], "energy_price": [0.066],
+    ...                         "power_cap_kw": [8_000]}),
+    ...     fleet=pd.DataFrame(columns=["sku", "site", "units", "available_from",
+    ...                                 "retire_period"]),
+    ...     budget=pd.DataFrame({"period": ["2027Q1", "2027Q2", "2027Q3"],
+    ...                          "capex_budget": [5e6, 5e6, 5e6]}),
+    ...     demand=pd.DataFrame({"workload": "training", "period": ["2027Q1", "2027Q2",
+    ...                          "2027Q3"], "demand": [0.0, 0.0, 300.0]}),
+    ...     options={"discount_rate": 0.02},
+    ... )
+    >>> len(inputs.periods), inputs.skus
+    (3, ['B200'])
+    """
+    unknown = sorted(set(tables) - set(PLANNING_FILES))
+    if unknown:
+        raise ValueError(f"unknown planning tables {unknown}; known: {list(PLANNING_FILES)}")
+    parsed, problems = (
+        (options, []) if isinstance(options, PlanOptions) else parse_options(options or {})
+    )
+    raw = {name: None if table is None else _as_raw(table, name) for name, table in tables.items()}
+    return build_planning_inputs(raw, parsed, source="DataFrames", problems=problems)
 
 
 def read_planning_inputs(directory: str | Path) -> PlanningInputs:

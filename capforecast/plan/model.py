@@ -601,7 +601,7 @@ def build_model(
     >>> model.program.num_columns == len(model.program.column_names())
     True
     >>> sorted(model.rows)[:3]
-    ['budget', 'demand', 'power']
+    ['budget', 'cluster', 'demand']
     """
     labels = {axis: safe_labels(names) for axis, names in _axis_names(data).items()}
     program = Program(labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -124,10 +125,18 @@ def read_options(path: Path) -> tuple[PlanOptions, list[Problem]]:
         return PlanOptions(), [
             Problem(FILE, 1, None, f"expected a mapping of option: value, got {shown(document)}")
         ]
+    return parse_options(document, lines)
+
+
+def parse_options(
+    document: Mapping[str, object] | Mapping[object, object], lines: Lines | None = None
+) -> tuple[PlanOptions, list[Problem]]:
+    """Options from a mapping of ``options.yaml`` keys (``lines``: where each key was read);
+    every problem with its key, defaults when there is one; never raises."""
     try:
-        return PlanOptions(**{str(k): v for k, v in document.items()}), []
+        return PlanOptions.model_validate({str(k): v for k, v in document.items()}), []
     except ValidationError as exc:
-        return PlanOptions(), [_problem(error, lines) for error in exc.errors()]
+        return PlanOptions(), [_problem(error, lines or {}) for error in exc.errors()]
 
 
 def _problem(error: object, lines: Lines) -> Problem:

@@ -333,8 +333,9 @@ class Changes(BaseModel):
 
     def line(self, *key: str | int) -> int | None:
         """The line of ``key`` (``"clusters", 0, "add", "skus"``) in the scenario's file,
-        or of the nearest enclosing key there; ``None`` when not read from a file."""
-        for end in range(len(key), 0, -1):
+        or of the nearest enclosing key there down to the change (``"clusters", 0``);
+        ``None`` when not in the file (a base's change, or not read from a file)."""
+        for end in range(len(key), min(len(key), 2) - 1, -1):
             if key[:end] in self._lines:
                 return self._lines[key[:end]]
         return None

@@ -114,11 +114,10 @@ RESULT_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _listed(names: dict[str, tuple[str, ...]], suffix: str = "") -> str:
+def _listed(names: dict[str, tuple[str, ...]]) -> str:
+    """``kind: `a`, `b`; kind: ...``, for the schema's descriptions."""
     return "; ".join(
-        f"{kind}: " + ", ".join(f"`{n}{suffix}`" for n in found)
-        for kind, found in names.items()
-        if found
+        f"{kind}: " + ", ".join(f"`{n}`" for n in found) for kind, found in names.items() if found
     )
 
 
