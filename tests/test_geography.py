@@ -148,6 +148,25 @@ def test_a_cluster_no_pool_can_hold_is_not_placed_at_its_penalty(tmp_path: Path)
     assert not bool(row["placed"]) and row["penalty"] == pytest.approx(1_300_000)
     assert plan.allocation.empty  # no split across pools: nothing of it is served
     assert reference_solve(folder).objective == pytest.approx(1_300_000)
+    # The closest pool is big: 60 b200 (availability 1) and no free power, 5 short of 65.
+    said = [line for line in plan.explanations if "frontier-2027" in line]
+    assert said and "was not placed" in said[0]
+    assert "the closest, big with 60 b200 available in 2027Q1, needs 65: 5 more" in said[0]
+
+
+def test_a_cluster_that_must_be_placed_but_cannot_is_diagnosed(tmp_path: Path) -> None:
+    """With ``shortfall: forbid`` the 130-unit cluster makes the model infeasible, and the
+    diagnosis says leaving one cluster unplaced is what makes it feasible."""
+    folder = _clusters(
+        tmp_path, "frontier-2027,frontier,130,2027Q1,2027Q2\n", OPTIONS + "shortfall: forbid\n"
+    )
+    plan = solve(read_planning_inputs(folder))
+    assert plan.status == "infeasible"
+    said = [line for line in plan.diagnosis if "(cluster)" in line]
+    assert said == [
+        "It becomes feasible with training clusters left unplaced: 1 cluster in all "
+        "(cluster), largest 1 cluster at frontier-2027."
+    ]
 
 
 def test_a_cluster_restricted_to_sites_and_skus(tmp_path: Path) -> None:
@@ -199,3 +218,22 @@ def test_the_sample_plan_keeps_clusters_whole_eu_inference_in_the_eu_and_its_end
     without = solve(inputs.with_options(terminal_value="none"))
     late_without = without.purchases[without.purchases["order_period"].astype(str).isin(last_year)]
     assert late_without["units"].sum() < ordered_late["units"].sum()
+
+
+def test_an_unplaced_cluster_names_the_retirement_that_would_make_room(tmp_path: Path) -> None:
+    """``big`` also holds 10 ``old`` units (1 kW each) and is at its power cap (70 kW), so
+    the 130-unit cluster (65 b200) is 5 b200 = 5 kW short there: retiring 5 old units would
+    make room (and a budget would buy the 5 b200)."""
+    folder = _clusters(tmp_path, "frontier-2027,frontier,130,2027Q1,2027Q2\n")
+    catalog = (folder / "catalog.csv").read_text() + "old,,,1.0,,\n"
+    (folder / "catalog.csv").write_text(catalog)
+    (folder / "sites.csv").write_text(
+        (folder / "sites.csv").read_text().replace("big,1.0,0,60", "big,1.0,0,70")
+    )
+    (folder / "fleet.csv").write_text((folder / "fleet.csv").read_text() + "old,big,10,,\n")
+    plan = solve(read_planning_inputs(folder))
+    said = [line for line in plan.explanations if "frontier-2027" in line]
+    assert said and said[0].endswith(
+        "needs 65: 5 more, 0.01 MW beyond what the plan leaves free; retiring 5 old at big "
+        "by 2027Q1 would make room (early_retirement: true lets the plan)."
+    )

@@ -141,16 +141,20 @@ def explain(model: PlanModel, plan: Plan, values: np.ndarray) -> Plan:
 
 def cluster_sentences(plan: Plan, data: ModelData) -> list[str]:
     """Where each training cluster is placed; for one that is not, the pool that came
-    closest in power (the facility MW it needs against what the plan leaves free at that
-    site in its busiest period) and, where the site has fleet of another SKU, how many
-    of those units retiring would make room."""
+    closest (the fewest units short: those it needs less the available units the plan
+    installs there and the units the site's free power could take, in its busiest period),
+    and, where the site has fleet of another SKU, how many of those units retiring would
+    make room."""
     said = []
     clusters = data.clusters
     free = (
-        plan.power.assign(free=plan.power["cap_kw"] - plan.power["draw_kw"])
-        .set_index(["site", "period"])["free"]
-        .to_dict()
+        (plan.power["cap_kw"] - plan.power["draw_kw"])
+        .groupby([plan.power["site"], plan.power["period"].astype(str)])
+        .sum()
     )
+    installed = plan.capacity.groupby(
+        [plan.capacity["sku"], plan.capacity["site"], plan.capacity["period"].astype(str)]
+    )["units"].sum()
     for c, row in enumerate(plan.clusters.itertuples(index=False)):
         what = (
             f"Cluster {row.cluster} ({float(row.size):,.0f} reference units of "
@@ -163,28 +167,36 @@ def cluster_sentences(plan: Plan, data: ModelData) -> list[str]:
         if len(pools) == 0:
             said.append(f"{what} was not placed: no pool may hold it (see the warnings).")
             continue
-        periods = data.periods[clusters.active[c]]
-        best: tuple[float, int, int, str, float] | None = None
+        periods = [str(p) for p in data.periods[clusters.active[c]]]
+        best: tuple[float, int, int, str, float, float] | None = None
         for s, k in pools:
-            need = clusters.units[c, s] * float(data.facility_kw[s, k])
-            room, when = min((free.get((data.sites[k], p), 0.0), str(p)) for p in periods)
-            if best is None or need - room < best[0]:
-                best = (need - room, int(s), int(k), when, need)
+            sku, site, kw = data.skus[s], data.sites[k], float(data.facility_kw[s, k])
+            # The pool's busiest period: where it is shortest of units (the first such).
+            units = [
+                data.availability[s] * float(installed.get((sku, site, when), 0.0))
+                for when in periods
+            ]
+            lacking = [
+                clusters.units[c, s] - have - max(float(free.get((site, when), 0.0)), 0.0) / kw
+                for have, when in zip(units, periods, strict=True)
+            ]
+            i = int(np.argmax(lacking))
+            if best is None or lacking[i] < best[0]:
+                best = (float(lacking[i]), int(s), int(k), periods[i], units[i], kw)
         assert best is not None
-        short, s, k, when, need = best
-        sku, site = data.skus[s], data.sites[k]
+        short, s, k, when, have, kw = best
+        sku, site, need = data.skus[s], data.sites[k], int(clusters.units[c, s])
         if short <= 0:
             said.append(
-                f"{what} was not placed: {int(clusters.units[c, s]):,} {sku} at {site} "
-                f"would fit in power, but placing it costs more than its penalty of "
-                f"${float(row.penalty):,.0f} (discounted, a valuation), within the budget, "
-                "supply and lead times."
+                f"{what} was not placed: {need:,} {sku} at {site} would fit, but placing "
+                f"it costs more than its penalty of ${float(row.penalty):,.0f} (discounted, a "
+                "valuation), within the budget, supply and lead times."
             )
             continue
         text = (
             f"{what} was not placed: no single pool it may use has room for it whole; the "
-            f"closest, {int(clusters.units[c, s]):,} {sku} at {site}, needs {need / 1000:,.2f} "
-            f"MW where the plan leaves {max(need - short, 0.0) / 1000:,.2f} MW free in {when}"
+            f"closest, {site} with {have:,.0f} {sku} available in {when}, needs {need:,}: "
+            f"{short:,.0f} more, {short * kw / 1000:,.2f} MW beyond what the plan leaves free"
         )
         fleet = plan.capacity[
             (plan.capacity["site"] == site)
@@ -194,11 +206,12 @@ def cluster_sentences(plan: Plan, data: ModelData) -> list[str]:
         ]
         if not fleet.empty:
             old = fleet.sort_values("existing_units", ascending=False, kind="stable").iloc[0]
-            kw = float(data.facility_kw[data.skus.index(str(old["sku"])), k])
-            units = int(np.ceil(short / kw - 1e-9))
-            if units <= float(old["existing_units"]):
-                text += f"; retiring {units:,} {old['sku']} at {site} by {when} would make room" + (
-                    "" if data.early_retirement else " (early_retirement: true lets the plan)"
+            old_kw = float(data.facility_kw[data.skus.index(str(old["sku"])), k])
+            retire = int(np.ceil(short * kw / old_kw - 1e-9))
+            if retire <= float(old["existing_units"]):
+                text += (
+                    f"; retiring {retire:,} {old['sku']} at {site} by {when} would make room"
+                    + ("" if data.early_retirement else " (early_retirement: true lets the plan)")
                 )
         said.append(text + ".")
     return said
