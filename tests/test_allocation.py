@@ -22,8 +22,7 @@ def _instance(directory: Path, demand: tuple[int, int], budget: float, fleet: in
     the shortfall costs the same."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {
-        "catalog.csv": "sku,unit_price,lot_size,power_kw,lead_time,lifetime\n"
-        "h100,1000,1,1.0,0,1\n",
+        "catalog.csv": "sku,unit_price,lot_size,power_kw,lead_time,lifetime\nh100,1000,1,1.0,0,1\n",
         "perf.csv": "sku,workload,factor\nh100,chat,1.0\nh100,search,1.0\n",
         "sites.csv": f"site,pue,energy_price,power_cap_kw\ntexas,1.0,0.1,{fleet}\n",
         "fleet.csv": f"sku,site,units,available_from,retire_period\nh100,texas,{fleet},,\n",

@@ -36,8 +36,7 @@ def _regional(directory: Path, eligibility: str | None = None) -> Path:
     nothing more; site ``amsterdam`` (eu) is empty and may take new ``h100`` at 1000 USD.
     Demand: 4 in us, 6 in eu. Default penalty 10 * 1000 = 10,000 per reference unit."""
     files = {
-        "catalog.csv": "sku,unit_price,lot_size,power_kw,lead_time,lifetime\n"
-        "h100,1000,1,1.0,0,1\n",
+        "catalog.csv": "sku,unit_price,lot_size,power_kw,lead_time,lifetime\nh100,1000,1,1.0,0,1\n",
         "perf.csv": "sku,workload,factor\nh100,inference,1.0\n",
         "sites.csv": "site,pue,energy_price,power_cap_kw,region\n"
         "texas,1.0,0,10,us\namsterdam,1.0,0,100,eu\n",

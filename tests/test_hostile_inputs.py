@@ -339,7 +339,7 @@ def test_small_files_cannot_ask_for_a_big_model(tmp_path: Path, planning_dir: Pa
     (planning_dir / "options.yaml").write_text("period_freq: M\n")
     code, stderr, seconds, peak_mb = _cli("plan", planning_dir, "--out", tmp_path / "out")
     assert code == 2 and f"allocation cells is over the limit of {LIMITS.allocation}" in stderr
-    assert "20 SKUs x 20 sites x 1 workloads x 2000 periods" in stderr
+    assert "20 SKUs x 20 sites x 1 workload-regions x 2000 periods" in stderr
     assert seconds < 30 and peak_mb < MAX_MB
 
 

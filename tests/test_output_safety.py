@@ -38,7 +38,7 @@ MATH_SKU = "$\\frac{a$ x_1^2"
 HIDDEN_SKU = "_spare^2"  # a legend leaves out labels that start with '_'
 DDE_SITE = "@SUM(1+1)"
 RENAMED = {
-    "sku": {"MI300X": FORMULA_SKU, "B200": MATH_SKU, "H200": HIDDEN_SKU},
+    "sku": {"Gaudi3": FORMULA_SKU, "B200": MATH_SKU, "H200": HIDDEN_SKU},
     "site": {"amsterdam": DDE_SITE},
 }
 HYPERLINK = '=HYPERLINK("http://evil.example/x","click")'

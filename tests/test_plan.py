@@ -25,6 +25,7 @@ OUTPUTS = {
     "capacity.csv": ["sku", "site", "period", "existing_units", "new_units", "units"],
     "shortfall.csv": [
         "workload",
+        "region",
         "period",
         "scenario",
         "probability",
@@ -35,6 +36,19 @@ OUTPUTS = {
     ],
     "spend.csv": ["period", "capex", "budget", "cumulative_capex", "cumulative_budget"],
     "power.csv": ["site", "period", "draw_kw", "cap_kw", "units", "slots"],
+    "clusters.csv": [
+        "cluster",
+        "workload",
+        "size",
+        "start",
+        "end",
+        "placed",
+        "sku",
+        "site",
+        "units",
+        "penalty",
+    ],
+    "retirements.csv": ["sku", "site", "fleet_row", "period", "units", "salvage"],
 }
 TIMINGS = ("build_seconds", "solve_seconds")
 
@@ -138,14 +152,14 @@ def test_header_only_optional_files_and_an_empty_fleet_are_valid(planning_dir: P
 
 def test_labels_that_clash_once_made_safe_still_solve(planning_dir: Path) -> None:
     reference = solve(read_planning_inputs(planning_dir))
-    for name in ("sites.csv", "fleet.csv", "site_power.csv"):
+    for name in ("sites.csv", "fleet.csv", "site_power.csv", "eligibility.csv"):
         path = planning_dir / name
         text = path.read_text().replace("texas", "tx-1").replace("amsterdam", "tx_1")
         path.write_text(text.replace("virginia", "va 1"))
     plan = solve(read_planning_inputs(planning_dir))
     assert plan.status is PlanStatus.OPTIMAL
     assert plan.objective == pytest.approx(reference.objective, rel=1e-9)
-    assert set(plan.power["site"]) == {"tx-1", "tx_1", "va 1"}
+    assert set(plan.power["site"]) == {"tx-1", "tx_1", "va 1", "finland"}
 
 
 def test_monthly_periods_and_fleet_outside_the_horizon(planning_dir: Path) -> None:
@@ -158,7 +172,7 @@ def test_monthly_periods_and_fleet_outside_the_horizon(planning_dir: Path) -> No
     pd.DataFrame({"period": months, "capex_budget": 2e7}).to_csv(
         planning_dir / "budget.csv", index=False
     )
-    for name in ("site_power.csv", "prices.csv", "supply.csv", "rent.csv"):
+    for name in ("site_power.csv", "prices.csv", "supply.csv", "rent.csv", "clusters.csv"):
         (planning_dir / name).unlink()
     fleet = pd.DataFrame(
         {
@@ -305,7 +319,9 @@ def test_demo_end_to_end_and_reproducible_from_its_inputs(
     document = json.loads((out / "plan.json").read_text())
     assert document["status"] in ("optimal", "feasible")
     demand = pd.read_csv(out / "inputs" / "demand.csv")
-    assert set(demand["workload"]) == {"training", "inference"} and len(demand) == 24
+    # Per workload and region (the sample's history and sites have regions), 12 quarters.
+    assert set(demand["workload"]) == {"training", "inference"} and len(demand) == 48
+    assert set(demand["region"]) == {"us", "eu"}
     again = tmp_path / "again"
     assert cli("plan", out / "inputs", "--out", again).code == 0  # type: ignore[attr-defined]
     for name in OUTPUTS:

@@ -206,7 +206,8 @@ def test_by_region_needs_a_region_for_every_series() -> None:
 def test_regions_of_ignores_missing_and_blank_cells() -> None:
     assert regions_of(ATTRIBUTES) == ["eu", "us"]
     assert regions_of(pd.DataFrame({"region": [None, np.nan, "", "  "]})) == []
-    assert regions_of(sample_planning_inputs().sites) == []
+    assert regions_of(sample_planning_inputs().sites) == ["eu", "us"]
+    assert regions_of(_template(None).sites) == []
 
 
 # The workflow: demand by region iff the history and the sites both have regions.
@@ -307,11 +308,10 @@ def test_forecast_requirement_sums_over_regions_when_sites_have_none(
 ) -> None:
     _constant_paths(monkeypatch)
     history = _history()
-    for template in (sample_planning_inputs(), _template(None)):
-        demand, _ = forecast_requirement(history, template, n_paths=3)
-        assert list(demand.columns) == ["workload", "period", "demand"]
-        got = demand.groupby("workload")["demand"].first().to_dict()
-        assert {(k,): v for k, v in got.items()} == _perf_units(history, ["workload"])
+    demand, _ = forecast_requirement(history, _template(None), n_paths=3)
+    assert list(demand.columns) == ["workload", "period", "demand"]
+    got = demand.groupby("workload")["demand"].first().to_dict()
+    assert {(k,): v for k, v in got.items()} == _perf_units(history, ["workload"])
 
 
 def test_an_unknown_region_is_reported_before_any_forecasting(
@@ -361,27 +361,37 @@ def test_demand_by_region_decides_from_both_sides() -> None:
     ]
 
 
-# End to end through the planning folder. These need the planning side of regions
-# (sites.csv and demand.csv with a region column, rent.csv by region).
+# End to end through the planning folder: the sample is regional (sites, demand and rent
+# by region); a copy without regions is made from it.
 
 
-def _regional_planning_dir(tmp_path: Path) -> Path:
+def _copy_sample(tmp_path: Path) -> Path:
     target = tmp_path / "planning"
     target.mkdir()
     for path in sample_planning_dir().iterdir():
         (target / path.name).write_bytes(path.read_bytes())
-    sites = pd.read_csv(target / "sites.csv")
-    sites["region"] = sites["site"].map(SITE_REGIONS)
-    sites.to_csv(target / "sites.csv", index=False)
-    demand = pd.read_csv(target / "demand.csv")
-    pd.concat(
-        [demand.assign(region="us", demand=demand["demand"] * 0.7),
-         demand.assign(region="eu", demand=demand["demand"] * 0.3)]
-    ).to_csv(target / "demand.csv", index=False)  # fmt: skip
-    rent = pd.read_csv(target / "rent.csv")
-    pd.concat([rent.assign(region="us"), rent.assign(region="eu")]).to_csv(
-        target / "rent.csv", index=False
-    )
+    return target
+
+
+def _regional_planning_dir(tmp_path: Path) -> Path:
+    return _copy_sample(tmp_path)
+
+
+def _plain_planning_dir(tmp_path: Path) -> Path:
+    """The sample without regions: sites, demand and rent lose their region (demand and
+    rent summed over regions), eligibility.csv goes, the cluster may go to any site."""
+    target = _copy_sample(tmp_path)
+    for name, keys in (("demand", ["workload", "period"]), ("rent", ["workload", "period"])):
+        table = pd.read_csv(target / f"{name}.csv")
+        summed = table.groupby(keys, as_index=False, sort=False).agg(
+            {c: "sum" if c in ("demand", "max_units") else "first" for c in table.columns
+             if c not in (*keys, "region")}
+        )  # fmt: skip
+        summed.to_csv(target / f"{name}.csv", index=False)
+    for name in ("sites", "clusters"):
+        table = pd.read_csv(target / f"{name}.csv")
+        table.drop(columns="region").to_csv(target / f"{name}.csv", index=False)
+    (target / "eligibility.csv").unlink()
     return target
 
 
@@ -410,7 +420,7 @@ def test_quarterly_plan_without_site_regions_is_unchanged(
 ) -> None:
     _constant_paths(monkeypatch)
     history = _history()
-    result = quarterly_plan(history, sample_planning_dir(), tmp_path / "out", n_paths=3)
+    result = quarterly_plan(history, _plain_planning_dir(tmp_path), tmp_path / "out", n_paths=3)
     written = pd.read_csv(result.inputs_dir / "demand.csv")
     assert list(written.columns) == ["workload", "period", "demand"]
     assert written.groupby("workload")["demand"].first().to_dict() == {

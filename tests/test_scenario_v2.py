@@ -5,9 +5,14 @@ plan the way it says (docs/scenarios.md)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_geography import _clusters
 
 from capforecast.core.errors import InputError
 from capforecast.plan.inputs import PlanningInputs, read_planning_inputs, write_planning_inputs
@@ -54,29 +59,11 @@ def _regional(directory: Path) -> PlanningInputs:
 
 
 def _clustered(directory: Path) -> PlanningInputs:
-    """Two quarters, no budget, no demand. Pools of ``b200`` (2 reference units each for
-    ``frontier``): ``small`` 30, ``mid`` 45, ``big`` 60 units, none can grow. The cluster
-    ``frontier-2027`` of 100 reference units (50 b200) in both quarters fits ``big`` only.
-    Not placed, a cluster costs 10 x 1000 / 2 = 5000 USD per reference unit-period."""
-    return read_planning_inputs(
-        _write(
-            directory,
-            {
-                "catalog.csv": "sku,unit_price,lot_size,power_kw,lead_time,lifetime\n"
-                "b200,1000,1,1.0,0,1\n",
-                "perf.csv": "sku,workload,factor\nb200,frontier,2.0\n",
-                "sites.csv": "site,pue,energy_price,power_cap_kw\n"
-                "small,1.0,0,30\nmid,1.0,0,45\nbig,1.0,0,60\n",
-                "fleet.csv": "sku,site,units,available_from,retire_period\n"
-                "b200,small,30,,\nb200,mid,45,,\nb200,big,60,,\n",
-                "budget.csv": "period,capex_budget\n2027Q1,0\n2027Q2,0\n",
-                "demand.csv": "workload,period,demand\nfrontier,2027Q1,0\nfrontier,2027Q2,0\n",
-                "clusters.csv": "cluster,workload,size,start,end\n"
-                "frontier-2027,frontier,100,2027Q1,2027Q2\n",
-                "options.yaml": OPTIONS,
-            },
-        )
-    )
+    """The three b200 pools of :func:`test_geography._clusters` (``small`` 30, ``mid`` 45,
+    ``big`` 60 units, none can grow; 2 reference units each), with the cluster
+    ``frontier-2027`` of 100 reference units (50 b200) that fits ``big`` only. Not placed,
+    a cluster costs 10 x 1000 / 2 = 5000 USD per reference unit-period."""
+    return read_planning_inputs(_clusters(directory, "frontier-2027,frontier,100,2027Q1,2027Q2\n"))
 
 
 def _scenario(**changes: object) -> Scenario:

@@ -71,7 +71,7 @@ def test_inputs_that_would_make_the_model_unbounded_are_rejected(tmp_path: Path)
     directory = tmp_path / "inputs"
     shutil.copytree(sample_planning_dir(), directory)
     catalog = pd.read_csv(directory / "catalog.csv")
-    catalog.loc[0, "unit_price"] = -5
+    catalog.loc[1, "unit_price"] = -5  # H200 (row 0, H100, is a legacy SKU: no price)
     catalog.to_csv(directory / "catalog.csv", index=False)
     budget = pd.read_csv(directory / "budget.csv")
     budget["capex_budget"] = budget["capex_budget"].astype(object)
@@ -81,6 +81,6 @@ def test_inputs_that_would_make_the_model_unbounded_are_rejected(tmp_path: Path)
     with pytest.raises(InputError) as caught:
         read_planning_inputs(directory)
     message = str(caught.value)
-    assert "catalog.csv, row 2, column 'unit_price': must be >= 0, got '-5'" in message
+    assert "catalog.csv, row 3, column 'unit_price': must be >= 0, got '-5.0'" in message
     assert "budget.csv, row 2, column 'capex_budget': expected a number, got 'inf'" in message
     assert "options.yaml, line 1, key 'shortfall_penalty'" in message and "must be >= 0" in message
