@@ -416,12 +416,16 @@ def _size_row(result: dict[str, object], limit: float) -> dict[str, object]:
 
 def _defaults_row(r: dict[str, object]) -> dict[str, object]:
     end = r["build_s"] + r["solve_s"]  # type: ignore[operator]
-    parts = []
+    parts, searched = [], False
     for phase in r["phases"]:  # type: ignore[attr-defined]
         if phase["at"] >= end:
             continue  # the explanations' LPs, after the solve
+        name = phase["phase"]
+        if name == "LP relaxation" and searched:
+            name = "allocation LP (read-back)"  # capforecast/plan/allocation.py
+        searched = searched or name != "LP relaxation"
         found = "no plan" if phase["objective"] is None else f"{phase['objective']:.6g}"
-        parts.append(f"{phase['phase']} {phase['s']:.1f} s ({found})")
+        parts.append(f"{name} {phase['s']:.1f} s ({found})")
     return {
         "instance": f"{'x'.join(map(str, r['size']))} {r['kind']}",  # type: ignore[call-overload]
         "status": r["status"],
@@ -506,10 +510,13 @@ def main() -> int:
                 "pools can hold one (80% of the 80th percentile of pool sizes), a legacy "
                 "SKU (owned, not orderable, past the horizon) in the fleet, opex and "
                 "availability, `early_retirement: true` with salvage values, and the "
-                "terminal value (default). The *knapsack* instance has the same families "
-                "and one dominant accelerator (most of the fleet, the best price per "
-                "reference unit, lots of 8), with budgets that buy 40-80% of what 8% "
-                "demand growth would need: a wide integer knapsack in every period.",
+                "terminal value (default). The *knapsack* instance has the same families, "
+                "a fleet dominated by one accelerator (1,500-3,000 per site, the best "
+                "price per reference unit, lots of 8, lead time 1) and budgets that buy "
+                "40-80% of what 8% demand growth would need, so they bind in every "
+                "period and shortfall is most of its cost: the plan orders tens of "
+                "thousands of lots, most of them of one lead-time-0 SKU, a wide integer "
+                "knapsack in every period.",
                 "",
                 "Each size in a fresh process (peak MB is that process's maximum "
                 "resident memory, linopy included). Build: from the planning data to the "

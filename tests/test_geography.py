@@ -179,12 +179,15 @@ def test_a_cluster_restricted_to_sites_and_skus(tmp_path: Path) -> None:
     assert plan.clusters["site"].tolist() == ["mid"]
 
     bad = _clusters(tmp_path / "bad", "")
-    (bad / "clusters.csv").write_text(header + "c,frontier,80,2027Q2,2027Q1,,h200,\n")
+    (bad / "clusters.csv").write_text(
+        header + "c,frontier,80,2027Q2,2027Q1,,h200,\nd,frontier,1e300,2027Q1,2027Q1,,,\n"
+    )
     with pytest.raises(InputError) as raised:
         read_planning_inputs(bad)
     text = str(raised.value)
     assert "clusters.csv, row 2, column 'end'" in text
     assert "clusters.csv, row 2, column 'skus': unknown SKU 'h200'" in text
+    assert "clusters.csv, row 3, column 'size': must be >= 0 and <= 1e+09" in text
 
 
 def test_the_sample_plan_keeps_clusters_whole_eu_inference_in_the_eu_and_its_end_fed() -> None:

@@ -178,12 +178,14 @@ CASES = [
         "missing demand combination",
         _edit_csv(
             "demand.csv",
-            lambda t: t[~((t["workload"] == "training") & (t["period"] == "2028Q1"))],
+            lambda t: t[
+                ~((t["workload"] == "training") & (t["period"] == "2028Q1") & (t["region"] == "eu"))
+            ],
         ),
         "demand.csv",
         None,
         "demand",
-        "no row for workload 'training', period 2028Q1",
+        "no row for workload 'training', region 'eu', period 2028Q1",
         exact=True,
     ),
     Case(
@@ -228,7 +230,8 @@ CASES = [
     ),
     Case(
         "existing fleet over a site's power cap",
-        _set("fleet.csv", 5, "units", "9000"),
+        # (The sample lets the plan retire fleet early, which makes this a warning.)
+        _both(_set("fleet.csv", 5, "units", "9000"), _write("options.yaml", "")),
         "fleet.csv",
         None,
         "units",
@@ -237,7 +240,7 @@ CASES = [
     ),
     Case(
         "existing fleet over a site's slots",
-        _set("sites.csv", 3, "slots", "2000"),
+        _both(_set("sites.csv", 4, "slots", "2000"), _write("options.yaml", "")),
         "fleet.csv",
         None,
         "units",

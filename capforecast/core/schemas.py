@@ -194,7 +194,8 @@ CLUSTERS = TableSchema(
     (
         Column("cluster", "str", "training cluster name"),
         Column("workload", "str", "workload whose perf factors size it"),
-        Column("size", "float", "reference units, as one block", minimum=0),
+        # A bound keeps M_{c,s} = size / factor a number HiGHS can take as a coefficient.
+        Column("size", "float", "reference units, as one block", minimum=0, maximum=1e9),
         Column("start", "period", "first period it runs"),
         Column("end", "period", "last period it runs (inclusive)"),
         Column("region", "str", "region it must be in", required=False, nullable=True),
