@@ -17,7 +17,7 @@ from capforecast.plan.result import COST_COMPONENTS, Plan
 
 #: The figures of each plan after its costs, in the order of ``kpis``.
 NUMBERS = ["capex_orders", "units_ordered", "expected_shortfall", "expected_rented", "coverage"]
-NUMBERS.append("min_power_headroom_kw")
+NUMBERS += ["min_power_headroom_kw", "units_retired_early", "clusters_not_placed"]
 KPI_COLUMNS = ["status", "total_cost", *(f"cost_{c}" for c in COST_COMPONENTS), *NUMBERS]
 KPI_COLUMNS.append("first_shortfall")
 #: Expected unmet demand below this (reference unit-periods) is no shortfall.
@@ -84,6 +84,8 @@ def _kpis(plan: Plan) -> dict[str, object]:
         "coverage": 1 - unmet / demand if demand > 0 else 1.0,
         "first_shortfall": first,
         "min_power_headroom_kw": headroom,
+        "units_retired_early": int(plan.retirements["units"].sum()) if len(plan.retirements) else 0,
+        "clusters_not_placed": int((~plan.clusters["placed"].astype(bool)).sum()),
     }
     return record
 
@@ -215,6 +217,12 @@ def _summary(comparison: Comparison) -> list[str]:
             parts.append(
                 f"first shortfall {row['first_shortfall']} (baseline: {ref['first_shortfall']})"
             )
+        for key, what in (
+            ("units_retired_early", "units retired early"),
+            ("clusters_not_placed", "training clusters not placed"),
+        ):
+            if row[key] != ref[key]:
+                parts.append(f"{what} {ref[key]:,.0f} -> {row[key]:,.0f}")
         units = comparison.units_by_sku["units"]
         change = units.get(name, pd.Series(dtype=float)).sub(
             units.get(base, pd.Series(dtype=float)), fill_value=0
