@@ -8,17 +8,19 @@ as arrays.
 A MIP is solved in up to three phases, all in the one time limit:
 
 1. **LP relaxation.** Its optimum is a bound on the MIP optimum.
-2. **Rounded plans.** First the LP's orders rounded down, the rest re-optimised: the LP
-   with the integer variables fixed, warm started from phase 1's basis, so a plan comes in
-   a few simplex iterations whenever it is feasible (it always is when shortfall is
-   allowed). Then, unless that plan is within ``mip_gap`` already, the neighbourhood of
-   the LP optimum, started from that plan: every integer variable at its lower bound in
-   the LP is fixed there (an order at 0 stays 0), the others are free. On planning models
-   only a few dozen orders are non-zero in the LP, so this MIP is small. It stops at the
-   first plan within ``mip_gap`` of the phase-1 bound, or once its own bound shows that
-   it has none (its own gap, against its own bound, is a tenth of ``mip_gap``). If the
-   best plan is within ``mip_gap`` of the phase-1 bound, it is optimal within the gap and
-   the solve stops.
+2. **Rounded plans.** With training clusters, each is first fixed to the pool the LP
+   gives most of it (or "not placed" when that is largest) and the LP re-solved: a dive,
+   so that the plans below keep whole clusters. Then the LP's orders rounded down, the
+   rest re-optimised: the LP with the integer variables fixed, warm started from phase 1's
+   basis, so a plan comes in a few simplex iterations whenever it is feasible. Then,
+   unless that plan is within ``mip_gap`` already, the neighbourhood of the LP optimum,
+   started from that plan: every integer variable at its lower bound in the LP is fixed
+   there (an order at 0 stays 0), the others are free. On planning models only a few
+   dozen orders are non-zero in the LP, so this MIP is small. It stops at the first plan
+   within ``mip_gap`` of the phase-1 bound; once its own bound shows that it has none, at
+   the first plan within half of ``mip_gap`` of its own bound (a start for phase 3). If
+   the best plan is within ``mip_gap`` of the phase-1 bound, it is optimal within the gap
+   and the solve stops.
 3. **The whole MIP**, when phase 2 fell short, started from phase 2's plan. The better of
    its plan and phase 2's is kept, and the bound is the larger of the two bounds.
 
@@ -116,7 +118,8 @@ def solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOut
     bound = relaxation.bound
     best: Phase | None = None
     if bound is not None and relaxation.values is not None:
-        rounded = np.floor(relaxation.values + INTEGRALITY)
+        relaxed = _dive(model, program.choices, relaxation.values, deadline)
+        rounded = np.floor(relaxed + INTEGRALITY)
         left = deadline - time.perf_counter()
         floor = model.fixed_at(rounded, time_limit_s=NEIGHBOURHOOD_SHARE * left)
         if floor.status == statuses.kOptimal and floor.values is not None:
@@ -124,7 +127,7 @@ def solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOut
         if best is None or not _within(best.objective, bound, mip_gap):
             left = deadline - time.perf_counter()
             found = _in_child(
-                neighbourhood(job, relaxation.values),
+                neighbourhood(job, relaxed),
                 mip_gap=NEIGHBOURHOOD_GAP * mip_gap,
                 time_limit_s=NEIGHBOURHOOD_SHARE * left,
                 start=None if best is None else best.values,
@@ -163,6 +166,31 @@ def solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOut
     proven = _within(best.objective, bound, mip_gap)
     status = PlanStatus.OPTIMAL if proven else PlanStatus.FEASIBLE
     return SolverOutcome(status, best.objective, bound, whole.message, values=best.values)
+
+
+def _dive(
+    model: HighsProblem, choices: list[np.ndarray], values: np.ndarray, deadline: float
+) -> np.ndarray:
+    """The LP relaxation's ``values`` with every choice group fixed to its largest member
+    (a cluster on the pool the LP gives most of it, or not placed) and the LP re-solved:
+    rounding the LP's orders down then keeps room for each cluster, and the neighbourhood
+    search frees the orders it needs. ``values`` as they are without choices, or when
+    that LP has no optimum (the MIP phases then start from the relaxation itself)."""
+    if not choices:
+        return values
+    columns = np.concatenate(choices)
+    fixed = np.zeros(len(values))
+    for group in choices:
+        allowed = group[model.upper[group] > 0]
+        if len(allowed):
+            fixed[allowed[np.argmax(values[allowed])]] = 1.0  # the first of a tie
+    left = NEIGHBOURHOOD_SHARE * (deadline - time.perf_counter())
+    import highspy
+
+    dived = model.fixed_at(fixed, time_limit_s=left, columns=columns)
+    if dived.status == highspy.HighsModelStatus.kOptimal and dived.values is not None:
+        return dived.values
+    return values
 
 
 def _in_child(

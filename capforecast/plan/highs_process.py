@@ -109,16 +109,19 @@ class HighsProblem:
         what = "LP relaxation" if relax else "MIP"
         return self._run(what, relax=relax, mip_gap=mip_gap, time_limit_s=time_limit_s, start=start)
 
-    def fixed_at(self, values: np.ndarray, *, time_limit_s: float) -> Phase:
-        """The LP with every integer variable fixed at its value in ``values``, warm
-        started from the last run's basis (after the LP relaxation, a few dual simplex
-        iterations); the integer bounds are restored afterwards."""
-        columns = np.flatnonzero(self.integer)
+    def fixed_at(
+        self, values: np.ndarray, *, time_limit_s: float, columns: np.ndarray | None = None
+    ) -> Phase:
+        """The LP with the integer variables (or only ``columns``) fixed at their value in
+        ``values``, warm started from the last run's basis (after the LP relaxation, a few
+        dual simplex iterations); the bounds are restored afterwards."""
+        if columns is None:
+            columns = np.flatnonzero(self.integer)
         fixed = values[columns]
         self.highs.changeColsBounds(len(columns), columns, fixed, fixed)
         try:
             return self._run(
-                "LP with fixed orders",
+                "LP with fixed orders" if len(columns) == self.integer.sum() else "LP dive",
                 relax=True,
                 mip_gap=0.0,
                 time_limit_s=time_limit_s,
@@ -299,10 +302,16 @@ def _read(stream: IO[bytes], messages: queue.Queue[tuple[Any, ...]]) -> None:
             return
 
 
+#: With a target no plan meets, a run stops at a plan within this many times its own
+#: ``mip_gap`` of its bound (the neighbourhood: five times a tenth of the MIP's gap).
+SETTLE = 5.0
+
+
 def main() -> None:
     """The child: solve the job read from standard input, reporting as it goes. With a
-    ``target``, it stops at the first plan that costs at most the target, or as soon as
-    its bound shows that no plan does."""
+    ``target``, it stops at the first plan that costs at most the target. Once its bound
+    shows that no plan does, the target becomes ``SETTLE`` times its gap above that bound:
+    the best plan near its own optimum, a good start for the next phase."""
     import highspy
 
     job = pickle.load(sys.stdin.buffer)
@@ -320,13 +329,15 @@ def main() -> None:
     problem = HighsProblem(job["arrays"])
     last_bound = [-math.inf, 0.0]  # value and time of the last bound sent
     statuses = highspy.HighsModelStatus
-    target = job["target"]
+    target = [job["target"]]  # the cost at which a plan is good enough (None: none)
+    best = [math.inf]  # the cheapest plan found so far
     stop: list[Any] = [None]  # why the run is stopped before its end, if it is
 
     def improved(event: Any) -> None:
         values = np.array(event.data_out.mip_solution, dtype=float)
         send("plan", values)
-        if target is not None and _value(job["arrays"], values) <= target:
+        best[0] = min(best[0], _value(job["arrays"], values))
+        if target[0] is not None and best[0] <= target[0]:
             stop[0] = statuses.kObjectiveTarget
 
     def progress(event: Any) -> None:
@@ -334,8 +345,11 @@ def main() -> None:
         if bound > last_bound[0] and now - last_bound[1] >= BOUND_EVERY_S:
             last_bound[:] = [bound, now]
             send("bound", bound)
-        if stop[0] is None and target is not None and bound > target:
-            stop[0] = statuses.kObjectiveBound  # no plan costs at most the target
+        if stop[0] is None and target[0] is not None and bound > target[0]:
+            # No plan costs at most the target: settle for one near this run's optimum.
+            target[0] = bound + SETTLE * job["mip_gap"] * abs(bound)
+            if best[0] <= target[0]:
+                stop[0] = statuses.kObjectiveBound
         if stop[0] is not None:
             event.interrupt(True)  # after HighsProblem's own check, which sets it each time
 

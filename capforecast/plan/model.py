@@ -396,6 +396,10 @@ def define_cluster(model: PlanModel) -> None:
     ]
     keys = {"c": np.r_[place.index["c"], unplaced.index["c"]]}
     _add(model, "cluster", "c", Terms.concat(keys, parts).grouped("c"), lower=1.0, upper=1.0)
+    model.program.choices = [
+        np.r_[place.columns[place.index["c"] == c], unplaced.columns[c]]
+        for c in range(len(unplaced))
+    ]
 
 
 def define_demand(model: PlanModel) -> None:

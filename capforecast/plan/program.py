@@ -76,6 +76,9 @@ class Program:
         self.offset = 0.0
         self.row_lower = np.zeros(0)
         self.row_upper = np.zeros(0)
+        #: Groups of binary columns of which exactly one is 1 (a cluster's pools and "not
+        #: placed"): the HiGHS back end fixes each group to one choice before rounding.
+        self.choices: list[np.ndarray] = []
         self.column_blocks: list[Block] = []
         self.row_blocks: list[Block] = []
         self._parts: list[Rows] = []
@@ -163,6 +166,7 @@ class Program:
         for name in ("lower", "upper", "integer", "cost"):
             setattr(other, name, getattr(self, name).copy())
         other.column_blocks, other.row_blocks = list(self.column_blocks), list(self.row_blocks)
+        other.choices = list(self.choices)
         other._parts = list(self._parts)
         return other
 
