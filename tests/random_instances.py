@@ -319,6 +319,7 @@ def write_random_instance(directory: Path, seed: int) -> None:
     # Second-version inputs, from their own stream so the draws above stay as they were.
     options = _second_version(directory, np.random.default_rng([seed, 2]), options, labels)
     options = _geography(directory, np.random.default_rng([seed, 3]), options, labels)
+    options = _price_unserved(directory, options)
     if options:
         (directory / "options.yaml").write_text(yaml.safe_dump(options, sort_keys=False))
 
@@ -485,3 +486,22 @@ def _geography(
             rows.append(row)
         pd.DataFrame(rows).to_csv(directory / "clusters.csv", index=False)
     return options
+
+
+def _price_unserved(directory: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """A workload (of demand or of a cluster) that no orderable SKU serves has no default
+    shortfall penalty: give it one (5,000 USD per reference unit-period) unless the
+    options already do."""
+    penalty = options.get("shortfall_penalty")
+    if isinstance(penalty, float):
+        return options
+    catalog = pd.read_csv(directory / "catalog.csv")
+    perf = pd.read_csv(directory / "perf.csv")
+    orderable = set(catalog.loc[catalog["unit_price"].notna(), "sku"])
+    served = set(perf.loc[(perf["factor"] > 0) & perf["sku"].isin(orderable), "workload"])
+    named = list(pd.read_csv(directory / "demand.csv")["workload"])
+    if (directory / "clusters.csv").is_file():
+        named += list(pd.read_csv(directory / "clusters.csv")["workload"])
+    given = dict(penalty or {})
+    missing = {w: 5000.0 for w in dict.fromkeys(named) if w not in served and w not in given}
+    return {**options, "shortfall_penalty": given | missing} if missing else options

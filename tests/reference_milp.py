@@ -286,10 +286,8 @@ def reference_solve(directory: Path) -> ReferenceResult:
             penalty[w] = PENALTY_MULTIPLIER * float(
                 np.max(catalog_price[serving] / factor[serving, w])
             )
-        elif (factor[:, w] > 0).any():
-            raise ValueError(f"workload {name} is served only by legacy SKUs: no default penalty")
         else:
-            penalty[w] = PENALTY_MULTIPLIER * float(catalog_price[orderable].max())
+            raise ValueError(f"no orderable SKU serves workload {name}: no default penalty")
 
     delta = 1.0 / (1.0 + float(options.get("discount_rate", 0.0)))
     disc = delta ** np.arange(T)

@@ -36,13 +36,13 @@ SHARE_WEIGHT = 1e-3
 #: USD per accelerator allocated.
 UNIT_WEIGHT = 1e-5
 
-#: The time the LP may take, seconds.
-TIME_LIMIT_S = 60.0
 
-
-def stable_allocation(model: PlanModel, values: np.ndarray) -> np.ndarray:
+def stable_allocation(
+    model: PlanModel, values: np.ndarray, time_limit_s: float
+) -> tuple[np.ndarray, str | None]:
     """``values`` (a solution of ``model``) with the allocation, rent and shortfall of the
-    LP above; ``values`` unchanged when it does not solve to optimality."""
+    LP above (solved by HiGHS, whatever the plan's solver), and ``None``; or ``values``
+    unchanged and why, when the LP does not solve to optimality within ``time_limit_s``."""
     program = model.program.copy()
     integer = program.integer
     program.lower[integer] = program.upper[integer] = np.rint(values[integer])
@@ -69,7 +69,10 @@ def stable_allocation(model: PlanModel, values: np.ndarray) -> np.ndarray:
         np.r_[cost, np.full(len(share), SHARE_WEIGHT), np.full(len(serve), UNIT_WEIGHT)],
         program.offset,
     )
-    outcome = get_solver("highs").solve(program, mip_gap=0.0, time_limit_s=TIME_LIMIT_S)
+    outcome = get_solver("highs").solve(program, mip_gap=0.0, time_limit_s=time_limit_s)
     if outcome.values is None or outcome.status is not PlanStatus.OPTIMAL:
-        return values
-    return outcome.values[: len(values)]
+        return values, (
+            f"[stable_allocation] the tie-breaking LP ended '{outcome.status}': the "
+            "allocation is the solver's own, one of several that cost the same"
+        )
+    return outcome.values[: len(values)], None

@@ -80,6 +80,8 @@ class Clusters:
     units: np.ndarray  # [c, s], M_{c,s} (0 where f_{s,w_c} = 0)
     pools: np.ndarray  # [c, s, k] bool: f > 0, in skus, in sites, region_k = region_c
     row: np.ndarray  # [c], the row of clusters.csv
+    start: list[str]  # [c], as clusters.csv gives it (A_c is clipped to the horizon)
+    end: list[str]  # [c]
 
     def __len__(self) -> int:
         return len(self.names)
@@ -119,6 +121,8 @@ class Clusters:
             units=units[keep],
             pools=pools[keep],
             row=table.index.to_numpy(dtype=np.int64)[keep],
+            start=[str(p) for p in table["start"][keep]],
+            end=[str(p) for p in table["end"][keep]],
         )
 
 
@@ -381,9 +385,7 @@ def _penalty(
     """``φ_w``: the option, else ``10 · max_{s ∈ S^o: f_{s,w}>0} unit_price_s / f_{s,w}``.
 
     Only orderable SKUs count: a legacy SKU has no price, and the penalty is what not
-    buying costs. A workload that no SKU can serve gets ``10 · max_{s ∈ S^o}
-    unit_price_s``: the same rule with a factor of 1, so unmet demand stays dearer than
-    any purchase. (The loader rejects a workload served only by legacy SKUs without an
+    buying costs. (The loader rejects a workload that no orderable SKU serves without an
     explicit penalty.)
     """
     given = option if isinstance(option, dict) else {}
@@ -395,10 +397,7 @@ def _penalty(
             penalty[w] = float(given[workload])
         else:
             serves = (factor[:, w] > 0) & orderable
-            per_unit = (
-                unit_price[serves] / factor[serves, w] if serves.any() else unit_price[orderable]
-            )
-            penalty[w] = PENALTY_MULTIPLIER * float(per_unit.max())
+            penalty[w] = PENALTY_MULTIPLIER * float((unit_price[serves] / factor[serves, w]).max())
     return penalty
 
 

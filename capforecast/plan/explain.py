@@ -176,8 +176,11 @@ def cluster_sentences(plan: Plan, data: ModelData) -> list[str]:
                 data.availability[s] * float(installed.get((sku, site, when), 0.0))
                 for when in periods
             ]
+            # A SKU drawing no power is limited by slots and money only: no power shortage.
             lacking = [
                 clusters.units[c, s] - have - max(float(free.get((site, when), 0.0)), 0.0) / kw
+                if kw > 0
+                else 0.0
                 for have, when in zip(units, periods, strict=True)
             ]
             i = int(np.argmax(lacking))
@@ -188,9 +191,10 @@ def cluster_sentences(plan: Plan, data: ModelData) -> list[str]:
         sku, site, need = data.skus[s], data.sites[k], int(clusters.units[c, s])
         if short <= 0:
             said.append(
-                f"{what} was not placed: {need:,} {sku} at {site} would fit, but placing "
-                f"it costs more than its penalty of ${float(row.penalty):,.0f} (discounted, a "
-                "valuation), within the budget, supply and lead times."
+                f"{what} was not placed: {need:,} {sku} at {site} would fit in power, so "
+                "slots, budget, supply or lead times kept it out, or placing it costs more "
+                f"than its penalty of ${float(row.penalty):,.0f} (discounted, a valuation); "
+                "the binding constraints below say which."
             )
             continue
         text = (
@@ -207,8 +211,8 @@ def cluster_sentences(plan: Plan, data: ModelData) -> list[str]:
         if not fleet.empty:
             old = fleet.sort_values("existing_units", ascending=False, kind="stable").iloc[0]
             old_kw = float(data.facility_kw[data.skus.index(str(old["sku"])), k])
-            retire = int(np.ceil(short * kw / old_kw - 1e-9))
-            if retire <= float(old["existing_units"]):
+            retire = int(np.ceil(short * kw / old_kw - 1e-9)) if old_kw > 0 else 0
+            if 0 < retire <= float(old["existing_units"]):
                 text += (
                     f"; retiring {retire:,} {old['sku']} at {site} by {when} would make room"
                     + ("" if data.early_retirement else " (early_retirement: true lets the plan)")

@@ -113,6 +113,8 @@ class PlanningInputs:
         """
         options = PlanOptions(**{**self.options.model_dump(), **changes})
         problems = _check_penalty_keys(options, set(self.workloads))  # as options.yaml's
+        tables = {"catalog": self.catalog, "perf": self.perf, "demand": self.demand}
+        problems += _check_default_penalties(options, {**tables, "clusters": self.clusters})
         if problems:
             raise InputError(problems)
         return replace(self, options=options)
@@ -294,12 +296,15 @@ def build_planning_inputs(
     freq = options.period_freq
     tables: dict[str, pd.DataFrame] = {}
     usable: set[str] = set()
+    reported = {p.file for p in problems}
     for name, (schema, required, _) in PLANNING_FILES.items():
         table = raw.get(name)
         if table is None:
             tables[name] = _empty_table(schema.names)
             if not required:
                 usable.add(name)
+            elif schema.file not in reported:  # (a file that could not be read says why)
+                problems.append(Problem(schema.file, None, None, "required, but not given"))
             continue
         tables[name], cell_problems = schema.validate(table, freq=freq)
         problems.extend(cell_problems)
@@ -459,15 +464,15 @@ def _check_legacy_orders(tables: dict[str, pd.DataFrame], usable: set[str]) -> l
 def _check_default_penalties(
     options: PlanOptions, tables: dict[str, pd.DataFrame]
 ) -> list[Problem]:
-    """A workload without an explicit shortfall penalty gets one from the prices of the
-    orderable SKUs that serve it; served only by legacy SKUs (or, when no SKU serves it,
-    with no orderable SKU at all) it has none, and must be given one."""
+    """A workload (of demand or of a cluster) without an explicit shortfall penalty gets
+    one from the prices of the orderable SKUs that serve it; one that no orderable SKU
+    serves (only legacy SKUs, or none: perhaps a misspelt name) has none, and must be
+    given one."""
     if isinstance(options.shortfall_penalty, int | float):
         return []
     given = set(options.shortfall_penalty or {})
     catalog, perf = tables["catalog"], tables["perf"]
     legacy = set(catalog.loc[legacy_skus(catalog), "sku"].dropna())
-    any_orderable = len(set(catalog["sku"].dropna()) - legacy) > 0
     serving = perf[perf["factor"] > 0].groupby("workload")["sku"].agg(set)
     problems = []
     for workload in _names(tables["demand"]["workload"], tables["clusters"]["workload"]):
@@ -477,8 +482,8 @@ def _check_default_penalties(
         if skus and skus <= legacy:
             names = sorted(clipped(str(sku)) for sku in skus)
             why = f"is served only by legacy SKUs {names[:6]}, which have no unit_price"
-        elif not skus and not any_orderable:
-            why = "is served by no SKU and the catalog has no orderable SKU to price it by"
+        elif not skus:
+            why = "is served by no SKU (perf.csv has no factor > 0 for it)"
         else:
             continue
         problems.append(
@@ -646,6 +651,10 @@ def _check_clusters(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     problems = []
     for row, cluster in clusters.iterrows():
         start, end = cluster["start"], cluster["end"]
+        if cluster["size"] == 0:
+            problems.append(
+                Problem("clusters.csv", int(row), "size", "must be > 0 (reference units), got 0")
+            )
         if pd.notna(start) and pd.notna(end) and end < start:
             problems.append(
                 Problem("clusters.csv", int(row), "end", f"end ({end}) is before start ({start})")

@@ -79,7 +79,9 @@ def solve_data(
         model.program, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
     )
     if outcome.values is not None and outcome.status.has_solution:
-        outcome = replace(outcome, values=stable_allocation(model, outcome.values))
+        stable, why = stable_allocation(model, outcome.values, options.time_limit_s)
+        outcome = replace(outcome, values=stable)
+        warnings += (why,) if why else ()
     solved = time.perf_counter()
     plan = read_back(
         model,
@@ -329,16 +331,13 @@ def _clusters(model: PlanModel, solution: np.ndarray) -> pd.DataFrame:
     units[c] = clusters.units[c, s]
     placed = np.zeros(C, dtype=bool)
     placed[c] = True
-    active = clusters.active
-    first = np.argmax(active, axis=1) if C else np.zeros(0, dtype=int)
-    last = active.shape[1] - 1 - np.argmax(active[:, ::-1], axis=1) if C else first
     return pd.DataFrame(
         {
             "cluster": np.asarray(clusters.names, dtype=object),
             "workload": np.asarray(data.workloads, dtype=object)[clusters.workload],
             "size": clusters.size,
-            "start": data.periods[first],
-            "end": data.periods[last],
+            "start": np.asarray(clusters.start, dtype=object),
+            "end": np.asarray(clusters.end, dtype=object),
             "placed": placed,
             "sku": sku,
             "site": site,
