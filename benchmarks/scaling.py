@@ -347,7 +347,12 @@ def defaults(size: tuple[int, int, int, int], kind: str) -> dict[str, object]:
     HighsProblem.run = timed(  # type: ignore[method-assign]
         lambda kw: "LP relaxation" if kw.get("relax") else "MIP in process", HighsProblem.run
     )
-    HighsProblem.fixed_at = timed("orders rounded down", HighsProblem.fixed_at)  # type: ignore[method-assign]
+    HighsProblem.fixed_at = timed(  # type: ignore[method-assign]
+        lambda kw: (
+            "clusters fixed (dive)" if kw.get("columns") is not None else "orders rounded down"
+        ),
+        HighsProblem.fixed_at,
+    )
     highs._in_child = timed(  # type: ignore[attr-defined]
         lambda kw: "neighbourhood" if kw.get("target") is not None else "whole MIP",
         highs._in_child,
