@@ -57,7 +57,9 @@ def best_of(function: Callable[[], T], repeats: int = REPEATS) -> tuple[float, T
 
 
 def idiomatic_pulp(data: ModelData) -> pulp.LpProblem:
-    """The docs/model.md model as a PuLP user would write it: dicts, lpSum, one += each."""
+    """The docs/model.md model as a PuLP user would write it: dicts, lpSum, one += each
+    (the core model: one region, no clusters, as the instances here have)."""
+    assert not data.regional and not len(data.clusters), "the core model only"
     S, K, W, T, N = (
         range(len(data.skus)),
         range(len(data.sites)),
@@ -93,7 +95,7 @@ def idiomatic_pulp(data: ModelData) -> pulp.LpProblem:
         if data.factor[s, w] > 0
     }
     r = {
-        (w, t, o): prob.add_variable(f"r_{w}_{t}_{o}", 0, float(data.rent_cap[w, t]))
+        (w, t, o): prob.add_variable(f"r_{w}_{t}_{o}", 0, float(data.rent_cap[w, 0, t]))
         for w in W
         for t in T
         for o in N
@@ -119,7 +121,7 @@ def idiomatic_pulp(data: ModelData) -> pulp.LpProblem:
                     )
                     + r[w, t, o]
                     + u[w, t, o]
-                    >= data.demand[w, t, o]
+                    >= data.demand[w, 0, t, o]
                 )
     kw = data.facility_kw
     for k in K:
@@ -160,7 +162,7 @@ def idiomatic_pulp(data: ModelData) -> pulp.LpProblem:
         + pulp.lpSum(
             data.discount[t]
             * data.probability[o]
-            * (data.rent_price[w, t] * r[w, t, o] + data.penalty[w] * u[w, t, o])
+            * (data.rent_price[w, 0, t] * r[w, t, o] + data.penalty[w] * u[w, t, o])
             for w in W
             for t in T
             for o in N

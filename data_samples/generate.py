@@ -76,9 +76,7 @@ CLUSTERS = [("frontier-2028", "training", 8_000, "2028Q3", "2029Q4", "us")]
 
 # Which sites may serve a region's demand (eligibility.csv): EU inference stays in the EU
 # (the default: sites of its own region); EU training may also run in the US.
-ELIGIBILITY = [
-    ("training", "eu", site) for site in ("amsterdam", "finland", "virginia", "texas")
-]
+ELIGIBILITY = [("training", "eu", site) for site in ("amsterdam", "finland", "virginia", "texas")]
 
 ORGS = {
     "research": ["llm-pretrain", "multimodal", "rl", "speech"],
@@ -219,7 +217,9 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "opex",
             "availability",
         ],
-    ).astype({"unit_price": "Int64", "lot_size": "Int64", "lead_time": "Int64", "lifetime": "Int64"})
+    ).astype(
+        {"unit_price": "Int64", "lot_size": "Int64", "lead_time": "Int64", "lifetime": "Int64"}
+    )
     perf = pd.DataFrame(
         [
             (sku, workload, values[5 + index])
