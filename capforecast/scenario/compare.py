@@ -60,8 +60,10 @@ def _kpis(plan: Plan) -> dict[str, object]:
         }
     short = plan.shortfall
     weights = short["probability"] if not short.empty else pd.Series(dtype=float)
+    cluster_demand, cluster_unmet = _cluster_unit_periods(plan)
     demand = float((short["demand"] * weights).sum()) if not short.empty else 0.0
     unmet = float((short["unmet"] * weights).sum()) if not short.empty else 0.0
+    demand, unmet = demand + cluster_demand, unmet + cluster_unmet
     rented = float((short["rented"] * weights).sum()) if not short.empty else 0.0
     first = "none"
     if not short.empty:
@@ -88,6 +90,28 @@ def _kpis(plan: Plan) -> dict[str, object]:
         "clusters_not_placed": int((~plan.clusters["placed"].astype(bool)).sum()),
     }
     return record
+
+
+def _cluster_unit_periods(plan: Plan) -> tuple[float, float]:
+    """Reference unit-periods the training clusters ask for within the horizon, and those
+    of the clusters not placed: a cluster left out is shortfall of its whole size in every
+    period it runs."""
+    clusters = plan.clusters
+    if clusters.empty:
+        return 0.0, 0.0
+    horizon = pd.PeriodIndex(plan.spend["period"])
+    periods = np.array(
+        [
+            (
+                (horizon >= pd.Period(start, horizon.freq))
+                & (horizon <= pd.Period(end, horizon.freq))
+            ).sum()
+            for start, end in zip(clusters["start"], clusters["end"], strict=True)
+        ]
+    )
+    asked = clusters["size"].to_numpy(dtype=float) * periods
+    left_out = ~clusters["placed"].astype(bool).to_numpy()
+    return float(asked.sum()), float(asked[left_out].sum())
 
 
 def compare(plans: Mapping[str, Plan], *, baseline: str | None = None) -> Comparison:
