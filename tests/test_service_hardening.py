@@ -189,10 +189,19 @@ def test_job_processes_die_with_the_server_and_a_restart_stops_leftovers(tmp_pat
             slow = {"planning": planning, "options": {"explain": False, "time_limit_s": 60}}
             job = api.post("/v1/plans", json=slow).json()
             wait(api, f"/v1/plans/{job['id']}", ("running",))
-        until(lambda: solving(server.pid), 60)  # the HiGHS process the job started
-        members = {pid for group in job_groups(server.pid).values() for pid in group}
-        now = processes()
-        (solver,) = [pid for pid in members if "highs_process" in now[pid][2]]
+        found: list[int] = []
+
+        def one_solver() -> bool:
+            """The HiGHS child of the job, seen in one snapshot (the solver starts a new
+            child for each MIP phase: a pid may end between two reads)."""
+            members.clear()
+            members.update(pid for group in job_groups(server.pid).values() for pid in group)
+            now = processes()
+            found[:] = [p for p in members if p in now and "highs_process" in now[p][2]]
+            return len(found) == 1
+
+        until(one_solver, 60)  # the HiGHS process the job started
+        (solver,) = found
         os.kill(solver, signal.SIGSTOP)  # stuck: it will not notice that its job is gone
         server.kill()
         assert until(lambda: not members & set(processes()), 5) < 5
