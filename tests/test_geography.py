@@ -15,6 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from reference_milp import reference_solve
+from test_fleet_refresh import _write
 
 from capforecast.core.errors import InputError
 from capforecast.plan.inputs import read_planning_inputs
@@ -22,13 +23,6 @@ from capforecast.plan.solve import solve
 
 #: No energy cost, no discounting, no terminal value: the figures are capex and penalty.
 OPTIONS = "hours_per_period: 1000\nload_factor: 1.0\nterminal_value: none\nmip_gap: 0\n"
-
-
-def _write(directory: Path, files: dict[str, str]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (directory / name).write_text(text)
-    return directory
 
 
 def _regional(directory: Path, eligibility: str | None = None) -> Path:

@@ -29,10 +29,11 @@ PERF = pd.DataFrame(
 )
 
 
-def _paths(seed: int, n_paths: int = 50) -> pd.DataFrame:
+def gamma_paths(seed: int, n_paths: int, uids: list[str]) -> pd.DataFrame:
+    """Daily sample paths over ``DAYS`` for ``uids``, each value Gamma(4, 25)."""
     rng = np.random.default_rng(seed)
     frames = []
-    for uid in ATTRIBUTES["unique_id"]:
+    for uid in uids:
         values = rng.gamma(4.0, 25.0, size=(n_paths, len(DAYS)))
         frames.append(
             pd.DataFrame(
@@ -45,6 +46,10 @@ def _paths(seed: int, n_paths: int = 50) -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def _paths(seed: int, n_paths: int = 50) -> pd.DataFrame:
+    return gamma_paths(seed, n_paths, list(ATTRIBUTES["unique_id"]))
 
 
 def _by_pandas(paths: pd.DataFrame, level: float, stat: str) -> pd.Series:

@@ -18,6 +18,7 @@ from capforecast.plan.inputs import PlanningInputs
 from capforecast.requirement import regions_of, requirement_paths
 from capforecast.requirement.aggregate import PeriodStat
 from capforecast.workflow import demand_by_region, forecast_requirement, quarterly_plan
+from tests.test_requirement import gamma_paths
 
 PERIODS = pd.period_range("2027Q1", periods=2, freq="Q")
 DAYS = pd.date_range(PERIODS[0].start_time, PERIODS[-1].end_time.normalize(), freq="D")
@@ -40,21 +41,7 @@ SITE_REGIONS = {"virginia": "us", "amsterdam": "eu", "texas": "us"}
 
 
 def _paths(seed: int, n_paths: int = 50, uids: list[str] | None = None) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    frames = []
-    for uid in uids or ATTRIBUTES["unique_id"].tolist():
-        values = rng.gamma(4.0, 25.0, size=(n_paths, len(DAYS)))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "unique_id": uid,
-                    "ds": np.tile(DAYS, n_paths),
-                    "path": np.repeat(np.arange(n_paths), len(DAYS)),
-                    "value": values.ravel(),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+    return gamma_paths(seed, n_paths, uids or list(ATTRIBUTES["unique_id"]))
 
 
 def _by_pandas(paths: pd.DataFrame, level: float, stat: str) -> pd.Series:

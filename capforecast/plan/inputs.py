@@ -112,9 +112,8 @@ class PlanningInputs:
           options.yaml, key 'shortfall_penalty.nosuch': unknown workload 'nosuch'; ...
         """
         options = PlanOptions(**{**self.options.model_dump(), **changes})
-        problems = _check_penalty_keys(options, set(self.workloads))  # as options.yaml's
-        tables = {"catalog": self.catalog, "perf": self.perf, "demand": self.demand}
-        problems += _check_default_penalties(options, {**tables, "clusters": self.clusters})
+        tables = {name: getattr(self, name) for name in ("catalog", "perf", "demand", "clusters")}
+        problems = _check_penalties(options, tables, set(tables))  # as options.yaml's
         if problems:
             raise InputError(problems)
         return replace(self, options=options)
@@ -316,8 +315,6 @@ def build_planning_inputs(
     if "catalog" in usable:
         problems.extend(_check_catalog(tables["catalog"], raw.get("catalog")))
         problems.extend(_check_legacy_orders(tables, usable))
-        if {"perf", "demand", "clusters"} <= usable:
-            problems.extend(_check_default_penalties(options, tables))
     periods = _horizon(tables["demand"], problems) if "demand" in usable else None
     if periods is not None:
         problems.extend(_check_size(tables, periods))
@@ -330,9 +327,7 @@ def build_planning_inputs(
         problems.extend(_check_scenarios(tables, raw.get("scenarios") is not None))
     if "fleet" in usable:
         problems.extend(_check_fleet_dates(tables["fleet"]))
-    if {"demand", "clusters"} <= usable:
-        named = _names(tables["demand"]["workload"], tables["clusters"]["workload"])
-        problems.extend(_check_penalty_keys(options, set(named)))
+    problems.extend(_check_penalties(options, tables, usable))
     if problems or periods is None:
         raise InputError(problems)
 
@@ -461,8 +456,22 @@ def _check_legacy_orders(tables: dict[str, pd.DataFrame], usable: set[str]) -> l
     return problems
 
 
+def _check_penalties(
+    options: PlanOptions, tables: Mapping[str, pd.DataFrame], usable: set[str]
+) -> list[Problem]:
+    """The ``shortfall_penalty`` option against the workloads of demand and clusters: every
+    key names one, and every workload without a key has a default."""
+    if not {"demand", "clusters"} <= usable:
+        return []
+    named = _names(tables["demand"]["workload"], tables["clusters"]["workload"])
+    problems = _check_penalty_keys(options, set(named))
+    if {"catalog", "perf"} <= usable:
+        problems += _check_default_penalties(options, tables, named)
+    return problems
+
+
 def _check_default_penalties(
-    options: PlanOptions, tables: dict[str, pd.DataFrame]
+    options: PlanOptions, tables: Mapping[str, pd.DataFrame], workloads: list[str]
 ) -> list[Problem]:
     """A workload (of demand or of a cluster) without an explicit shortfall penalty gets
     one from the prices of the orderable SKUs that serve it; one that no orderable SKU
@@ -475,7 +484,7 @@ def _check_default_penalties(
     legacy = set(catalog.loc[legacy_skus(catalog), "sku"].dropna())
     serving = perf[perf["factor"] > 0].groupby("workload")["sku"].agg(set)
     problems = []
-    for workload in _names(tables["demand"]["workload"], tables["clusters"]["workload"]):
+    for workload in workloads:
         if workload in given:
             continue
         skus = serving.get(workload, set())

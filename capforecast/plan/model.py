@@ -248,10 +248,9 @@ def _pair_grid(data: ModelData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return w[p], g[p], t, o
 
 
-def define_serve(program: Program, data: ModelData, installed: Terms) -> VariableFamily:
+def define_serve(program: Program, data: ModelData, possible: np.ndarray) -> VariableFamily:
     """``x_{s,k,w,g,t,ω}``: only where SKU ``s`` can serve ``w``, site ``k`` is eligible
-    for ``(w, g)`` (``E_{w,g}``) and units may be installed."""
-    possible = _possible(data, installed)
+    for ``(w, g)`` (``E_{w,g}``) and units may be installed (``possible``, ``[s, k, t]``)."""
     w, g = np.nonzero(data.pairs)
     s, k, p, t, o = _grid(
         len(data.skus), len(data.sites), len(w), data.horizon, len(data.scenarios)
@@ -288,11 +287,11 @@ def define_unmet(program: Program, data: ModelData) -> VariableFamily:
     return _variables(program, "unmet", "wgto", index)
 
 
-def define_place(program: Program, data: ModelData, installed: Terms) -> VariableFamily:
+def define_place(program: Program, data: ModelData, possible: np.ndarray) -> VariableFamily:
     """``y_{c,s,k}`` binary for every pool allowed to hold cluster ``c`` (``f_{s,w_c} >
     0``, in its ``skus``, ``sites`` and region) where units may be installed in every
     period of ``A_c`` (elsewhere ``y`` could only be 0)."""
-    clusters, possible = data.clusters, _possible(data, installed)
+    clusters = data.clusters
     c, s, k = _grid(len(clusters), len(data.skus), len(data.sites))
     # A pool is usable for c when every active period has room for units.
     missing = (clusters.active[:, None, None, :] & ~possible[None, :, :, :]).any(axis=3)
@@ -613,13 +612,14 @@ def build_model(
     installed = define_installed(data, buy)
     retire = define_retire(program, data)
     retired = define_retired(data, retire)
+    possible = _possible(data, installed)
     model = PlanModel(
-        place=define_place(program, data, installed),
+        place=define_place(program, data, possible),
         unplaced=define_unplaced(program, data),
         data=data,
         program=program,
         buy=buy,
-        serve=define_serve(program, data, installed),
+        serve=define_serve(program, data, possible),
         rent=define_rent(program, data),
         unmet=define_unmet(program, data),
         installed=installed,
