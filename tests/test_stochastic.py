@@ -153,6 +153,23 @@ def test_cvar_plan_minimises_the_mixed_objective(
     assert float(p @ scenario_costs) == pytest.approx(sum(plan.costs.values()))
 
 
+def test_shadow_prices_under_cvar_are_of_the_risk_adjusted_cost(tmp_path: Path) -> None:
+    # Demand 0 or 100 at probability 1/2, price 10, penalty 100, budget $500: the plan buys
+    # 50. Pure CVaR at alpha 0.5 is the cost of the worse scenario, 10 n + 100 (100 - n):
+    # one more dollar buys 1/10 unit and lowers it by 90 / 10 = $9 (the expected cost by
+    # only (90 / 2 - 10) / 10 = $3.5): the sentence names the risk-adjusted cost.
+    directory = newsvendor(tmp_path, 10.0, 100.0, [0.0, 100.0], [0.5, 0.5])
+    (directory / "budget.csv").write_text("period,capex_budget\n2027Q1,500\n")
+    with (directory / "options.yaml").open("a") as options:
+        options.write("risk: cvar\ncvar_alpha: 0.5\ncvar_weight: 1.0\n")
+    plan = solve(read_planning_inputs(directory))
+    assert plan.purchases["units"].sum() == 50
+    budget = plan.binding[plan.binding["family"] == "budget"]
+    assert budget["shadow_price"].tolist() == pytest.approx([-9.0])
+    said = [s for s in plan.explanations if s.startswith("The budget")]
+    assert said and "lower the risk-adjusted cost by $9,000,000" in said[0]
+
+
 def test_service_level_meets_demand_in_enough_scenarios(tmp_path: Path) -> None:
     # Shortfall is cheap (penalty 1 < price 10): left alone the plan buys nothing. At a
     # 70% service level it must cover demand in scenarios of probability >= 0.7, so it

@@ -13,8 +13,10 @@ orders as a floor and lets orders grow continuously above it: its duals are what
 kW, dollar, slot or vendor unit would save if the plan could order a fraction of a lot
 more. Both are first-order values, not re-optimised plans.
 
-A shadow price is ``d(expected discounted cost) / d(right-hand side)``: negative for a
-binding limit (more of it lowers the cost), positive for demand.
+A shadow price is ``d(objective) / d(right-hand side)``: negative for a binding limit
+(more of it lowers the cost), positive for demand. The objective is the expected
+discounted cost, or under ``risk: cvar`` the risk-adjusted cost ``(1 − w) E[C] + w CVaR``,
+and the sentences say which.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def explain(model: PlanModel, plan: Plan, values: np.ndarray) -> Plan:
     said = (
         cluster_sentences(plan, model.data)
         + retirement_sentences(plan.retirements, model.data)
-        + sentences(binding, penalty, most)
+        + sentences(binding, penalty, most, cost=objective_name(model.data))
     )
     return replace(
         plan,
@@ -239,34 +241,48 @@ def retirement_sentences(retirements: pd.DataFrame, data: ModelData) -> list[str
     return said
 
 
-def sentences(binding: pd.DataFrame, penalty: dict[str, float], short: str | None) -> list[str]:
+def objective_name(data: ModelData) -> str:
+    """What the shadow prices are derivatives of: 'expected cost', or under ``risk: cvar``
+    the 'risk-adjusted cost' that the plan minimises."""
+    return "risk-adjusted cost" if data.cvar_weight > 0 else "expected cost"
+
+
+def sentences(
+    binding: pd.DataFrame,
+    penalty: dict[str, float],
+    short: str | None,
+    *,
+    cost: str = "expected cost",
+) -> list[str]:
     """Plain-language statements of the largest shadow prices, ``PER_FAMILY`` per family.
 
     ``penalty`` is the shortfall penalty per workload and ``short`` the workload with the
     most expected unmet demand (``None`` when none is unmet): budget values are also told
-    as the shortfall they would avoid.
+    as the shortfall they would avoid. ``cost`` names the objective (:func:`objective_name`).
     """
     said = []
     for family, rows in binding.groupby("family", sort=False):
         for row in rows.head(PER_FAMILY).itertuples(index=False):
-            said.append(_sentence(str(family), row, penalty, short))
+            said.append(_sentence(str(family), row, penalty, short, cost))
     return said
 
 
-def _sentence(family: str, row: object, penalty: dict[str, float], short: str | None) -> str:
+def _sentence(
+    family: str, row: object, penalty: dict[str, float], short: str | None, cost: str
+) -> str:
     price = float(row.shadow_price)  # type: ignore[attr-defined]
     saves = f"${-price:,.0f}"
     sku, site, period = row.sku, row.site, row.period  # type: ignore[attr-defined]
     workload, scenario, basis = row.workload, row.scenario, row.basis  # type: ignore[attr-defined]
     if family == "power":
         return (
-            f"One more MW at {site} in {period} would lower the expected cost by "
+            f"One more MW at {site} in {period} would lower the {cost} by "
             f"${-price * 1000:,.0f} ({basis})."
         )
     if family == "budget":
         text = (
-            f"The budget in {period} is binding: each extra $1M would lower the expected "
-            f"cost by ${-price * 1e6:,.0f}"
+            f"The budget in {period} is binding: each extra $1M would lower the {cost} by "
+            f"${-price * 1e6:,.0f}"
         )
         if short is not None and penalty.get(short, 0) > 0:
             avoided = -price * 1e6 / penalty[short]
@@ -274,21 +290,21 @@ def _sentence(family: str, row: object, penalty: dict[str, float], short: str | 
         return f"{text} ({basis})."
     if family == "slots":
         return (
-            f"One more accelerator slot at {site} in {period} would lower the expected cost "
+            f"One more accelerator slot at {site} in {period} would lower the {cost} "
             f"by {saves} ({basis})."
         )
     if family == "supply":
         return (
-            f"One more {sku} from the vendor in {period} would lower the expected cost by "
+            f"One more {sku} from the vendor in {period} would lower the {cost} by "
             f"{saves} ({basis})."
         )
     if family == "split":
         return (
-            f"One more {sku} installed at {site} in {period} would lower the expected cost "
+            f"One more {sku} installed at {site} in {period} would lower the {cost} "
             f"by {saves} in scenario {scenario} ({basis})."
         )
     region = f" in region {row.region}" if row.region else ""  # type: ignore[attr-defined]
     return (
         f"One more reference unit of {workload} demand{region} in {period} (scenario "
-        f"{scenario}) would add ${price:,.0f} to the expected cost ({basis})."
+        f"{scenario}) would add ${price:,.0f} to the {cost} ({basis})."
     )

@@ -45,6 +45,7 @@ import numpy as np
 
 from capforecast.plan.highs_process import (
     INTEGRALITY,
+    HighsError,
     HighsProblem,
     Phase,
     neighbourhood,
@@ -89,7 +90,15 @@ def arrays(program: Program) -> dict[str, Any]:
 
 def solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
     """Solve ``program`` with HiGHS (phases above); the outcome carries the best plan's
-    values, and for an LP also the row duals and activities."""
+    values, and for an LP also the row duals and activities. A call HiGHS refuses is an
+    outcome with status ``error`` that says which."""
+    try:
+        return _solve(program, mip_gap=mip_gap, time_limit_s=time_limit_s)
+    except HighsError as error:
+        return SolverOutcome(PlanStatus.ERROR, None, None, str(error))
+
+
+def _solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
     import highspy
 
     statuses = highspy.HighsModelStatus
@@ -227,7 +236,9 @@ def _target(bound: float, mip_gap: float) -> float:
 
 def _better(phase: Phase, than: Phase) -> bool:
     """Whether ``phase`` found a plan at least as cheap as ``than``'s."""
-    return (phase.objective or math.inf) <= (than.objective or math.inf)
+    mine = math.inf if phase.objective is None else phase.objective
+    theirs = math.inf if than.objective is None else than.objective
+    return mine <= theirs  # (an objective of exactly 0 is a plan like any other)
 
 
 def _within(objective: float | None, bound: float | None, mip_gap: float) -> bool:

@@ -43,6 +43,19 @@ FEASIBLE_SOLUTION = 2
 INTEGRALITY = 1e-6
 
 
+class HighsError(RuntimeError):
+    """HiGHS refused a call (a model it cannot take, an option it does not know)."""
+
+
+def _checked(status: Any, what: str) -> None:
+    """Raise :class:`HighsError` when a HiGHS call returned ``kError`` (HiGHS then goes on
+    with what it had: an unloaded model solves as an empty one, "optimal")."""
+    import highspy
+
+    if status == highspy.HighsStatus.kError:
+        raise HighsError(f"HiGHS refused {what}")
+
+
 @dataclass
 class Phase:
     """What one HiGHS run ended with (objective computed from the values, offset included)."""
@@ -83,8 +96,11 @@ class HighsProblem:
             kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
             lp.integrality_ = [kinds[whole] for whole in self.integer.tolist()]
         self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.passModel(lp)
+        _checked(self.highs.setOptionValue("output_flag", False), "option output_flag")
+        _checked(
+            self.highs.passModel(lp),
+            f"the model ({columns} columns, {rows} rows, {len(arrays['value'])} terms)",
+        )
         # HiGHS can overrun its own time limit by minutes (in cut separation on large
         # models); its interrupt callbacks are called more often, and stop the run sooner.
         self.deadline = math.inf
@@ -118,7 +134,7 @@ class HighsProblem:
         if columns is None:
             columns = np.flatnonzero(self.integer)
         fixed = values[columns]
-        self.highs.changeColsBounds(len(columns), columns, fixed, fixed)
+        _checked(self.highs.changeColsBounds(len(columns), columns, fixed, fixed), "bounds")
         try:
             return self._run(
                 "LP with fixed orders" if len(columns) == self.integer.sum() else "LP dive",
@@ -128,9 +144,8 @@ class HighsProblem:
                 start=None,
             )
         finally:
-            self.highs.changeColsBounds(
-                len(columns), columns, self.lower[columns], self.upper[columns]
-            )
+            restored = (len(columns), columns, self.lower[columns], self.upper[columns])
+            _checked(self.highs.changeColsBounds(*restored), "bounds")
 
     def _run(
         self,
@@ -148,17 +163,24 @@ class HighsProblem:
             solution = highspy.HighsSolution()
             solution.col_value = start
             solution.value_valid = True
-            highs.setSolution(solution)
-        highs.setOptionValue("solve_relaxation", relax)
-        highs.setOptionValue("mip_rel_gap", mip_gap)
-        highs.setOptionValue("time_limit", max(time_limit_s, 1e-3))
-        highs.setOptionValue("threads", 1)
-        highs.setOptionValue("random_seed", 0)
+            _checked(highs.setSolution(solution), "the start solution")
+        settings = {
+            "solve_relaxation": relax,
+            "mip_rel_gap": mip_gap,
+            "time_limit": max(time_limit_s, 1e-3),
+            "threads": 1,
+            "random_seed": 0,
+        }
+        for name, setting in settings.items():
+            _checked(highs.setOptionValue(name, setting), f"option {name}={setting}")
         started = time.perf_counter()
         self.deadline = started + time_limit_s
-        highs.run()
+        ran = highs.run()
         self.deadline = math.inf
         status = highs.getModelStatus()
+        failed = ran == highspy.HighsStatus.kError
+        if failed and status == highspy.HighsModelStatus.kOptimal:
+            status = highspy.HighsModelStatus.kSolveError  # never trust a failed run's word
         info = highs.getInfo()
         feasible = info.primal_solution_status == FEASIBLE_SOLUTION
         values = np.asarray(highs.getSolution().col_value, dtype=float) if feasible else None
@@ -171,6 +193,8 @@ class HighsProblem:
         if bound is not None and not math.isfinite(bound):
             bound = None
         message = highs.modelStatusToString(status)
+        if failed:
+            message = f"HiGHS failed to solve the {what} (model status '{message}')"
         if status == highspy.HighsModelStatus.kInterrupt:
             status, message = highspy.HighsModelStatus.kTimeLimit, "Time limit reached"
         phase = Phase(status, message, values, objective, bound)

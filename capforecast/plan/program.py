@@ -44,6 +44,22 @@ class Rows:
     columns: np.ndarray
     coef: np.ndarray
 
+    def summed(self) -> Rows:
+        """The same rows with each row's terms sorted by column and a column repeated in a
+        row summed into one term (HiGHS refuses a row that names a column twice). Rows
+        already in that form (all the model's families) are returned as they are."""
+        row = np.repeat(np.arange(len(self.lengths)), self.lengths)
+        ascending = (np.diff(self.columns) > 0) | (np.diff(row) > 0)
+        if ascending.all():
+            return self
+        order = np.lexsort([self.columns, row])
+        row, columns = row[order], self.columns[order]
+        first = np.r_[True, (np.diff(row) != 0) | (np.diff(columns) != 0)]
+        starts = np.flatnonzero(first)
+        coef = np.add.reduceat(self.coef[order], starts) if len(starts) else self.coef[:0]
+        lengths = np.bincount(row[starts], minlength=len(self.lengths))
+        return Rows(self.keys, lengths, columns[starts], coef)
+
     def where(self, keep: np.ndarray) -> Rows:
         """Only the rows where ``keep``."""
         terms = np.repeat(keep, self.lengths)
@@ -114,7 +130,9 @@ class Program:
     def add_rows(
         self, family: str, axes: str, rows: Rows, *, lower: np.ndarray, upper: np.ndarray
     ) -> Block:
-        """Rows ``lower <= Σ coef · x[columns] <= upper``; returns their block."""
+        """Rows ``lower <= Σ coef · x[columns] <= upper`` (a column named twice in a row
+        counts once, with its coefficients summed); returns their block."""
+        rows = rows.summed()
         start = self.num_rows
         block = Block(family, axes, rows.keys, start, start + len(rows.lengths))
         self.row_blocks.append(block)
@@ -163,7 +181,7 @@ class Program:
     def copy(self) -> Program:
         """A copy whose bounds, costs and rows can change without touching this one."""
         other = copy.copy(self)
-        for name in ("lower", "upper", "integer", "cost"):
+        for name in ("lower", "upper", "integer", "cost", "row_lower", "row_upper"):
             setattr(other, name, getattr(self, name).copy())
         other.column_blocks, other.row_blocks = list(self.column_blocks), list(self.row_blocks)
         other.choices = list(self.choices)
