@@ -164,7 +164,7 @@ CASES = [
         "budget.csv",
         7,
         "period",
-        "expected a period label like '2027Q1', got '2028-Q2'",
+        "expected a period label like '2027Q1' or '2027' (one frequency per file), got '2028-Q2'",
     ),
     Case(
         "gap in the demand periods",

@@ -31,6 +31,7 @@ OUTPUTS = {
         "probability",
         "demand",
         "served",
+        "reserved",
         "rented",
         "unmet",
     ],
@@ -49,6 +50,17 @@ OUTPUTS = {
         "penalty",
     ],
     "retirements.csv": ["sku", "site", "fleet_row", "period", "units", "salvage"],
+    "offers.csv": [
+        "offer",
+        "workload",
+        "region",
+        "signed",
+        "units",
+        "first_period",
+        "last_period",
+        "cost",
+    ],
+    "vendors.csv": ["vendor", "capex", "share", "min_share", "max_share"],
 }
 TIMINGS = ("build_seconds", "solve_seconds")
 

@@ -67,6 +67,15 @@ CATALOG = TableSchema(
             minimum=0,
             maximum=1,
         ),
+        Column("vendor", "str", "who sells it (for vendor_limits.csv)", required=False, nullable=True),
+        Column(
+            "min_lots",
+            "int",
+            "an order for one site and period is 0 or at least this many lots (default 1)",
+            required=False,
+            nullable=True,
+            minimum=1,
+        ),
     ),
     key=("sku",),
 )
@@ -130,7 +139,10 @@ FLEET = TableSchema(
 
 BUDGET = TableSchema(
     "budget.csv",
-    (Column("period", "period"), Column("capex_budget", "float", minimum=0)),
+    (
+        Column("period", "coarse_period", "a horizon period, or a coarser one (a year: 2027)"),
+        Column("capex_budget", "float", "USD of capex charged in that budget period", minimum=0),
+    ),
     key=("period",),
 )
 
@@ -163,7 +175,26 @@ PRICES = TableSchema(
 
 SUPPLY = TableSchema(
     "supply.csv",
-    (Column("sku", "str"), Column("period", "period"), Column("max_units", "float", minimum=0)),
+    (
+        Column("sku", "str"),
+        Column("period", "period", "the order period"),
+        Column(
+            "max_units",
+            "float",
+            "vendor allocation: most accelerators ordered (empty: no limit)",
+            required=False,
+            nullable=True,
+            minimum=0,
+        ),
+        Column(
+            "min_units",
+            "float",
+            "committed volume (take-or-pay): fewest accelerators ordered (empty: none)",
+            required=False,
+            nullable=True,
+            minimum=0,
+        ),
+    ),
     key=("sku", "period"),
 )
 
@@ -205,6 +236,57 @@ CLUSTERS = TableSchema(
     key=("cluster",),
 )
 
+CLOUD_OFFERS = TableSchema(
+    "cloud_offers.csv",
+    (
+        Column("offer", "str", "reserved cloud contract name"),
+        Column("workload", "str", "workload it serves"),
+        Column("price", "float", "USD per reference unit-period, used or not", minimum=0),
+        Column("term", "int", "periods it runs once active", minimum=1),
+        Column(
+            "max_units",
+            "float",
+            "most reference units active in any period (empty: no limit)",
+            nullable=True,
+            minimum=0,
+        ),
+        Column(
+            "notice",
+            "int",
+            "periods from signing to use (default 0)",
+            required=False,
+            nullable=True,
+            minimum=0,
+        ),
+        Column("region", "str", "region served (required iff demand has regions)", required=False),
+    ),
+    key=("offer",),
+)
+
+VENDOR_LIMITS = TableSchema(
+    "vendor_limits.csv",
+    (
+        Column("vendor", "str", "a vendor of catalog.csv"),
+        Column(
+            "max_share",
+            "float",
+            "largest share of the capex of all orders",
+            minimum=0,
+            maximum=1,
+        ),
+        Column(
+            "min_share",
+            "float",
+            "smallest share of the capex of all orders (default 0)",
+            required=False,
+            nullable=True,
+            minimum=0,
+            maximum=1,
+        ),
+    ),
+    key=("vendor",),
+)
+
 #: Planning input files: schema, whether the file must exist, and whether it may hold no
 #: rows (a header alone): an optional file, or a fleet that does not exist yet.
 PLANNING_FILES: dict[str, tuple[TableSchema, bool, bool]] = {
@@ -221,4 +303,6 @@ PLANNING_FILES: dict[str, tuple[TableSchema, bool, bool]] = {
     "rent": (RENT, False, True),
     "eligibility": (ELIGIBILITY, False, True),
     "clusters": (CLUSTERS, False, True),
+    "cloud_offers": (CLOUD_OFFERS, False, True),
+    "vendor_limits": (VENDOR_LIMITS, False, True),
 }

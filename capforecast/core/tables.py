@@ -23,13 +23,14 @@ import pandas as pd
 from capforecast.core.errors import Problem
 from capforecast.core.limits import clipped
 
-Kind = Literal["str", "int", "float", "period", "timestamp"]
+Kind = Literal["str", "int", "float", "period", "coarse_period", "timestamp"]
 
 _KIND_WORDS = {
     "str": "a text value",
     "int": "an integer",
     "float": "a number",
     "period": "a period label",
+    "coarse_period": "a period label at the horizon's frequency or a coarser one",
     "timestamp": "a date or timestamp",
 }
 
@@ -157,7 +158,7 @@ def _problem_order(problem: Problem) -> tuple[str, int, str]:
 
 def _empty(kind: Kind, freq: str, index: pd.Index) -> pd.Series:
     """An all-missing column of the right type, for an optional column left out."""
-    if kind == "period":
+    if kind in ("period", "coarse_period"):
         dtype = f"period[{_period_dtype(freq)}]"
         return pd.Series(pd.array([pd.NaT] * len(index), dtype=dtype), index=index)
     if kind == "timestamp":
@@ -165,6 +166,20 @@ def _empty(kind: Kind, freq: str, index: pd.Index) -> pd.Series:
     if kind in ("int", "float"):
         return pd.Series(np.nan, index=index, dtype="float64")
     return pd.Series(pd.NA, index=index, dtype="string")
+
+
+def coarser_frequencies(freq: str) -> list[str]:
+    """``freq`` and the coarser calendar frequencies a budget may be given in: quarters
+    (for a finer horizon) and years.
+
+    Examples
+    --------
+    >>> coarser_frequencies("Q"), coarser_frequencies("M")
+    (['Q', 'Y'], ['M', 'Q', 'Y'])
+    """
+    start = pd.Timestamp("2027-01-01")
+    span = pd.Period(start, freq=freq).end_time
+    return [freq] + [f for f in ("Q", "Y") if pd.Period(start, freq=f).end_time > span]
 
 
 def _period_dtype(freq: str) -> str:
@@ -210,6 +225,13 @@ def _parse(
         parsed, bad = _parse_periods(text, freq)
         example = str(pd.Period("2027-01-01", freq=freq))
         report(bad, f"expected a period label like '{example}', got '{{cell}}'")
+    elif column.kind == "coarse_period":
+        candidates = coarser_frequencies(freq)
+        # One frequency per file: the one most cells are written in (the finest of a tie).
+        tries = [_parse_periods(text, f) for f in candidates]
+        parsed, bad = min(tries, key=lambda parsed_bad: int(parsed_bad[1].sum()))
+        examples = " or ".join(f"'{pd.Period('2027-01-01', freq=f)}'" for f in candidates)
+        report(bad, f"expected a period label like {examples} (one frequency per file), got '{{cell}}'")
     else:
         parsed = _parse_timestamps(values, text)
         bad = present & parsed.isna()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capforecast.plan.inputs import PlanningInputs, split_list
+from capforecast.plan.inputs import PlanningInputs, budget_periods, split_list
 
 #: Default shortfall penalty: this many times the dearest price per reference unit.
 PENALTY_MULTIPLIER = 10.0
@@ -127,6 +127,41 @@ class Clusters:
 
 
 @dataclass(frozen=True)
+class Offers:
+    """The reserved cloud contracts ``o`` of ``cloud_offers.csv`` as arrays (axis ``q`` of
+    the model): workload ``w_o``, region ``g_o``, price ``q_o`` (USD per reference
+    unit-period), ``notice_o``, ``term_o`` and ``max_o`` (inf when not given)."""
+
+    names: list[str]
+    workload: np.ndarray  # [q]
+    region: np.ndarray  # [q]
+    price: np.ndarray  # [q]
+    notice: np.ndarray  # [q]
+    term: np.ndarray  # [q]
+    max_units: np.ndarray  # [q], inf = no limit
+    row: np.ndarray  # [q], the row of cloud_offers.csv
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def from_inputs(cls, inputs: PlanningInputs, workloads: list[str], regions: list[str]) -> Offers:
+        table = inputs.cloud_offers
+        return cls(
+            names=[str(n) for n in table["offer"]],
+            workload=np.asarray([workloads.index(w) for w in table["workload"]], dtype=np.int64),
+            region=np.asarray(
+                [regions.index(g) for g in table["region"].fillna("")], dtype=np.int64
+            ),
+            price=table["price"].to_numpy(dtype=float),
+            notice=table["notice"].fillna(0).to_numpy(dtype=np.int64),
+            term=table["term"].to_numpy(dtype=np.int64),
+            max_units=table["max_units"].fillna(np.inf).to_numpy(dtype=float),
+            row=table.index.to_numpy(dtype=np.int64),
+        )
+
+
+@dataclass(frozen=True)
 class ModelData:
     """Dense arrays of the model; axis names follow docs/model.md §1 (s, k, w, g, t, ω).
 
@@ -155,11 +190,20 @@ class ModelData:
     slots: np.ndarray  # [k], inf when not given
     fleet: np.ndarray  # [s, k, t], F before any early retirement
     fleet_rows: FleetRows
-    budget: np.ndarray  # [t]
+    budget: np.ndarray  # [b], B_b
+    budget_periods: pd.PeriodIndex  # [b], the periods of budget.csv that cover the horizon
+    budget_of: np.ndarray  # [t], the budget period b with t ∈ P_b
     demand: np.ndarray  # [w, g, t, ω]
     pairs: np.ndarray  # [w, g] bool: the workload-region pairs of demand.csv
     eligible: np.ndarray  # [w, g, k] bool, k ∈ E_{w,g}
     supply: np.ndarray  # [s, t], inf when not given
+    supply_min: np.ndarray  # [s, t], committed volume (take-or-pay), 0 when not given
+    min_lots: np.ndarray  # [s], m_s (1 when not given)
+    sku_vendor: list[str]  # [s], "" when the catalog names none
+    vendors: list[str]  # [v], the rows of vendor_limits.csv
+    vendor_max: np.ndarray  # [v]
+    vendor_min: np.ndarray  # [v]
+    offers: Offers
     rent_price: np.ndarray  # [w, g, t]
     rent_cap: np.ndarray  # [w, g, t], 0 when not given
     clusters: Clusters
@@ -175,6 +219,7 @@ class ModelData:
     cvar_alpha: float = 0.9
     service_level: np.ndarray | None = None  # [w], NaN where no chance constraint
     early_retirement: bool = False  # e_{j,t} variables for the fleet rows
+    capex_at_delivery: bool = False  # capex_timing: delivery (pay(s,τ) = τ + ℓ_s)
 
     @property
     def regional(self) -> bool:
@@ -185,6 +230,11 @@ class ModelData:
     def horizon(self) -> int:
         """``T``, the number of periods."""
         return len(self.periods)
+
+    def pay_period(self, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """``pay(s, τ)``: the period an order of SKU ``s`` placed in ``t`` is charged in,
+        ``τ`` (``capex_timing: order``) or its arrival ``τ + ℓ_s`` (``delivery``)."""
+        return t + self.lead_time[s] if self.capex_at_delivery else t
 
     @property
     def terminal_credit(self) -> np.ndarray:
@@ -238,8 +288,8 @@ class ModelData:
         power_cap = _grid(
             inputs.site_power, "site", sites, periods, "power_cap_kw", site_table["power_cap_kw"]
         )
-        no_limit = pd.Series(np.inf, index=skus)
-        supply = _grid(inputs.supply, "sku", skus, periods, "max_units", no_limit)
+        supply = _grid(inputs.supply, "sku", skus, periods, "max_units", pd.Series(np.inf, skus))
+        supply_min = _grid(inputs.supply, "sku", skus, periods, "min_units", pd.Series(0.0, skus))
         regions = inputs.regions or [""]
         W, G, T = len(workloads), len(regions), len(periods)
         demand_table = inputs.demand.assign(region=inputs.demand["region"].fillna(""))
@@ -270,9 +320,15 @@ class ModelData:
             .reindex(scenarios)
             .to_numpy(dtype=float)
         )
+        # Budget periods b: the rows of budget.csv that cover some horizon period, in order.
+        covering = budget_periods(inputs.budget, periods)
+        budget_rows = pd.PeriodIndex(covering.unique()).sort_values()
         budget = (
-            inputs.budget.set_index("period")["capex_budget"].reindex(periods).to_numpy(dtype=float)
+            inputs.budget.set_index("period")["capex_budget"]
+            .reindex(budget_rows)
+            .to_numpy(dtype=float)
         )
+        vendor_limits = inputs.vendor_limits
         slots = site_table["slots"].reindex(sites).astype("float64").fillna(np.inf).to_numpy()
         unit_price = catalog["unit_price"].reindex(skus).to_numpy(dtype=float)
         penalty = _penalty(options.shortfall_penalty, workloads, unit_price, factor, orderable)
@@ -304,6 +360,15 @@ class ModelData:
             fleet=fleet_rows.in_service(len(skus), len(sites), len(periods)),
             fleet_rows=fleet_rows,
             budget=budget,
+            budget_periods=budget_rows,
+            budget_of=budget_rows.get_indexer(covering),
+            supply_min=supply_min,
+            min_lots=catalog["min_lots"].reindex(skus).fillna(1).to_numpy(dtype=float),
+            sku_vendor=[str(v) for v in catalog["vendor"].reindex(skus).fillna("")],
+            vendors=[str(v) for v in vendor_limits["vendor"]],
+            vendor_max=vendor_limits["max_share"].to_numpy(dtype=float),
+            vendor_min=vendor_limits["min_share"].fillna(0.0).to_numpy(dtype=float),
+            offers=Offers.from_inputs(inputs, workloads, regions),
             demand=demand,
             supply=supply,
             rent_price=rent_price,
@@ -320,6 +385,7 @@ class ModelData:
             cvar_alpha=options.cvar_alpha,
             service_level=_per_workload(options.service_level, workloads),
             early_retirement=options.early_retirement,
+            capex_at_delivery=options.capex_timing == "delivery",
         )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from capforecast.plan.data import ModelData
-from capforecast.plan.model import AXIS_COLUMNS, ConstraintHook, build_model, row_labels
+from capforecast.plan.model import LABEL_COLUMNS, ConstraintHook, build_model, row_labels
 from capforecast.plan.options import PlanOptions
 from capforecast.plan.solvers import get_solver
 from capforecast.plan.status import PlanStatus
@@ -38,7 +38,7 @@ NOISE = 1e-6
 #: Places listed per family in a sentence.
 SHOWN = 3
 
-COLUMNS = ["family", *AXIS_COLUMNS.values(), "unit", "relaxation"]
+COLUMNS = ["family", *LABEL_COLUMNS, "unit", "relaxation"]
 
 
 def diagnose(

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from capforecast.plan.data import ModelData
-from capforecast.plan.model import AXIS_COLUMNS, PlanModel, row_labels
+from capforecast.plan.model import LABEL_COLUMNS, PlanModel, row_labels
 from capforecast.plan.program import Program
 from capforecast.plan.result import Plan
 from capforecast.plan.solvers import get_solver
@@ -53,7 +53,7 @@ TOLERANCE = 1e-6
 #: Sentences per family, for the largest shadow prices.
 PER_FAMILY = 3
 
-_COLUMNS = ["family", *AXIS_COLUMNS.values(), "unit", "slack", "shadow_price", "basis"]
+_COLUMNS = ["family", *LABEL_COLUMNS, "unit", "slack", "shadow_price", "basis"]
 
 
 def shadow_prices(model: PlanModel, values: np.ndarray) -> pd.DataFrame:

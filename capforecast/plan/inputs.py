@@ -55,6 +55,8 @@ class PlanningInputs:
     rent: pd.DataFrame
     eligibility: pd.DataFrame
     clusters: pd.DataFrame
+    cloud_offers: pd.DataFrame
+    vendor_limits: pd.DataFrame
     options: PlanOptions = field(default_factory=PlanOptions)
     source: str = ""
     findings: tuple[Finding, ...] = ()
@@ -315,6 +317,10 @@ def build_planning_inputs(
     if "catalog" in usable:
         problems.extend(_check_catalog(tables["catalog"], raw.get("catalog")))
         problems.extend(_check_legacy_orders(tables, usable))
+        if "vendor_limits" in usable:
+            problems.extend(_check_vendor_limits(tables["catalog"], tables["vendor_limits"]))
+    if "supply" in usable:
+        problems.extend(_check_supply(tables["supply"], raw.get("supply")))
     periods = _horizon(tables["demand"], problems) if "demand" in usable else None
     if periods is not None:
         problems.extend(_check_size(tables, periods))
@@ -323,6 +329,8 @@ def build_planning_inputs(
             problems.extend(_check_budget(tables["budget"], periods))
         if {"clusters", "catalog", "sites"} <= usable:
             problems.extend(_check_clusters(tables))
+        if {"supply", "catalog"} <= usable:
+            problems.extend(_check_commitments(tables, periods))
     if {"demand", "scenarios"} <= usable:
         problems.extend(_check_scenarios(tables, raw.get("scenarios") is not None))
     if "fleet" in usable:
@@ -372,7 +380,7 @@ def _check_references(tables: dict[str, pd.DataFrame], usable: set[str]) -> list
     references = [
         ("catalog", "sku", "SKU", ("perf", "fleet", "prices", "supply")),
         ("sites", "site", "site", ("fleet", "site_power", "eligibility")),
-        ("demand", "workload", "workload", ("rent", "eligibility")),
+        ("demand", "workload", "workload", ("rent", "eligibility", "cloud_offers")),
     ]
     problems = []
     for source, column, what, users in references:
@@ -428,6 +436,31 @@ def _check_catalog(catalog: pd.DataFrame, raw: pd.DataFrame | None) -> list[Prob
             f"spares; 1 = all, the default), got {catalog.at[row, 'availability']:g}",
         )
         for row in catalog.index[zero.to_numpy(dtype=bool)]
+    ]
+    sized = catalog["min_lots"].notna()
+    legacy = legacy_skus(catalog)
+    problems += [
+        Problem(
+            "catalog.csv",
+            int(row),
+            "min_lots",
+            f"'{clipped(str(catalog.at[row, 'sku']))}' is a legacy SKU (no unit_price, "
+            "lot_size, lead_time or lifetime): it is never ordered, so it takes no min_lots",
+        )
+        for row in catalog.index[(sized & legacy).to_numpy(dtype=bool)]
+    ]
+    # The power cap bounds an order's size (docs/model.md §6.15), which min_lots needs.
+    unbounded = sized & (catalog["min_lots"] > 1) & (catalog["power_kw"] == 0) & ~legacy
+    problems += [
+        Problem(
+            "catalog.csv",
+            int(row),
+            "min_lots",
+            f"SKU '{clipped(str(catalog.at[row, 'sku']))}' draws no power (power_kw 0), so "
+            "nothing bounds the size of its orders, which min_lots > 1 needs; give its "
+            "power_kw",
+        )
+        for row in catalog.index[unbounded.to_numpy(dtype=bool)]
     ]
     return problems
 
@@ -607,24 +640,26 @@ def _check_regions(tables: dict[str, pd.DataFrame], usable: set[str]) -> list[Pr
                     "has regions, so every site needs one",
                 )
             )
-    if "rent" in usable:
-        rent = tables["rent"]
-        wrong = rent["region"].isna() if regional else rent["region"].notna()
+    for name, what in (("rent", "rent"), ("cloud_offers", "a cloud offer")):
+        if name not in usable:
+            continue
+        table = tables[name]
+        wrong = table["region"].isna() if regional else table["region"].notna()
         why = (
-            "rent needs a region when demand.csv has regions"
+            f"{what} needs a region when demand.csv has regions"
             if regional
-            else "demand.csv has no region column, so rent cannot name one"
+            else f"demand.csv has no region column, so {what} cannot name one"
         )
         problems += [
-            Problem("rent.csv", int(row), "region", why)
-            for row in rent.index[wrong.to_numpy(dtype=bool)]
+            Problem(f"{name}.csv", int(row), "region", why)
+            for row in table.index[wrong.to_numpy(dtype=bool)]
         ]
         if regional:
             problems += check_known(
-                rent,
+                table,
                 "region",
                 set(demand["region"].dropna()),
-                "rent.csv",
+                f"{name}.csv",
                 what="region",
                 source="demand.csv",
             )
@@ -746,17 +781,117 @@ def _check_scenarios(tables: dict[str, pd.DataFrame], file_given: bool) -> list[
     return problems
 
 
+def budget_periods(budget: pd.DataFrame, periods: pd.PeriodIndex) -> pd.PeriodIndex:
+    """The budget period of each horizon period: itself when ``budget.csv`` is at the
+    horizon's frequency, else the coarser period (year, quarter) it falls in."""
+    given = budget["period"].dtype
+    freq = given.freq if isinstance(given, pd.PeriodDtype) else periods.freq
+    return periods if freq == periods.freq else periods.asfreq(freq)
+
+
 def _check_budget(budget: pd.DataFrame, periods: pd.PeriodIndex) -> list[Problem]:
-    absent = periods.difference(pd.PeriodIndex(budget["period"].dropna()))
+    """Every horizon period falls in a row of ``budget.csv`` (its own or a coarser one)."""
+    within = budget_periods(budget, periods)
+    present = set(budget["period"].dropna())
+    problems = []
+    for period, row_period in zip(periods, within, strict=True):
+        if row_period in present:
+            continue
+        coarse = "" if row_period == period else f" (budget period {row_period})"
+        problems.append(
+            Problem(
+                "budget.csv",
+                None,
+                "period",
+                f"no budget row for {period}{coarse}; every horizon period needs one "
+                "(0 for no orders)",
+            )
+        )
+    return problems
+
+
+def _check_supply(supply: pd.DataFrame, raw: pd.DataFrame | None) -> list[Problem]:
+    """``supply.csv`` has ``max_units`` or ``min_units`` (or both), and no row's minimum is
+    above its maximum."""
+    if raw is not None and not {"max_units", "min_units"} & set(raw.columns):
+        return [
+            Problem(
+                "supply.csv",
+                None,
+                None,
+                "needs a 'max_units' column (vendor allocation) or a 'min_units' column "
+                "(committed volume), or both",
+            )
+        ]
+    above = supply["min_units"] > supply["max_units"]
     return [
         Problem(
-            "budget.csv",
-            None,
-            "period",
-            f"no budget row for {period}; every horizon period needs one (0 for no orders)",
+            "supply.csv",
+            int(row),
+            "min_units",
+            f"min_units ({supply.at[row, 'min_units']:g}) is above max_units "
+            f"({supply.at[row, 'max_units']:g})",
         )
-        for period in absent
+        for row in supply.index[above.fillna(False).to_numpy(dtype=bool)]
     ]
+
+
+def _check_commitments(tables: dict[str, pd.DataFrame], periods: pd.PeriodIndex) -> list[Problem]:
+    """A committed volume (``min_units`` > 0) is for a period whose orders can arrive
+    within the horizon: its order period plus the SKU's lead time is at most the last."""
+    supply, catalog = tables["supply"], tables["catalog"].set_index("sku")
+    problems = []
+    for row, line in supply[supply["min_units"] > 0].iterrows():
+        sku, period = line["sku"], line["period"]
+        if sku not in catalog.index or pd.isna(period) or period < periods[0]:
+            continue  # an unknown SKU is reported elsewhere; a past period is ignored
+        lead = catalog.at[sku, "lead_time"]
+        if pd.isna(lead):
+            continue  # a legacy SKU: reported by _check_legacy_orders
+        arrives = period + int(lead)
+        if arrives > periods[-1]:
+            problems.append(
+                Problem(
+                    "supply.csv",
+                    int(row),
+                    "min_units",
+                    f"orders of '{clipped(str(sku))}' placed in {period} arrive in {arrives} "
+                    f"(lead time {int(lead)}), after the horizon ends ({periods[-1]}): no "
+                    "order can meet this commitment",
+                )
+            )
+    return problems
+
+
+def _check_vendor_limits(catalog: pd.DataFrame, limits: pd.DataFrame) -> list[Problem]:
+    """Each row names a vendor of the catalog, and its ``min_share`` is at most its
+    ``max_share``."""
+    vendors = set(catalog["vendor"].dropna())
+    problems = []
+    if not limits.empty and not vendors:
+        return [
+            Problem(
+                "vendor_limits.csv",
+                None,
+                "vendor",
+                "vendor limits need a 'vendor' column in catalog.csv naming who sells each SKU",
+            )
+        ]
+    problems += check_known(
+        limits, "vendor", vendors, "vendor_limits.csv", what="vendor", source="catalog.csv"
+    )
+    above = limits["min_share"] > limits["max_share"]
+    problems += [
+        Problem(
+            "vendor_limits.csv",
+            int(row),
+            "min_share",
+            f"min_share ({limits.at[row, 'min_share']:g}) is above max_share "
+            f"({limits.at[row, 'max_share']:g})",
+        )
+        for row in limits.index[above.fillna(False).to_numpy(dtype=bool)]
+    ]
+    return problems
 
 
 def _check_fleet_dates(fleet: pd.DataFrame) -> list[Problem]:

@@ -109,6 +109,10 @@ class PlanModel:
     #: without ``early_retirement``), and their terms ``-e_{j,τ}`` in ``I_{s,k,t}``, ``τ <= t``.
     retire: VariableFamily
     retired: Terms
+    #: ``v_{o,τ}``, reference units of offer ``o`` (axis ``q``) signed in ``τ``, and their
+    #: terms ``v_{o,τ}`` keyed by ``(q, t)`` for every period ``t`` they are active in.
+    sign: VariableFamily
+    reserved: Terms
     objective_constant: float = 0.0
     #: The rows of each constraint family (their keys: indices along the family's axes).
     rows: dict[str, Block] = field(default_factory=dict)
@@ -160,8 +164,9 @@ def _variables(
 
 
 def _axis_names(data: ModelData) -> dict[str, list[str]]:
-    """The labels along each model axis (``s, k, w, g, t, o``, ``c`` the clusters, and
-    ``j`` the fleet rows, named by their row in ``fleet.csv``)."""
+    """The labels along each model axis (``s, k, w, g, t, o``; ``c`` the clusters, ``j``
+    the fleet rows, named by their row in ``fleet.csv``, ``b`` the budget periods, ``v``
+    the vendors of ``vendor_limits.csv`` and ``q`` the cloud offers)."""
     return {
         "s": data.skus,
         "k": data.sites,
@@ -171,6 +176,9 @@ def _axis_names(data: ModelData) -> dict[str, list[str]]:
         "o": data.scenarios,
         "c": data.clusters.names,
         "j": [f"row{row}" for row in data.fleet_rows.row],
+        "b": [str(b) for b in data.budget_periods],
+        "v": data.vendors,
+        "q": data.offers.names,
     }
 
 
@@ -308,6 +316,62 @@ def define_unplaced(program: Program, data: ModelData) -> VariableFamily:
     return _variables(program, "unplaced", "c", {"c": c}, upper=upper, integer=True)
 
 
+def define_sign(program: Program, data: ModelData) -> VariableFamily:
+    """``v_{o,τ}`` >= 0: reference units of cloud offer ``o`` signed in ``τ``, for every
+    ``τ`` with ``τ + notice_o <= T-1`` (signed later, it would never be active)."""
+    offers = data.offers
+    q, t = _grid(len(offers), data.horizon)
+    keep = t + offers.notice[q] <= data.horizon - 1
+    return _variables(program, "sign", "qt", {"q": q[keep], "t": t[keep]})
+
+
+def define_reserved(data: ModelData, sign: VariableFamily) -> Terms:
+    """Terms ``v_{o,τ}`` keyed by ``(q, t)`` for each period ``t`` the units signed in
+    ``τ`` are active: ``τ + notice_o <= t <= τ + notice_o + term_o - 1``, within the
+    horizon."""
+    offers = data.offers
+    q = sign.index["q"]
+    first = sign.index["t"] + offers.notice[q]
+    last = np.minimum(first + offers.term[q] - 1, data.horizon - 1)
+    counts = last - first + 1
+    owner = np.repeat(np.arange(len(sign)), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    keys = {"q": q[owner], "t": first[owner] + offset}
+    return Terms.of({}, sign, np.ones(len(sign))).take(owner, keys)
+
+
+def define_order(model: PlanModel) -> None:
+    """``min_lots``: for a SKU with ``m_s > 1``, ``n_{s,k,t} = 0`` or ``n >= m_s``, with a
+    binary ``z_{s,k,t}`` (an order is placed): ``n - m_s z >= 0`` (``min_lots``) and
+    ``n - U z <= 0`` (``order_size``). ``U_{s,k,t} = ⌊Pcap_{k,t+ℓ_s} / (L_s p_s pue_k)⌋``
+    is the most lots the site's power cap could take when they arrive (every other unit
+    there draws >= 0); where it is below ``m_s`` the order is fixed to 0."""
+    data, buy, program = model.data, model.buy, model.program
+    s, k, t = buy.index["s"], buy.index["k"], buy.index["t"]
+    need = data.min_lots[s]
+    kw = data.facility_kw[s, k] * data.lot_size[s]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        most = np.floor(data.power_cap[k, t + data.lead_time[s]] / kw + 1e-9)
+    sized = need > 1
+    program.upper[buy.columns[sized & (most < need)]] = 0.0
+    keep = sized & (most >= need)
+    index = {"s": s[keep], "k": k[keep], "t": t[keep]}
+    size = int(keep.sum())
+    order = _variables(program, "order", "skt", index, upper=np.ones(size), integer=True)
+    lots = buy.columns[keep]
+    for family, coef, low, high in (
+        ("min_lots", -need[keep], 0.0, np.inf),
+        ("order_size", -most[keep], -np.inf, 0.0),
+    ):
+        rows = Rows(
+            np.stack([index[a] for a in "skt"], axis=1),
+            np.full(size, 2),
+            np.stack([lots, order.columns], axis=1).ravel(),
+            np.stack([np.ones(size), coef], axis=1).ravel(),
+        )
+        _add(model, family, "skt", rows, lower=low, upper=high)
+
+
 def _add(
     model: PlanModel,
     family: str,
@@ -401,16 +465,36 @@ def define_cluster(model: PlanModel) -> None:
     ]
 
 
+def _reserved_by_scenario(model: PlanModel) -> Terms:
+    """The active reserved units keyed by the demand they serve, ``(w_o, g_o, t, ω)``, for
+    every scenario (a contract is signed before demand is known)."""
+    data, reserved = model.data, model.reserved
+    offers, N = data.offers, len(data.scenarios)
+    q = reserved.keys["q"]
+    return _tile(
+        reserved,
+        N,
+        {
+            "w": np.tile(offers.workload[q], N),
+            "g": np.tile(offers.region[q], N),
+            "t": np.tile(reserved.keys["t"], N),
+            "o": np.repeat(np.arange(N), len(q)),
+        },
+    )
+
+
 def define_demand(model: PlanModel) -> None:
-    """``Σ_{s,k} f_{s,w} x + r + u >= D_{w,g,t,ω}``."""
+    """``Σ_{s,k} f_{s,w} x + Σ_o (active v_o) + r + u >= D_{w,g,t,ω}``."""
     data, serve, rent, unmet = model.data, model.serve, model.rent, model.unmet
+    reserved = _reserved_by_scenario(model)
     parts = [
         Terms.of({}, serve, data.factor[serve.index["s"], serve.index["w"]]),
         Terms.of({}, rent, np.ones(len(rent))),
         Terms.of({}, unmet, np.ones(len(unmet))),
+        reserved,
     ]
     keys = {
-        axis: np.r_[serve.index[axis], rent.index[axis], unmet.index[axis]]
+        axis: np.r_[serve.index[axis], rent.index[axis], unmet.index[axis], reserved.keys[axis]]
         for axis in ("w", "g", "t", "o")
     }
     rows = Terms.concat(keys, parts).grouped("w", "g", "t", "o")
@@ -438,26 +522,31 @@ def define_slots(model: PlanModel) -> None:
 
 
 def _capex_terms(data: ModelData, buy: VariableFamily) -> Terms:
-    """``c_{s,t} L_s n_{s,k,t}`` keyed by order period (undiscounted)."""
+    """``c_{s,τ} L_s n_{s,k,τ}`` (undiscounted, at the order price) keyed by the period it
+    is paid in, ``t = pay(s, τ)``, and by SKU ``s``."""
     s, t = buy.index["s"], buy.index["t"]
-    return Terms.of({"t": t}, buy, data.price[s, t] * data.lot_size[s])
+    keys = {"t": data.pay_period(s, t), "s": s}
+    return Terms.of(keys, buy, data.price[s, t] * data.lot_size[s])
 
 
 def define_budget(model: PlanModel) -> None:
-    """``Σ c L n <= B_t``; with carryover, cumulative spend <= cumulative budget."""
+    """``Σ_{pay(s,τ) ∈ P_b} c L n <= B_b`` per budget period ``b``; with carryover, the
+    spend through ``b`` <= the budget through ``b``."""
     data = model.data
     capex = _capex_terms(data, model.buy)
+    b = data.budget_of[capex.keys["t"]]
     if data.carryover:
-        # Each order counts in its own period and every later one.
-        counts = data.horizon - capex.keys["t"]
+        # Each order counts in its own budget period and every later one.
+        counts = len(data.budget) - b
         owner = np.repeat(np.arange(len(capex.columns)), counts)
         offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        capex = capex.take(owner, {"t": capex.keys["t"][owner] + offset})
+        capex = capex.take(owner, {"b": b[owner] + offset})
         limit = np.cumsum(data.budget)
     else:
+        capex = capex.take(np.arange(len(b)), {"b": b})
         limit = data.budget
-    rows = capex.grouped("t")
-    _add(model, "budget", "t", rows, upper=limit[rows.keys[:, 0]])
+    rows = capex.grouped("b")
+    _add(model, "budget", "b", rows, upper=limit[rows.keys[:, 0]])
 
 
 def define_retire_limit(model: PlanModel) -> None:
@@ -469,18 +558,57 @@ def define_retire_limit(model: PlanModel) -> None:
 
 
 def define_supply(model: PlanModel) -> None:
-    """``Σ_k L_s n_{s,k,t} <= max_units_{s,t}`` where a vendor allocation is given."""
+    """``Σ_k L_s n_{s,k,t} <= max_units_{s,t}`` where a vendor allocation is given
+    (``supply``), and ``>= min_units_{s,t}`` where a volume is committed
+    (``supply_min``)."""
     data, buy = model.data, model.buy
     s, t = buy.index["s"], buy.index["t"]
     rows = Terms.of({"s": s, "t": t}, buy, data.lot_size[s]).grouped("s", "t")
-    limit = data.supply[tuple(rows.keys.T)]
+    key = tuple(rows.keys.T)
+    limit, floor = data.supply[key], data.supply_min[key]
     _add(model, "supply", "st", rows, upper=limit, keep=np.isfinite(limit))
+    _add(model, "supply_min", "st", rows, lower=floor, keep=floor > 0)
+
+
+def define_vendor(model: PlanModel) -> None:
+    """Per row ``v`` of ``vendor_limits.csv``, with ``C_s`` the list capex of SKU ``s``
+    (undiscounted, at the order price): ``Σ_{s of v} C_s - max_v Σ_s C_s <= 0``
+    (``vendor_max``) and, where ``min_v > 0``, ``Σ_{s of v} C_s - min_v Σ_s C_s >= 0``
+    (``vendor_min``)."""
+    data = model.data
+    capex = _capex_terms(data, model.buy)
+    V, size = len(data.vendors), len(capex.columns)
+    if V == 0:
+        return
+    v = np.repeat(np.arange(V), size)
+    own = np.asarray(data.sku_vendor, dtype=object)[np.tile(capex.keys["s"], V)] == np.asarray(
+        data.vendors, dtype=object
+    )[v]
+    for family, share, keep in (
+        ("vendor_max", data.vendor_max, None),
+        ("vendor_min", data.vendor_min, data.vendor_min > 0),
+    ):
+        coef = np.tile(capex.coef, V) * (own - share[v])
+        terms = _tile(capex, V, {"v": v}).scaled(coef)
+        rows = terms.grouped("v")
+        bound = {"upper": 0.0} if family == "vendor_max" else {"lower": 0.0}
+        chosen = None if keep is None else keep[rows.keys[:, 0]]
+        _add(model, family, "v", rows, keep=chosen, **bound)
+
+
+def define_offer_limit(model: PlanModel) -> None:
+    """``Σ_{τ: t active for (o,τ)} v_{o,τ} <= max_o`` for every period ``t`` (where the
+    offer has a limit)."""
+    data, reserved = model.data, model.reserved
+    rows = reserved.grouped("q", "t")
+    limit = data.offers.max_units[rows.keys[:, 0]]
+    _add(model, "offer_limit", "qt", rows, upper=limit, keep=np.isfinite(limit))
 
 
 def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
     """The discounted cost as terms: first stage (orders, the energy and opex of what
-    they install or an early retirement removes, clusters not placed, less the salvage
-    and the terminal value) and second stage (rent and shortfall) keyed by scenario ``o``, not yet
+    they install or an early retirement removes, clusters not placed, reserved cloud
+    contracts, less the salvage and the terminal value) and second stage (rent and shortfall) keyed by scenario ``o``, not yet
     weighted by probability."""
     data = model.data
     buy, rent, unmet = model.buy, model.rent, model.unmet
@@ -496,6 +624,9 @@ def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
         ),
         Terms.of({}, retire, -data.discount[retire.index["t"]] * salvage),
         Terms.of({}, model.unplaced, data.unplaced_cost),
+        model.reserved.scaled(
+            data.discount[model.reserved.keys["t"]] * data.offers.price[model.reserved.keys["q"]]
+        ),
     ]
     if data.terminal_value:
         credit = data.terminal_credit[buy.index["s"], buy.index["t"]]
@@ -613,7 +744,10 @@ def build_model(
     retire = define_retire(program, data)
     retired = define_retired(data, retire)
     possible = _possible(data, installed)
+    sign = define_sign(program, data)
     model = PlanModel(
+        sign=sign,
+        reserved=define_reserved(data, sign),
         place=define_place(program, data, possible),
         unplaced=define_unplaced(program, data),
         data=data,
@@ -635,6 +769,9 @@ def build_model(
     define_slots(model)
     define_budget(model)
     define_supply(model)
+    define_order(model)
+    define_vendor(model)
+    define_offer_limit(model)
     define_service_level(model)
     define_objective(model)
     if elastic:
@@ -718,19 +855,27 @@ AXIS_COLUMNS = {
     "w": "workload",
     "g": "region",
     "c": "cluster",
+    "v": "vendor",
+    "q": "offer",
     "t": "period",
+    "b": "period",
     "o": "scenario",
 }
 
 
+#: The label columns of tables of rows (``binding.csv``, ``relaxations.csv``), in order: a
+#: budget period (axis ``b``) is in ``period`` like a horizon period.
+LABEL_COLUMNS = list(dict.fromkeys(AXIS_COLUMNS.values()))
+
+
 def row_labels(model: PlanModel, family: str) -> pd.DataFrame:
     """The labels of every row of ``family``, in order: one column per entry of
-    :data:`AXIS_COLUMNS` (e.g. ``site="texas", period="2027Q3"``), empty strings for
+    :data:`LABEL_COLUMNS` (e.g. ``site="texas", period="2027Q3"``), empty strings for
     the axes the family does not have."""
     names = _axis_names(model.data)
     block = model.rows.get(family)
     size = 0 if block is None else block.stop - block.start
-    labels = {column: np.full(size, "", dtype=object) for column in AXIS_COLUMNS.values()}
+    labels = {column: np.full(size, "", dtype=object) for column in LABEL_COLUMNS}
     if block is not None:
         for position, axis in enumerate(block.axes):
             if axis not in AXIS_COLUMNS:

@@ -71,6 +71,11 @@ class PlanOptions(BaseModel):
         description="the existing fleet may be retired before its retire_period, for its "
         "salvage_value, saving its energy and opex and freeing its power and slots",
     )
+    capex_timing: Literal["order", "delivery"] = Field(
+        "order",
+        description="when capex is charged, against the budget and in the discounted cost: "
+        "'order' in the order period, 'delivery' in the period the units arrive",
+    )
     explain: bool = Field(
         True, description="shadow prices and their sentences (two extra LP solves)"
     )

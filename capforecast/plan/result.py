@@ -21,6 +21,7 @@ COST_COMPONENTS = (
     "salvage",
     "terminal_value",
     "unplaced_clusters",
+    "cloud_offers",
     "rent",
     "shortfall",
 )
@@ -46,6 +47,21 @@ CLUSTER_COLUMNS = (
 )
 
 
+#: Columns of ``offers.csv``: reserved cloud units signed (``units``, reference units) of
+#: an offer in period ``signed``, active from ``first_period`` to ``last_period`` (within
+#: the horizon), and their ``cost`` (USD, undiscounted cash paid in those periods). With
+#: regions, ``region`` follows ``workload``.
+OFFER_COLUMNS = ("offer", "workload", "signed", "units", "first_period", "last_period", "cost")
+
+#: Columns of ``vendors.csv``: each vendor's capex (USD, undiscounted, at the order
+#: price), its ``share`` of the capex of all orders, and the limits of ``vendor_limits.csv``.
+VENDOR_COLUMNS = ("vendor", "capex", "share", "min_share", "max_share")
+
+
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
 @dataclass(frozen=True)
 class Plan:
     """A purchase plan and everything needed to read it.
@@ -55,7 +71,8 @@ class Plan:
     catalog has some, ``salvage`` (negative) with ``early_retirement``, and the terminal
     value (negative) unless switched off; ``objective`` is their sum, or with
     ``risk: cvar`` the minimised ``(1 - w) E[C] + w CVaR_α(C)`` over ``scenario_costs``.
-    ``spend`` is the undiscounted capex per order period. Tables are empty when there is no
+    ``spend`` is the undiscounted capex per budget period (charged in the order period, or
+    with ``capex_timing: delivery`` the arrival period). Tables are empty when there is no
     solution.
     """
 
@@ -77,17 +94,13 @@ class Plan:
     costs: dict[str, float]
     scenario_costs: pd.DataFrame  # scenario, probability, cost (the whole discounted C_ω)
     #: Fleet retired early (``early_retirement``): see :data:`RETIREMENT_COLUMNS`.
-    retirements: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(
-            {c: pd.Series(dtype="object") for c in RETIREMENT_COLUMNS}
-        )
-    )
+    retirements: pd.DataFrame = field(default_factory=lambda: _empty(RETIREMENT_COLUMNS))
     #: Training clusters: see :data:`CLUSTER_COLUMNS`.
-    clusters: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(
-            {c: pd.Series(dtype="object") for c in CLUSTER_COLUMNS}
-        )
-    )
+    clusters: pd.DataFrame = field(default_factory=lambda: _empty(CLUSTER_COLUMNS))
+    #: Reserved cloud contracts signed: see :data:`OFFER_COLUMNS`.
+    offers: pd.DataFrame = field(default_factory=lambda: _empty(OFFER_COLUMNS))
+    #: Capex by vendor: see :data:`VENDOR_COLUMNS`.
+    vendors: pd.DataFrame = field(default_factory=lambda: _empty(VENDOR_COLUMNS))
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: Constraints with a non-zero shadow price (``capforecast.plan.explain``).
     binding: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -175,6 +188,8 @@ class Plan:
             "scenario_costs": self.scenario_costs,
             "retirements": self.retirements,
             "clusters": self.clusters,
+            "offers": self.offers,
+            "vendors": self.vendors,
             "binding": self.binding,
             "relaxations": self.relaxations,
         }

@@ -15,7 +15,13 @@ from capforecast.plan.explain import explain
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.model import ConstraintHook, PlanModel, build_model
 from capforecast.plan.options import PlanOptions
-from capforecast.plan.result import CLUSTER_COLUMNS, RETIREMENT_COLUMNS, Plan
+from capforecast.plan.result import (
+    CLUSTER_COLUMNS,
+    OFFER_COLUMNS,
+    RETIREMENT_COLUMNS,
+    VENDOR_COLUMNS,
+    Plan,
+)
 from capforecast.plan.solvers import get_solver
 from capforecast.plan.status import PlanStatus, SolverOutcome, relative_gap
 
@@ -197,6 +203,13 @@ def read_back(
         (served, model.serve, reference),
     ):
         np.add.at(total, tuple(family.index[axis] for axis in "wgto"), values)
+    signed = _clean(model.sign.values(solution))
+    offers = data.offers
+    active = np.zeros((len(offers), T))  # reference units of each offer active in t
+    position = np.searchsorted(model.sign.columns, model.reserved.columns)
+    np.add.at(active, (model.reserved.keys["q"], model.reserved.keys["t"]), signed[position])
+    reserved = np.zeros(shape[:3])
+    np.add.at(reserved, (offers.workload, offers.region), active)
     # One row per workload-region pair of demand, period and scenario.
     wi, gi, ti2, oi = (x.ravel() for x in np.indices(shape))
     present = data.pairs[wi, gi]
@@ -214,6 +227,7 @@ def read_back(
             "probability": data.probability[oi],
             "demand": data.demand[cell],
             "served": served[cell],
+            "reserved": reserved[wi, gi, ti2],
             "rented": rented[cell],
             "unmet": unmet[cell],
         }
@@ -223,13 +237,17 @@ def read_back(
     rent = rent[rent["units"] > 0].reset_index(drop=True)
     clusters = _clusters(model, solution)
 
-    capex_by_period = np.bincount(t, weights=capex_by_order, minlength=T)
+    # Capex by the period it is paid in (order or arrival: capex_timing), then by budget period.
+    capex_by_period = np.bincount(data.pay_period(s, t), weights=capex_by_order, minlength=T)
+    capex_by_budget = np.bincount(
+        data.budget_of, weights=capex_by_period, minlength=len(data.budget)
+    )
     spend = pd.DataFrame(
         {
-            "period": periods,
-            "capex": capex_by_period,
+            "period": data.budget_periods,
+            "capex": capex_by_budget,
             "budget": data.budget,
-            "cumulative_capex": np.cumsum(capex_by_period),
+            "cumulative_capex": np.cumsum(capex_by_budget),
             "cumulative_budget": np.cumsum(data.budget),
         }
     )
@@ -264,6 +282,9 @@ def read_back(
         first["terminal_value"] = -float(capex_by_order @ data.terminal_credit[s, t])
     if len(data.clusters):
         first["unplaced_clusters"] = float(clusters["penalty"].sum())
+    contracts = _offers(model, signed)
+    if len(offers):
+        first["cloud_offers"] = float(offers.price @ active @ data.discount)
     discounted = data.discount[None, None, :, None]
     rent_cost = (rent_cost * discounted).sum(axis=(0, 1, 2))  # [ω]
     unmet_cost = (unmet * data.penalty[:, None, None, None] * discounted).sum(axis=(0, 1, 2))
@@ -304,7 +325,54 @@ def read_back(
         scenario_costs=scenario_costs,
         retirements=retirements,
         clusters=clusters,
+        offers=contracts,
+        vendors=_vendors(data, s, capex_by_order),
         warnings=warnings,
+    )
+
+
+def _offers(model: PlanModel, signed: np.ndarray) -> pd.DataFrame:
+    """``offers.csv``: one row per ``v_{o,τ} > 0``: the reference units signed, the
+    periods they are active within the horizon, and ``cost``: the USD paid for them in
+    those periods (undiscounted cash, ``q_o`` per unit-period, used or not)."""
+    data = model.data
+    offers, sign = data.offers, model.sign
+    done = signed > 0
+    q, t = sign.index["q"][done], sign.index["t"][done]
+    first = t + offers.notice[q]
+    last = np.minimum(first + offers.term[q] - 1, data.horizon - 1)
+    return pd.DataFrame(
+        {
+            "offer": np.asarray(offers.names, dtype=object)[q],
+            "workload": np.asarray(data.workloads, dtype=object)[offers.workload[q]],
+            **_region(data, offers.region[q]),
+            "signed": data.periods[t],
+            "units": signed[done],
+            "first_period": data.periods[first],
+            "last_period": data.periods[last],
+            "cost": signed[done] * offers.price[q] * (last - first + 1),
+        }
+    )
+
+
+def _vendors(data: ModelData, s: np.ndarray, capex_by_order: np.ndarray) -> pd.DataFrame:
+    """``vendors.csv`` (when the catalog names vendors): each vendor's capex (USD,
+    undiscounted, at the order price) and share of all capex, beside its limits."""
+    if not any(data.sku_vendor):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in VENDOR_COLUMNS})
+    names = list(dict.fromkeys(v for v in data.sku_vendor if v))
+    of_order = np.asarray(data.sku_vendor, dtype=object)[s]
+    capex = np.array([capex_by_order[of_order == v].sum() for v in names])
+    total = capex_by_order.sum()
+    limits = dict(zip(data.vendors, zip(data.vendor_min, data.vendor_max, strict=True), strict=True))
+    return pd.DataFrame(
+        {
+            "vendor": names,
+            "capex": capex,
+            "share": capex / total if total > 0 else np.zeros(len(names)),
+            "min_share": [limits.get(v, (np.nan, np.nan))[0] for v in names],
+            "max_share": [limits.get(v, (np.nan, np.nan))[1] for v in names],
+        }
     )
 
 
@@ -410,7 +478,15 @@ def _empty_plan(
         ),
         rent=empty("workload", "period", "scenario", "units", "cost"),
         shortfall=empty(
-            "workload", "period", "scenario", "probability", "demand", "served", "rented", "unmet"
+            "workload",
+            "period",
+            "scenario",
+            "probability",
+            "demand",
+            "served",
+            "reserved",
+            "rented",
+            "unmet",
         ),
         spend=empty("period", "capex", "budget", "cumulative_capex", "cumulative_budget"),
         power=empty("site", "period", "draw_kw", "cap_kw", "units", "slots"),
@@ -418,5 +494,7 @@ def _empty_plan(
         scenario_costs=empty("scenario", "probability", "cost"),
         retirements=empty(*RETIREMENT_COLUMNS),
         clusters=empty(*CLUSTER_COLUMNS),
+        offers=empty(*OFFER_COLUMNS),
+        vendors=empty(*VENDOR_COLUMNS),
         warnings=warnings,
     )
