@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
@@ -18,7 +19,8 @@ _COST_LABELS = {
     "salvage": "salvage of fleet retired early (cash, credit)",
     "terminal_value": "terminal value (valuation, credit)",
     "unplaced_clusters": "training clusters not placed (penalty, valuation)",
-    "rent": "cloud rent (cash)",
+    "cloud_offers": "reserved cloud contracts (cash)",
+    "rent": "cloud rent, on demand (cash)",
     "shortfall": "shortfall penalty (valuation)",
 }
 
@@ -62,6 +64,33 @@ def _print_decisions(console: Console, plan: Plan, inputs: PlanningInputs) -> No
                 escape(str(row.site)),
                 f"{int(row.units):,}",
                 _money(float(row.salvage)),
+            )
+        console.print(table)
+    if not plan.offers.empty:
+        table = Table(title="Reserved cloud contracts signed (paid per unit-period, used or not)")
+        for column in ("offer", "workload", "signed", "active", "ref. units", "cash, USD"):
+            table.add_column(
+                column, justify="right" if column in ("ref. units", "cash, USD") else "left"
+            )
+        for row in plan.offers.itertuples(index=False):
+            table.add_row(
+                escape(str(row.offer)),
+                escape(str(row.workload)),
+                str(row.signed),
+                f"{row.first_period}..{row.last_period}",
+                f"{float(row.units):,.0f}",
+                _money(float(row.cost)),
+            )
+        console.print(table)
+    if not plan.vendors.empty:
+        table = Table(title="Capex by vendor (list prices, undiscounted) against its limits")
+        for column in ("vendor", "capex", "share", "allowed"):
+            table.add_column(column, justify="left" if column == "vendor" else "right")
+        for row in plan.vendors.itertuples(index=False):
+            low, high = float(row.min_share), float(row.max_share)
+            allowed = "" if np.isnan(high) else f"{0 if np.isnan(low) else low:.0%}..{high:.0%}"
+            table.add_row(
+                escape(str(row.vendor)), _money(float(row.capex)), f"{row.share:.1%}", allowed
             )
         console.print(table)
     if "region" in plan.allocation.columns and not plan.allocation.empty:
@@ -120,10 +149,14 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
 
     _print_decisions(console, plan, inputs)
 
-    money = Table(title="Spend vs budget and shortfall by period")
+    money = Table(title="Spend vs budget and shortfall by budget period")
     for column in ("period", "capex", "budget", "used", "rented (ref. units)", "unmet"):
         money.add_column(column, justify="right")
-    short = plan.shortfall.groupby("period", sort=True)[["rented", "unmet"]].sum()
+    # By budget period (a year when budget.csv gives years), as the spend is.
+    budget_freq = plan.spend["period"].dtype.freq
+    short = plan.shortfall.groupby(plan.shortfall["period"].dt.asfreq(budget_freq), sort=True)[
+        ["rented", "unmet"]
+    ].sum()
     for row in plan.spend.itertuples(index=False):
         used = row.capex / row.budget if row.budget else 0.0
         money.add_row(

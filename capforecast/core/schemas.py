@@ -67,7 +67,9 @@ CATALOG = TableSchema(
             minimum=0,
             maximum=1,
         ),
-        Column("vendor", "str", "who sells it (for vendor_limits.csv)", required=False, nullable=True),
+        Column(
+            "vendor", "str", "who sells it (for vendor_limits.csv)", required=False, nullable=True
+        ),
         Column(
             "min_lots",
             "int",

@@ -231,7 +231,9 @@ def _parse(
         tries = [_parse_periods(text, f) for f in candidates]
         parsed, bad = min(tries, key=lambda parsed_bad: int(parsed_bad[1].sum()))
         examples = " or ".join(f"'{pd.Period('2027-01-01', freq=f)}'" for f in candidates)
-        report(bad, f"expected a period label like {examples} (one frequency per file), got '{{cell}}'")
+        report(
+            bad, f"expected a period label like {examples} (one frequency per file), got '{{cell}}'"
+        )
     else:
         parsed = _parse_timestamps(values, text)
         bad = present & parsed.isna()

@@ -160,7 +160,9 @@ def check_rows_outside_horizon(inputs: PlanningInputs, data: ModelData) -> list[
     first, last = data.periods[0], data.periods[-1]
     for name in ("budget", "site_power", "prices", "supply", "rent"):
         table = getattr(inputs, name)
-        outside = table[~table["period"].isin(data.periods)] if not table.empty else table
+        # A budget row may be a coarser period (a year): it counts when it covers one.
+        inside = data.budget_periods if name == "budget" else data.periods
+        outside = table[~table["period"].isin(inside)] if not table.empty else table
         for row, period in outside["period"].items() if not outside.empty else []:
             findings.append(
                 Finding(

@@ -145,7 +145,9 @@ class Offers:
         return len(self.names)
 
     @classmethod
-    def from_inputs(cls, inputs: PlanningInputs, workloads: list[str], regions: list[str]) -> Offers:
+    def from_inputs(
+        cls, inputs: PlanningInputs, workloads: list[str], regions: list[str]
+    ) -> Offers:
         table = inputs.cloud_offers
         return cls(
             names=[str(n) for n in table["offer"]],

@@ -28,6 +28,10 @@ RELAXABLE = {
     "power": ("kW", "more power"),
     "slots": ("accelerators", "more slots"),
     "supply": ("accelerators", "more vendor supply"),
+    "supply_min": ("accelerators", "smaller committed volumes"),
+    "vendor_max": ("USD", "looser vendor share caps"),
+    "vendor_min": ("USD", "looser vendor share floors"),
+    "min_lots": ("lots", "smaller minimum orders"),
     "service_level": ("probability", "a lower service level"),
     "cluster": ("clusters", "training clusters left unplaced"),
 }
@@ -112,7 +116,9 @@ def _amount(value: float, unit: str) -> str:
 
 def _where(row: dict[str, object]) -> str:
     parts = [
-        str(row[c]) for c in ("cluster", "workload", "region", "sku", "site", "period") if row[c]
+        str(row[c])
+        for c in ("cluster", "vendor", "offer", "workload", "region", "sku", "site", "period")
+        if row[c]
     ]
     scenario = f" (scenario {row['scenario']})" if row["scenario"] else ""
     return f"at {' '.join(parts)}{scenario}" if parts else scenario.strip()

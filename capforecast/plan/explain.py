@@ -43,6 +43,10 @@ FAMILIES = {
     "budget": ("USD", FLOOR),
     "slots": ("accelerators", FLOOR),
     "supply": ("accelerators", FLOOR),
+    "supply_min": ("accelerators", FLOOR),
+    "vendor_max": ("USD", FLOOR),
+    "vendor_min": ("USD", FLOOR),
+    "offer_limit": ("reference units", FIXED),
     "split": ("accelerators", FIXED),
     "demand": ("reference units", FIXED),
 }
@@ -274,6 +278,7 @@ def _sentence(
     saves = f"${-price:,.0f}"
     sku, site, period = row.sku, row.site, row.period  # type: ignore[attr-defined]
     workload, scenario, basis = row.workload, row.scenario, row.basis  # type: ignore[attr-defined]
+    vendor, offer = row.vendor, row.offer  # type: ignore[attr-defined]
     if family == "power":
         return (
             f"One more MW at {site} in {period} would lower the {cost} by "
@@ -297,6 +302,22 @@ def _sentence(
         return (
             f"One more {sku} from the vendor in {period} would lower the {cost} by "
             f"{saves} ({basis})."
+        )
+    if family == "supply_min":
+        return (
+            f"The committed volume of {sku} in {period} binds: each unit committed costs "
+            f"the {cost} ${price:,.0f} more than the plan would otherwise pay ({basis})."
+        )
+    if family in ("vendor_max", "vendor_min"):
+        limit = "cap" if family == "vendor_max" else "floor"
+        return (
+            f"The share {limit} of vendor {vendor} binds: each $1 of room in it would "
+            f"lower the {cost} by ${abs(price):,.2f} ({basis})."
+        )
+    if family == "offer_limit":
+        return (
+            f"Cloud offer {offer} is at its limit in {period}: one more reference unit "
+            f"of it would lower the {cost} by {saves} ({basis})."
         )
     if family == "split":
         return (

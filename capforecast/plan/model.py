@@ -581,9 +581,10 @@ def define_vendor(model: PlanModel) -> None:
     if V == 0:
         return
     v = np.repeat(np.arange(V), size)
-    own = np.asarray(data.sku_vendor, dtype=object)[np.tile(capex.keys["s"], V)] == np.asarray(
-        data.vendors, dtype=object
-    )[v]
+    own = (
+        np.asarray(data.sku_vendor, dtype=object)[np.tile(capex.keys["s"], V)]
+        == np.asarray(data.vendors, dtype=object)[v]
+    )
     for family, share, keep in (
         ("vendor_max", data.vendor_max, None),
         ("vendor_min", data.vendor_min, data.vendor_min > 0),
@@ -608,8 +609,8 @@ def define_offer_limit(model: PlanModel) -> None:
 def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
     """The discounted cost as terms: first stage (orders, the energy and opex of what
     they install or an early retirement removes, clusters not placed, reserved cloud
-    contracts, less the salvage and the terminal value) and second stage (rent and shortfall) keyed by scenario ``o``, not yet
-    weighted by probability."""
+    contracts, less the salvage and the terminal value) and second stage (rent and
+    shortfall) keyed by scenario ``o``, not yet weighted by probability."""
     data = model.data
     buy, rent, unmet = model.buy, model.rent, model.unmet
     installed, retire = _installed_terms(model), model.retire

@@ -364,7 +364,9 @@ def _vendors(data: ModelData, s: np.ndarray, capex_by_order: np.ndarray) -> pd.D
     of_order = np.asarray(data.sku_vendor, dtype=object)[s]
     capex = np.array([capex_by_order[of_order == v].sum() for v in names])
     total = capex_by_order.sum()
-    limits = dict(zip(data.vendors, zip(data.vendor_min, data.vendor_max, strict=True), strict=True))
+    limits = dict(
+        zip(data.vendors, zip(data.vendor_min, data.vendor_max, strict=True), strict=True)
+    )
     return pd.DataFrame(
         {
             "vendor": names,
