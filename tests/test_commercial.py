@@ -221,3 +221,30 @@ def test_a_commitment_that_cannot_arrive_is_an_error(tmp_path: Path) -> None:
                 perf_csv="sku,workload,factor\ngpu,jobs,1.0\n",
             )
         )
+
+
+def test_an_impossible_commitment_is_diagnosed(tmp_path: Path) -> None:
+    # 30 gpu committed in Q2 cost $3,000 against a 2027 budget of $2,500: no plan. The
+    # diagnosis says by how much the commitment or the budget must give: 5 units, $500.
+    files = {
+        "supply_csv": "sku,period,min_units\ngpu,2027Q2,30\n",
+        "budget_csv": "period,capex_budget\n2027,2500\n",
+    }
+    plan = solve(read_planning_inputs(_instance(tmp_path, **files)))
+    assert plan.status is PlanStatus.INFEASIBLE
+    said = " ".join(plan.diagnosis)
+    assert "smaller committed volumes: 5.0 accelerators in all (supply_min)" in said, said
+    assert "more budget: $500 in all (budget)" in said, said
+    relaxed = plan.relaxations.set_index("family")
+    assert relaxed.loc["supply_min", "sku"] == "gpu"
+    assert relaxed.loc["budget", "period"] == "2027"
+
+
+def test_a_vendor_floor_met_exactly(tmp_path: Path) -> None:
+    # alt at $150 and amd at least 60%: 150 y >= 0.6 (100 x + 150 y) is y >= x, so 10 of
+    # each: $1,000 + $1,500 = $2,500, amd exactly 60%.
+    catalog = BASE["catalog.csv"].replace("alt,120,", "alt,150,")
+    limits = "vendor,max_share,min_share\namd,1,0.6\n"
+    plan = _plan(_instance(tmp_path, catalog_csv=catalog, vendor_limits_csv=limits))
+    assert plan.objective == pytest.approx(2500.0)
+    assert plan.vendors.set_index("vendor").loc["amd", "share"] == pytest.approx(0.6)
