@@ -1,5 +1,10 @@
 """Small random planning-input directories (docs/data.md) for cross-checking the planner.
 
+With ``commercial=True`` they also draw the commercial terms of DESIGN.md §4.6
+(vendors and ``vendor_limits.csv``, ``min_lots``, supply minimums, budgets by year,
+``capex_timing``, ``cloud_offers.csv``) from their own stream: take-or-pay minimums and
+minimum vendor shares can make a few of them infeasible (the reference reports it).
+
 Every instance is valid: the existing fleet fits every site's power cap and slots in every
 period (except, with ``early_retirement``, a site that retiring fleet must bring under its
 cap), budgets are >= 0, demand and budget cover every period (and scenario), lifetimes are
@@ -30,8 +35,10 @@ def _write(directory: Path, name: str, rows: list[dict[str, Any]], columns: list
     pd.DataFrame(rows, columns=columns).to_csv(directory / name, index=False)
 
 
-def write_random_instance(directory: Path, seed: int) -> None:
-    """Write a small, always-valid random planning-input directory for ``seed``."""
+def write_random_instance(directory: Path, seed: int, commercial: bool = False) -> None:
+    """Write a small, valid random planning-input directory for ``seed``. ``commercial``
+    adds the commercial terms of DESIGN.md §4.6 (off by default, so that callers written
+    before them get the same instances as before; the draws above are unchanged by it)."""
     rng = np.random.default_rng(seed)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -320,6 +327,8 @@ def write_random_instance(directory: Path, seed: int) -> None:
     options = _second_version(directory, np.random.default_rng([seed, 2]), options, labels)
     options = _geography(directory, np.random.default_rng([seed, 3]), options, labels)
     options = _price_unserved(directory, options)
+    if commercial:
+        options = _commercial(directory, np.random.default_rng([seed, 17]), options, labels)
     if options:
         (directory / "options.yaml").write_text(yaml.safe_dump(options, sort_keys=False))
 
@@ -505,3 +514,183 @@ def _price_unserved(directory: Path, options: dict[str, Any]) -> dict[str, Any]:
     given = dict(penalty or {})
     missing = {w: 5000.0 for w in dict.fromkeys(named) if w not in served and w not in given}
     return {**options, "shortfall_penalty": given | missing} if missing else options
+
+
+VENDOR_NAMES = ("nvidia", "amd")
+
+
+def _commercial(
+    directory: Path, rng: np.random.Generator, options: dict[str, Any], labels: list[str]
+) -> dict[str, Any]:
+    """Add the commercial terms: catalog ``vendor`` (some SKUs without one) and
+    ``min_lots``, ``capex_timing``, supply ``min_units`` (take-or-pay, only for orderable
+    SKUs and periods whose orders arrive in the horizon, with the budget of the period that
+    pays for it raised by its cost) and ``max_units`` >= it, budgets by year (sometimes with
+    a year partly outside the horizon, or wholly outside it), ``cloud_offers.csv`` and
+    ``vendor_limits.csv``. Returns the options."""
+    T = len(labels)
+    catalog = pd.read_csv(directory / "catalog.csv", dtype=str, keep_default_na=False)
+    demand = pd.read_csv(directory / "demand.csv", dtype=str, keep_default_na=False)
+    budget = pd.read_csv(directory / "budget.csv", dtype=str, keep_default_na=False)
+    orderable = catalog["unit_price"] != ""
+    S = len(catalog)
+    lot = np.array([int(v) if v else 1 for v in catalog["lot_size"]])
+    lead = np.array([int(v) if v else 0 for v in catalog["lead_time"]])
+    price = np.array([[float(v) if v else 0.0] * T for v in catalog["unit_price"]])
+    prices_path = directory / "prices.csv"
+    if prices_path.is_file():
+        for sku, p, value in pd.read_csv(prices_path, dtype=str).itertuples(index=False):
+            price[list(catalog["sku"]).index(sku), labels.index(p)] = float(value)
+
+    with_vendor = rng.random() < 0.65
+    if with_vendor:
+        drawn = rng.choice(["nvidia", "amd", ""], size=S, p=[0.45, 0.35, 0.2])
+        if orderable.sum() >= 2 and len(set(drawn[orderable.to_numpy()]) - {""}) == 0:
+            drawn[int(np.flatnonzero(orderable)[0])] = "nvidia"
+        catalog["vendor"] = drawn
+    minimum = np.ones(S, dtype=int)
+    if rng.random() < 0.5:
+        minimum = np.where(orderable, rng.choice([1, 2, 2, 3], size=S), 1)
+        catalog["min_lots"] = [
+            "" if not orderable[s] or (minimum[s] == 1 and rng.random() < 0.5) else str(m)
+            for s, m in enumerate(minimum)
+        ]
+    catalog.to_csv(directory / "catalog.csv", index=False)
+
+    timing = "order"
+    if options and rng.random() < 0.6:
+        timing = "delivery" if rng.random() < 0.7 else "order"
+        options = {**options, "capex_timing": timing}
+
+    # Budget per horizon period (as drawn), raised below by the cost of the supply minimums.
+    amount = budget["capex_budget"].astype(float).to_numpy()
+    supply_path = directory / "supply.csv"
+    supply = (
+        pd.read_csv(supply_path, dtype=str, keep_default_na=False)
+        if supply_path.is_file()
+        else pd.DataFrame(columns=["sku", "period", "max_units"])
+    )
+    committed: set[str] = set()  # vendors of SKUs with a supply minimum
+    extra_kw, extra_units = 0.0, 0  # room for the largest committed order at every site
+    if rng.random() < 0.45:
+        supply["min_units"] = ""
+        candidates = [
+            (s, t) for s in range(S) if orderable[s] for t in range(T) if t + lead[s] <= T - 1
+        ]
+        chosen = rng.permutation(len(candidates))[: int(rng.integers(1, 3))]
+        for i in chosen:
+            s, t = candidates[i]
+            units = int(rng.integers(1, 2 * lot[s] + 1))
+            # The fewest lots that meet it (min_lots included): the max leaves room for them.
+            lots = int(np.ceil(units / (lot[s] * minimum[s]))) * minimum[s]
+            here = (supply["sku"] == catalog.at[s, "sku"]) & (supply["period"] == labels[t])
+            if here.any():
+                top = supply.loc[here, "max_units"].iloc[0]
+                if top != "" and float(top) < lots * lot[s]:
+                    supply.loc[here, "max_units"] = str(float(lots * lot[s] + rng.integers(0, 4)))
+                supply.loc[here, "min_units"] = str(units)
+            else:
+                top = "" if rng.random() < 0.4 else str(float(lots * lot[s] + rng.integers(0, 6)))
+                row = {"sku": catalog.at[s, "sku"], "period": labels[t], "max_units": top}
+                supply = pd.concat(
+                    [supply, pd.DataFrame([row | {"min_units": str(units)}])], ignore_index=True
+                )
+            committed.add(str(catalog.at[s, "vendor"]) if with_vendor else "")
+            extra_kw = max(extra_kw, lots * lot[s] * float(catalog.at[s, "power_kw"]))
+            extra_units = max(extra_units, lots * lot[s])
+            pay = t + (lead[s] if timing == "delivery" else 0)
+            amount[pay] += lots * lot[s] * price[s, t]
+        if "max_units" in supply.columns and (supply["max_units"] == "").all():
+            supply = supply.drop(columns="max_units")
+        supply.to_csv(supply_path, index=False)
+        _make_room(directory, extra_kw, extra_units)
+    if rng.random() < 0.4:
+        # By year: each year's amount is the sum of its horizon quarters' budgets; the last
+        # year is partly outside the horizon unless the horizon ends in a Q4.
+        years = [pd.Period(p, freq="Q").year for p in labels]
+        rows = [
+            {"period": str(y), "capex_budget": float(amount[np.array(years) == y].sum())}
+            for y in dict.fromkeys(years)
+        ]
+        if rng.random() < 0.3:
+            rows.insert(0, {"period": str(years[0] - 1), "capex_budget": 1.0e6})  # ignored
+        pd.DataFrame(rows).to_csv(directory / "budget.csv", index=False)
+    else:
+        budget["capex_budget"] = amount
+        budget.to_csv(directory / "budget.csv", index=False)
+
+    if rng.random() < 0.55:
+        workloads = list(pd.unique(demand["workload"]))
+        regional = "region" in demand.columns
+        rows = []
+        for o in range(int(rng.integers(1, 4))):
+            row: dict[str, Any] = {
+                "offer": f"reserved{o}",
+                "workload": workloads[int(rng.integers(0, len(workloads)))],
+                "price": round(float(rng.uniform(150.0, 2500.0)), 0),
+                "term": int(rng.integers(1, 5)),
+                "max_units": "" if rng.random() < 0.25 else float(rng.integers(1, 9)),
+                "notice": "" if rng.random() < 0.3 else int(rng.choice([0, 1, 1, 2])),
+            }
+            if regional:
+                present = list(pd.unique(demand["region"]))
+                row["region"] = present[int(rng.integers(0, len(present)))]
+            rows.append(row)
+        columns = ["offer", "workload", "price", "term", "max_units", "notice"]
+        if rng.random() < 0.2 and all(row["notice"] == "" for row in rows):
+            columns.remove("notice")
+        columns += ["region"] if regional else []
+        pd.DataFrame(rows)[columns].to_csv(directory / "cloud_offers.csv", index=False)
+
+    if with_vendor and rng.random() < 0.7:
+        rows = []
+        # A vendor with a take-or-pay minimum gets a generous max share, and minimum
+        # shares only come without take-or-pay, so that most instances stay feasible.
+        for name in sorted(set(catalog["vendor"]) - {""}):
+            top = round(float(rng.uniform(0.3, 0.95)), 2)
+            low = round(float(rng.uniform(0.05, 0.3)), 2) if rng.random() < 0.4 else ""
+            if committed:
+                top = 1.0 if name in committed else top
+                low = ""
+            rows.append({"vendor": name, "max_share": top, "min_share": low})
+        columns = ["vendor", "max_share", "min_share"]
+        if all(row["min_share"] == "" for row in rows) and rng.random() < 0.5:
+            columns.remove("min_share")
+        pd.DataFrame(rows)[columns].to_csv(directory / "vendor_limits.csv", index=False)
+
+    if rng.random() < 0.06:
+        # Rarely, a valid but infeasible instance: a take-or-pay minimum of 1000 lots in the
+        # first period, which no site's power cap can hold.
+        s = int(np.flatnonzero(orderable)[0])
+        supply = (
+            pd.read_csv(supply_path, dtype=str, keep_default_na=False)
+            if supply_path.is_file()
+            else pd.DataFrame(columns=["sku", "period"])
+        )
+        supply = supply[(supply["sku"] != catalog.at[s, "sku"]) | (supply["period"] != labels[0])]
+        row = {"sku": catalog.at[s, "sku"], "period": labels[0], "min_units": str(1000 * lot[s])}
+        supply = pd.concat([supply, pd.DataFrame([row])], ignore_index=True).fillna("")
+        supply.to_csv(supply_path, index=False)
+    return options
+
+
+def _make_room(directory: Path, kw: float, units: int) -> None:
+    """Raise every site's power cap (every period) by ``kw`` times its PUE and its slots
+    by ``units``: a committed (take-or-pay) order then fits wherever it could go before."""
+    sites = pd.read_csv(directory / "sites.csv", dtype=str, keep_default_na=False)
+    pue = dict(zip(sites["site"], sites["pue"].astype(float), strict=True))
+    sites["power_cap_kw"] = [
+        str(float(cap) + np.ceil(kw * pue[k]))
+        for k, cap in zip(sites["site"], sites["power_cap_kw"], strict=True)
+    ]
+    if "slots" in sites.columns:
+        sites["slots"] = [str(int(v) + units) if v != "" else "" for v in sites["slots"]]
+    sites.to_csv(directory / "sites.csv", index=False)
+    path = directory / "site_power.csv"
+    if path.is_file():
+        site_power = pd.read_csv(path, dtype=str, keep_default_na=False)
+        site_power["power_cap_kw"] = [
+            str(float(cap) + np.ceil(kw * pue[k]))
+            for k, cap in zip(site_power["site"], site_power["power_cap_kw"], strict=True)
+        ]
+        site_power.to_csv(path, index=False)

@@ -1,7 +1,13 @@
 """An independent reference solver for the docs/model.md core planning model, and the families
 of docs/model.md §6.9-6.13 (legacy SKUs, opex, availability, early retirement with
 salvage, regions with eligibility, training clusters) with the terminal value on by
-default (§6.4).
+default (§6.4), and the commercial terms of DESIGN.md §4.6: minimum order lots, supply
+minimums (take-or-pay) and maximums, budgets by coarser budget periods with
+``capex_timing``, reserved cloud offers and vendor capex shares. ``service_level`` is not
+implemented.
+
+An infeasible instance (take-or-pay minimums and minimum vendor shares can make one) is not
+an error: :func:`reference_solve` returns ``feasible=False`` with ``objective = inf``.
 
 It reads a planning-input directory (docs/data.md) with pandas and yaml on its own, builds the
 MILP as sparse matrices and solves it with :func:`scipy.optimize.milp` to optimality.
@@ -33,25 +39,33 @@ NAME_COLUMNS = {
     "cluster": str,
     "skus": str,
     "sites": str,
+    "vendor": str,
+    "offer": str,
 }
 
 
 @dataclass(frozen=True)
 class ReferenceResult:
     """The optimum of the reference model (objective includes the existing fleet's energy
-    and opex)."""
+    and opex). When the model is infeasible, ``feasible`` is False, ``objective`` is inf
+    and the decision arrays are all zero."""
 
     objective: float
     fleet_running: float  # discounted energy and opex of the fleet, none retired
     lots: np.ndarray  # [sku, site, period]
     retired: np.ndarray  # [fleet row, period]: e_{j,t}
     placed: dict[str, tuple[str, str] | None]  # cluster -> (sku, site), None if not placed
-    capex: np.ndarray  # undiscounted capex per order period
-    budget: np.ndarray  # capex budget per period
+    capex: np.ndarray  # undiscounted capex per pay period pay(s, τ) (horizon periods)
+    budget: np.ndarray  # B_b per budget period b with a horizon period, in time order
+    budget_spend: np.ndarray  # undiscounted capex charged in each of those budget periods
+    signed: np.ndarray  # [offer, period]: v_{o,t}, reference units signed
+    feasible: bool = True
+    fleet_over_power: bool = False  # the existing fleet alone exceeds a site's cap somewhere
 
 
 def reference_objective(directory: Path) -> float:
-    """Optimal docs/model.md objective of the planning inputs in ``directory``."""
+    """Optimal docs/model.md objective of the planning inputs in ``directory`` (inf when
+    the instance is infeasible)."""
     return reference_solve(directory).objective
 
 
@@ -140,8 +154,12 @@ def reference_solve(directory: Path) -> ReferenceResult:
     workloads = list(dict.fromkeys([*demand["workload"], *cluster_workloads]))
     # Regions: one, "", for everything when demand.csv has none.
     has_regions = "region" in demand.columns and demand["region"].notna().any()
+    offer_table = _read(directory, "cloud_offers.csv")
+    offer_regions = [] if offer_table is None or not has_regions else list(offer_table["region"])
     if has_regions:
-        regions = list(dict.fromkeys([*demand["region"], *sites["region"].dropna()]))
+        regions = list(
+            dict.fromkeys([*demand["region"], *sites["region"].dropna(), *offer_regions])
+        )
         site_region = list(sites["region"])
     else:
         regions, site_region = [""], [""] * len(sites)
@@ -175,6 +193,12 @@ def reference_solve(directory: Path) -> ReferenceResult:
     opex = np.zeros(S)
     if "opex" in catalog.columns:
         opex = catalog["opex"].fillna(0.0).to_numpy(dtype=float)
+    min_lots = np.ones(S)
+    if "min_lots" in catalog.columns:
+        min_lots = catalog["min_lots"].fillna(1).to_numpy(dtype=float)
+    vendor: list[str | None] = [None] * S
+    if "vendor" in catalog.columns:
+        vendor = [None if _blank(v) else str(v) for v in catalog["vendor"]]
     availability = np.ones(S)
     if "availability" in catalog.columns:
         availability = catalog["availability"].fillna(1.0).to_numpy(dtype=float)
@@ -220,10 +244,24 @@ def reference_solve(directory: Path) -> ReferenceResult:
         salvage = 0.0 if _blank(value) else float(value)
         rows_j.append((s_of[sku], k_of[k], float(units), live, salvage))
 
-    budget = np.zeros(T)
+    # Budget periods b: a row's label is a horizon period or a coarser one (a year "2027"),
+    # parsed at its own frequency; P_b = the horizon periods inside it. A row with no horizon
+    # period is ignored; one partly outside keeps its whole amount for its horizon periods.
+    budget_rows: list[tuple[pd.Timestamp, list[int], float]] = []
     for p, value in budget_table[["period", "capex_budget"]].itertuples(index=False):
-        if period(p) in t_of:
-            budget[t_of[period(p)]] = float(value)
+        span = pd.Period(str(p))
+        covered = [
+            t
+            for t, q in enumerate(horizon)
+            if q.start_time >= span.start_time and q.end_time <= span.end_time
+        ]
+        if covered:
+            budget_rows.append((span.start_time, covered, float(value)))
+    budget_rows.sort(key=lambda row: row[0])
+    budget = np.array([amount for _, _, amount in budget_rows])
+    # pay(s, τ) = τ + pay_lag[s]: the order period, or the arrival with capex_timing: delivery.
+    capex_timing = str(options.get("capex_timing", "order"))
+    pay_lag = lead.copy() if capex_timing == "delivery" else np.zeros(S, dtype=int)
 
     D = np.zeros((W, G, T, Z))
     scenario_column = demand["scenario"] if has_scenarios else pd.Series("base", demand.index)
@@ -266,12 +304,39 @@ def reference_solve(directory: Path) -> ReferenceResult:
                 rent_price[w_of[w], g_of[g], t_of[period(p)]] = float(value)
                 rent_cap[w_of[w], g_of[g], t_of[period(p)]] = float(limit)
 
+    # supply.csv: max_units and/or min_units (either column may be absent; empty = no limit).
     supply = np.full((S, T), np.inf)
+    supply_min = np.zeros((S, T))
     supply_table = _read(directory, "supply.csv")
     if supply_table is not None:
-        for sku, p, limit in supply_table[["sku", "period", "max_units"]].itertuples(index=False):
-            if period(p) in t_of:
-                supply[s_of[sku], t_of[period(p)]] = float(limit)
+        for row in supply_table.to_dict("records"):
+            if period(row["period"]) not in t_of:
+                continue
+            s, t = s_of[row["sku"]], t_of[period(row["period"])]
+            if not _blank(row.get("max_units")):
+                supply[s, t] = float(row["max_units"])
+            if not _blank(row.get("min_units")):
+                supply_min[s, t] = float(row["min_units"])
+
+    # Cloud offers o: workload, region, price q_o, notice, term, max_o (inf when empty).
+    offers: list[tuple[int, int, float, int, int, float]] = []
+    for row in [] if offer_table is None else offer_table.to_dict("records"):
+        if row["workload"] not in w_of:
+            continue  # no demand row to serve: it could only cost
+        g = g_of[row["region"]] if has_regions else 0
+        notice = 0 if _blank(row.get("notice")) else int(row["notice"])
+        limit = np.inf if _blank(row.get("max_units")) else float(row["max_units"])
+        offers.append(
+            (w_of[row["workload"]], g, float(row["price"]), notice, int(row["term"]), limit)
+        )
+    n_offers = len(offers)
+
+    def on_offer(o: int, tau: int) -> range:
+        """Horizon periods in which the units of offer o signed in tau are active."""
+        _, _, _, notice, term, _ = offers[o]
+        return range(tau + notice, min(tau + notice + term, T))
+
+    vendor_table = _read(directory, "vendor_limits.csv")
 
     # Default penalty: from the orderable SKUs only (a legacy SKU has no price).
     penalty_option = options.get("shortfall_penalty")
@@ -327,11 +392,21 @@ def reference_solve(directory: Path) -> ReferenceResult:
     # Variables: n (integer lots), x (allocation), r (rent), u (shortfall), e (retirements:
     # one per fleet row and period, fixed to 0 outside the row's service or without the option),
     # y (cluster c on pool s, k: binary), ybar (cluster c not placed: binary).
+    # v (offer units signed: continuous), b (an order of a min_lots SKU is placed: binary).
     J = len(rows_j)
-    n_idx, x_idx, r_idx, u_idx, e_idx, y_idx, ybar_idx = _blocks(
-        (S, K, T), (S, K, W, G, T, Z), (W, G, T, Z), (W, G, T, Z), (J, T), (C, S, K), (C,)
+    blocks = _blocks(
+        (S, K, T),
+        (S, K, W, G, T, Z),
+        (W, G, T, Z),
+        (W, G, T, Z),
+        (J, T),
+        (C, S, K),
+        (C,),
+        (n_offers, T),
+        (S, K, T),
     )
-    n_vars = sum(block.size for block in (n_idx, x_idx, r_idx, u_idx, e_idx, y_idx, ybar_idx))
+    n_idx, x_idx, r_idx, u_idx, e_idx, y_idx, ybar_idx, v_idx, b_idx = blocks
+    n_vars = sum(block.size for block in blocks)
 
     lower = np.zeros(n_vars)
     upper = np.full(n_vars, np.inf)
@@ -340,6 +415,8 @@ def reference_solve(directory: Path) -> ReferenceResult:
     integrality[e_idx.ravel()] = 1
     integrality[y_idx.ravel()] = 1
     integrality[ybar_idx] = 1
+    integrality[b_idx.ravel()] = 1
+    upper[b_idx] = 0.0  # opened below for min_lots orders that may be placed
     upper[ybar_idx] = 0.0 if options.get("shortfall") == "forbid" else 1.0
     for c, (_, _, _, _, _, allowed) in enumerate(cluster_list):
         upper[y_idx[c]] = allowed.astype(float)
@@ -353,6 +430,38 @@ def reference_solve(directory: Path) -> ReferenceResult:
         for t in range(T):
             if t + lead[s] > T - 1 or not orderable[s]:
                 upper[n_idx[s, :, t]] = 0.0
+    for o in range(n_offers):
+        upper[v_idx[o]] = np.where(np.arange(T) + offers[o][3] <= T - 1, np.inf, 0.0)
+
+    # min_lots m_s > 1: n = 0 or m_s <= n <= U with a binary b: m_s b <= n <= U b. U is a
+    # valid bound on any feasible n: the order is in service at its arrival a = τ + ℓ_s,
+    # where every term of the power row (and of the space row) is >= 0, so
+    # L_s n p_s pue_k <= Pcap_{k,a} and L_s n <= slots_k; and L_s n <= max_{s,τ}. Only
+    # when none is finite (a 0 kW SKU, no slots, no max) is U an arbitrary 10^6 lots.
+    def lot_bound(s: int, k: int, tau: int) -> float:
+        a = tau + lead[s]
+        bound = np.inf
+        if facility_kw[s, k] > 0:
+            bound = min(bound, cap[k, a] / (lot[s] * facility_kw[s, k]))
+        if slots[k] is not None:
+            bound = min(bound, slots[k] / lot[s])
+        bound = min(bound, supply[s, tau] / lot[s])
+        return float(np.floor(bound + 1e-9)) if np.isfinite(bound) else 1e6
+
+    big_m: dict[tuple[int, int, int], float] = {}
+    for s in range(S):
+        if min_lots[s] <= 1:
+            continue
+        for k in range(K):
+            for tau in range(T):
+                if upper[n_idx[s, k, tau]] == 0:
+                    continue
+                bound = lot_bound(s, k, tau)
+                if bound < min_lots[s]:
+                    upper[n_idx[s, k, tau]] = 0.0  # not even m_s lots fit
+                else:
+                    upper[b_idx[s, k, tau]] = 1.0
+                    big_m[(s, k, tau)] = bound
     upper[r_idx] = np.repeat(rent_cap[..., None], Z, axis=3)
     if options.get("shortfall") == "forbid":
         upper[u_idx] = 0.0
@@ -380,7 +489,8 @@ def reference_solve(directory: Path) -> ReferenceResult:
             for tau in range(T):
                 in_service = [t for t in range(T) if tau + lead[s] <= t < tau + lead[s] + life[s]]
                 cost[n_idx[s, k, tau]] = lot[s] * (
-                    disc[tau] * price[s, tau] + running[s, k] * disc[in_service].sum()
+                    delta ** (tau + pay_lag[s]) * price[s, tau]
+                    + running[s, k] * disc[in_service].sum()
                 )
     # A unit retired at tau: its salvage, and no energy or opex from tau while its row serves.
     for j, (sj, kj, _, live, salvage) in enumerate(rows_j):
@@ -394,6 +504,10 @@ def reference_solve(directory: Path) -> ReferenceResult:
                 left = min(life[s], max(0, tau + lead[s] + life[s] - T))
                 credit = delta**T * price[s, tau] * lot[s] * left / life[s]
                 cost[n_idx[s, :, tau]] -= credit
+    # An offer signed in τ: q_o per unit in each active period (first stage).
+    for o in range(n_offers):
+        for tau in range(T):
+            cost[v_idx[o, tau]] = offers[o][2] * disc[list(on_offer(o, tau))].sum()
     fleet_running = float(np.einsum("skt,sk,t->", F, running, disc))
     # Second-stage cost of each scenario (not weighted by its probability).
     scenario_cost = np.zeros((Z, n_vars))
@@ -442,19 +556,29 @@ def reference_solve(directory: Path) -> ReferenceResult:
     # cluster: sum_{s,k} y + ybar = 1
     for c in range(C):
         rows.add(np.r_[y_idx[c].ravel(), ybar_idx[c]], 1.0, 1.0, 1.0)
-    # demand: sum f x + r + u >= D
+    # demand: sum f x + (offer units active at t) + r + u >= D
     for w in range(W):
         for g in range(G):
             for t in range(T):
+                signed = [
+                    int(v_idx[q, tau])
+                    for q in range(n_offers)
+                    if offers[q][:2] == (w, g)
+                    for tau in range(T)
+                    if t in on_offer(q, tau)
+                ]
                 for o in range(Z):
                     rows.add(
                         np.concatenate(
                             [
                                 x_idx[:, :, w, g, t, o].ravel(),
                                 [r_idx[w, g, t, o], u_idx[w, g, t, o]],
+                                signed,
                             ]
+                        ).astype(int),
+                        np.concatenate(
+                            [np.repeat(factor[:, w], K), [1.0, 1.0], np.ones(len(signed))]
                         ),
-                        np.concatenate([np.repeat(factor[:, w], K), [1.0, 1.0]]),
                         D[w, g, t, o],
                         np.inf,
                     )
@@ -472,18 +596,46 @@ def reference_solve(directory: Path) -> ReferenceResult:
                 rows.add(np.array(cols), np.array(kw), -np.inf, cap[k, t] - fleet_kw)
             if slots[k] is not None and cols:
                 rows.add(np.array(cols), np.array(units), -np.inf, slots[k] - F[:, k, t].sum())
-    # budget: per period or cumulative
-    for t in range(T):
-        through = range(t + 1) if carryover else [t]
-        spent = [n_idx[s, k, tau] for tau in through for s in range(S) for k in range(K)]
-        vals = [price[s, tau] * lot[s] for tau in through for s in range(S) for _ in range(K)]
-        limit = budget[: t + 1].sum() if carryover else budget[t]
-        rows.add(np.array(spent), np.array(vals), -np.inf, limit)
-    # supply: sum_k L n <= max_units
+    # budget, per budget period b: capex c L n of orders with pay(s, τ) in P_b; with
+    # carryover, cumulative over the budget periods in time order.
+    for b in range(len(budget_rows)):
+        through = range(b + 1) if carryover else [b]
+        paid = {t for i in through for t in budget_rows[i][1]}
+        spent, vals = [], []
+        for s in range(S):
+            for tau in range(T):
+                if tau + pay_lag[s] in paid:
+                    spent += [int(n_idx[s, k, tau]) for k in range(K)]
+                    vals += [price[s, tau] * lot[s]] * K
+        if spent:
+            rows.add(np.array(spent), np.array(vals), -np.inf, budget[list(through)].sum())
+    # supply: min_units <= sum_k L n <= max_units
     for s in range(S):
         for t in range(T):
-            if np.isfinite(supply[s, t]):
-                rows.add(n_idx[s, :, t], lot[s], -np.inf, supply[s, t])
+            if np.isfinite(supply[s, t]) or supply_min[s, t] > 0:
+                rows.add(n_idx[s, :, t], lot[s], supply_min[s, t], supply[s, t])
+    # min_lots: m_s b <= n <= U b
+    for (s, k, tau), bound in big_m.items():
+        rows.add([n_idx[s, k, tau], b_idx[s, k, tau]], [1.0, -min_lots[s]], 0.0, np.inf)
+        rows.add([n_idx[s, k, tau], b_idx[s, k, tau]], [1.0, -bound], -np.inf, 0.0)
+    # offer limit: units of offer o active at t <= max_o
+    for o in range(n_offers):
+        if np.isfinite(offers[o][5]):
+            for t in range(T):
+                signed = [int(v_idx[o, tau]) for tau in range(T) if t in on_offer(o, tau)]
+                if signed:
+                    rows.add(np.array(signed), 1.0, -np.inf, offers[o][5])
+    # vendor: with C_s = Σ_{k,τ} c L n (undiscounted), min_v Σ_s C_s <= Σ_{s of v} C_s
+    # <= max_v Σ_s C_s, as Σ_s (1[vendor_s = v] - share) C_s <= 0 (max) and >= 0 (min).
+    for row in [] if vendor_table is None else vendor_table.to_dict("records"):
+        mine = np.array([vendor[s] == row["vendor"] for s in range(S)], dtype=float)
+        for key, lb_ub in (("max_share", (-np.inf, 0.0)), ("min_share", (0.0, np.inf))):
+            if _blank(row.get(key)):
+                continue  # min_share defaults to 0: no row needed
+            share = float(row[key])
+            coef = (mine - share)[:, None, None] * price[:, None, :] * lot[:, None, None]
+            coef = np.broadcast_to(coef, (S, K, T))
+            rows.add(n_idx.ravel(), coef.ravel(), *lb_ub)
 
     # retirement: sum_t e_{j,t} <= U_j
     for j, (_, _, units, _, _) in enumerate(rows_j):
@@ -507,6 +659,21 @@ def reference_solve(directory: Path) -> ReferenceResult:
         bounds=Bounds(lower, upper),
         options={"mip_rel_gap": 0.0, "time_limit": 60.0, "disp": False},
     )
+    fleet_over_power = bool((np.einsum("sk,skt->kt", facility_kw, F) > cap + 1e-9).any())
+    if result.status == 2:  # infeasible: not an error, a result
+        return ReferenceResult(
+            objective=np.inf,
+            fleet_running=fleet_running,
+            lots=np.zeros((S, K, T)),
+            retired=np.zeros((J, T)),
+            placed=dict.fromkeys([c[0] for c in cluster_list]),
+            capex=np.zeros(T),
+            budget=budget,
+            budget_spend=np.zeros(len(budget_rows)),
+            signed=np.zeros((n_offers, T)),
+            feasible=False,
+            fleet_over_power=fleet_over_power,
+        )
     if result.status != 0 or result.x is None:
         raise RuntimeError(f"reference MILP did not solve to optimality: {result.message}")
     lots = np.round(result.x[n_idx])
@@ -514,7 +681,12 @@ def reference_solve(directory: Path) -> ReferenceResult:
     for c, (name, *_rest) in enumerate(cluster_list):
         where = np.argwhere(np.round(result.x[y_idx[c]]) > 0)
         placed[name] = (skus[where[0][0]], site_names[where[0][1]]) if len(where) else None
-    capex = np.einsum("skt,st,s->t", lots, price, lot)
+    capex = np.zeros(T)
+    for s in range(S):
+        for tau in range(T):
+            if lots[s, :, tau].sum() > 0:
+                capex[tau + pay_lag[s]] += lots[s, :, tau].sum() * price[s, tau] * lot[s]
+    budget_spend = np.array([capex[covered].sum() for _, covered, _ in budget_rows])
     return ReferenceResult(
         # η absorbs the fleet's running cost in the CVaR part; the expectation part lacks it.
         objective=float(result.fun) + (1 - cvar_weight) * fleet_running,
@@ -524,4 +696,7 @@ def reference_solve(directory: Path) -> ReferenceResult:
         placed=placed,
         capex=capex,
         budget=budget,
+        budget_spend=budget_spend,
+        signed=result.x[v_idx],
+        fleet_over_power=fleet_over_power,
     )
