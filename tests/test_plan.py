@@ -61,6 +61,7 @@ OUTPUTS = {
         "cost",
     ],
     "vendors.csv": ["vendor", "capex", "share", "min_share", "max_share"],
+    "rules.csv": ["rule", "period", "left", "sense", "right", "slack", "unit"],
 }
 TIMINGS = ("build_seconds", "solve_seconds")
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from capforecast.plan.inputs import PlanningInputs, budget_periods, split_list
+from capforecast.plan.rules import Rule
 
 #: Default shortfall penalty: this many times the dearest price per reference unit.
 PENALTY_MULTIPLIER = 10.0
@@ -206,6 +207,8 @@ class ModelData:
     vendor_max: np.ndarray  # [v]
     vendor_min: np.ndarray  # [v]
     offers: Offers
+    site_region: np.ndarray  # [k], the region index g of each site (0 without regions)
+    rules: tuple[Rule, ...]  # the analyst's rules as text (docs/rules.md)
     rent_price: np.ndarray  # [w, g, t]
     rent_cap: np.ndarray  # [w, g, t], 0 when not given
     clusters: Clusters
@@ -371,6 +374,14 @@ class ModelData:
             vendor_max=vendor_limits["max_share"].to_numpy(dtype=float),
             vendor_min=vendor_limits["min_share"].fillna(0.0).to_numpy(dtype=float),
             offers=Offers.from_inputs(inputs, workloads, regions),
+            site_region=np.asarray(
+                [
+                    regions.index(r) if r in regions else -1
+                    for r in inputs.sites["region"].fillna("")
+                ],
+                dtype=np.int64,
+            ),
+            rules=inputs.rules,
             demand=demand,
             supply=supply,
             rent_price=rent_price,

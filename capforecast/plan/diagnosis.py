@@ -18,6 +18,7 @@ import pandas as pd
 from capforecast.plan.data import ModelData
 from capforecast.plan.model import LABEL_COLUMNS, ConstraintHook, build_model, row_labels
 from capforecast.plan.options import PlanOptions
+from capforecast.plan.rules import RuleFunction
 from capforecast.plan.solvers import get_solver
 from capforecast.plan.status import PlanStatus
 
@@ -46,7 +47,10 @@ COLUMNS = ["family", *LABEL_COLUMNS, "unit", "relaxation"]
 
 
 def diagnose(
-    data: ModelData, options: PlanOptions, extra_constraints: ConstraintHook | None = None
+    data: ModelData,
+    options: PlanOptions,
+    extra_constraints: ConstraintHook | None = None,
+    rules: RuleFunction | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The smallest relaxation of each family that alone makes ``data`` (with the user's
     ``extra_constraints``, kept hard) feasible.
@@ -58,8 +62,11 @@ def diagnose(
     records: list[dict[str, object]] = []
     said = []
     enough = set()  # families whose relaxation alone gives a plan
-    for family, (unit, what) in RELAXABLE.items():
-        model = build_model(data, extra_constraints, elastic=frozenset({family}))
+    # The analyst's rules are families too (their names and units are known once built).
+    own = build_model(data, extra_constraints, rules=rules).rules
+    families = RELAXABLE | {name: (rule.unit, f"rule {name} relaxed") for name, rule in own.items()}
+    for family, (unit, what) in families.items():
+        model = build_model(data, extra_constraints, elastic=frozenset({family}), rules=rules)
         widen = model.relaxations.get(family)
         if widen is None or len(widen) == 0:
             continue  # the family has no rows in this model

@@ -11,7 +11,10 @@ Constraints on orders alone (``power``, ``slots``, ``budget``, ``supply``) have 
 dual once every order is fixed, which says nothing. For them a second LP keeps the plan's
 orders as a floor and lets orders grow continuously above it: its duals are what one more
 kW, dollar, slot or vendor unit would save if the plan could order a fraction of a lot
-more. Both are first-order values, not re-optimised plans.
+more. A limit that shapes the mix of orders (a vendor's share, the analyst's own rules)
+can only be valued if orders may also shrink: a third LP frees the orders (continuous,
+from 0) with the other integer decisions fixed. All are first-order values, not
+re-optimised plans.
 
 A shadow price is ``d(objective) / d(right-hand side)``: negative for a binding limit
 (more of it lowers the cost), positive for demand. The objective is the expected
@@ -36,6 +39,7 @@ from capforecast.plan.solvers import get_solver
 #: How each family's shadow prices were obtained, as shown next to them.
 FIXED = "LP re-solved with integer decisions fixed"
 FLOOR = "LP re-solved with the plan's orders as a floor, extra orders fractional"
+RELAXED = "LP re-solved with orders continuous, other integer decisions fixed"
 
 #: Families explained: the unit of their right-hand side and the LP that prices them.
 FAMILIES = {
@@ -44,12 +48,15 @@ FAMILIES = {
     "slots": ("accelerators", FLOOR),
     "supply": ("accelerators", FLOOR),
     "supply_min": ("accelerators", FLOOR),
-    "vendor_max": ("USD", FLOOR),
-    "vendor_min": ("USD", FLOOR),
+    "vendor_max": ("USD", RELAXED),
+    "vendor_min": ("USD", RELAXED),
     "offer_limit": ("reference units", FIXED),
     "split": ("accelerators", FIXED),
     "demand": ("reference units", FIXED),
 }
+
+#: A unit of a row's right-hand side, in the singular.
+ONE = {"accelerators": "accelerator", "lots": "lot", "USD": "dollar", "units": "unit"}
 
 #: Shadow prices smaller than this (USD per unit) are treated as zero.
 TOLERANCE = 1e-6
@@ -68,15 +75,20 @@ def shadow_prices(model: PlanModel, values: np.ndarray) -> pd.DataFrame:
     no such axis), ``unit``, ``slack``, ``shadow_price`` (USD, discounted and expected,
     per unit of the right-hand side) and ``basis`` (which LP).
     """
+    families = FAMILIES | {name: (rule.unit, RELAXED) for name, rule in model.rules.items()}
     program = model.program.copy()
     integer = program.integer
     program.lower[integer] = program.upper[integer] = np.rint(values[integer])
     program.integer = np.zeros_like(integer)
-    frames = [_priced(model, program, FIXED)]
+    frames = [_priced(model, program, FIXED, families)]
     program.upper[model.buy.columns] = np.inf  # the plan's orders stay as a floor
-    frames.append(_priced(model, program, FLOOR))
+    frames.append(_priced(model, program, FLOOR, families))
+    if any(basis == RELAXED and family in model.rows for family, (_, basis) in families.items()):
+        buy = model.buy.columns  # orders free again, fractional
+        program.lower[buy], program.upper[buy] = model.program.lower[buy], model.program.upper[buy]
+        frames.append(_priced(model, program, RELAXED, families))
     table = pd.concat([f for f in frames if not f.empty] or frames, ignore_index=True)
-    order = table["family"].map(list(FAMILIES).index)
+    order = table["family"].map(list(families).index)
     return (
         table.assign(_order=order, _size=-table["shadow_price"].abs())
         .sort_values(["_order", "_size"], kind="stable")
@@ -85,12 +97,14 @@ def shadow_prices(model: PlanModel, values: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _priced(model: PlanModel, program: Program, basis: str) -> pd.DataFrame:
+def _priced(
+    model: PlanModel, program: Program, basis: str, families: dict[str, tuple[str, str]]
+) -> pd.DataFrame:
     """Solve the continuous ``program``; the rows of the families priced by ``basis``."""
     outcome = get_solver("highs").solve(program, mip_gap=0.0, time_limit_s=60.0)
     frames = []
     if outcome.duals is not None and outcome.activity is not None:
-        for family, (unit, priced_by) in FAMILIES.items():
+        for family, (unit, priced_by) in families.items():
             block = model.rows.get(family)
             if priced_by != basis or block is None:
                 continue
@@ -318,6 +332,18 @@ def _sentence(
         return (
             f"Cloud offer {offer} is at its limit in {period}: one more reference unit "
             f"of it would lower the {cost} by {saves} ({basis})."
+        )
+    if family not in FAMILIES:  # the analyst's own rule
+        when = f" in {period}" if period else ""
+        unit = ONE.get(row.unit, row.unit)  # type: ignore[attr-defined]
+        if price < 0:
+            return (
+                f"Rule {family} binds{when}: one {unit} more of room in it would lower the "
+                f"{cost} by ${-price:,.2f} ({basis})."
+            )
+        return (
+            f"Rule {family} binds{when}: one {unit} more that it asks for adds "
+            f"${price:,.2f} to the {cost} ({basis})."
         )
     if family == "split":
         return (

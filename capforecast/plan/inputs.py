@@ -23,6 +23,8 @@ from capforecast.core.schemas import ORDER_COLUMNS, PLANNING_FILES
 from capforecast.core.tables import check_known
 from capforecast.plan.options import FILE as OPTIONS_FILE
 from capforecast.plan.options import PlanOptions, parse_options, read_options
+from capforecast.plan.rules import FILE as RULES_FILE
+from capforecast.plan.rules import Rule, read_rules, rules_from
 
 if TYPE_CHECKING:
     from capforecast.plan.checks import Finding
@@ -58,6 +60,8 @@ class PlanningInputs:
     cloud_offers: pd.DataFrame
     vendor_limits: pd.DataFrame
     options: PlanOptions = field(default_factory=PlanOptions)
+    #: The analyst's rules (``constraints.yaml``, a scenario's ``constraints:``), as text.
+    rules: tuple[Rule, ...] = ()
     source: str = ""
     findings: tuple[Finding, ...] = ()
 
@@ -120,6 +124,24 @@ class PlanningInputs:
             raise InputError(problems)
         return replace(self, options=options)
 
+    def with_rules(self, rules: Mapping[str, str], *, source: str = RULES_FILE) -> PlanningInputs:
+        """A copy with the rules of ``rules`` (name -> text, docs/rules.md) added; a rule of
+        the same name is replaced.
+
+        Examples
+        --------
+        >>> from capforecast.examples import sample_planning_inputs
+        >>> inputs = sample_planning_inputs().with_rules(
+        ...     {"b200_texas": "installed(sku='B200', site='texas', periods='2028Q4') >= 100"})
+        >>> [rule.name for rule in inputs.rules]
+        ['b200_texas']
+        """
+        added, problems = rules_from(rules, source)
+        if problems:
+            raise InputError(problems)
+        kept = tuple(r for r in self.rules if r.name not in {a.name for a in added})
+        return replace(self, rules=kept + added)
+
     def with_demand(
         self, demand: pd.DataFrame, scenarios: pd.DataFrame | None = None
     ) -> PlanningInputs:
@@ -153,7 +175,8 @@ class PlanningInputs:
             raw["scenarios"] = _as_raw(self.scenarios, "scenarios") if keep else None
         for name, table in tables.items():
             raw[name] = None if table is None else _as_raw(table, name)
-        return build_planning_inputs(raw, self.options, source=self.source)
+        built = build_planning_inputs(raw, self.options, source=self.source)
+        return replace(built, rules=self.rules)
 
 
 def write_planning_inputs(inputs: PlanningInputs, directory: str | Path) -> list[Path]:
@@ -198,11 +221,20 @@ def write_planning_inputs(inputs: PlanningInputs, directory: str | Path) -> list
     path = directory / OPTIONS_FILE
     write_bytes_atomic(path, yaml.safe_dump(options, sort_keys=True).encode())
     written.append(path)
+    rules = directory / RULES_FILE
+    if inputs.rules:
+        text = {rule.name: rule.text for rule in inputs.rules}
+        write_bytes_atomic(rules, yaml.safe_dump(text, sort_keys=False, width=1000).encode())
+        written.append(rules)
+    elif rules.is_file() or rules.is_symlink():
+        rules.unlink()
     return written
 
 
 def planning_inputs(
-    options: PlanOptions | Mapping[str, object] | None = None, **tables: pd.DataFrame
+    options: PlanOptions | Mapping[str, object] | None = None,
+    rules: Mapping[str, str] | None = None,
+    **tables: pd.DataFrame,
 ) -> PlanningInputs:
     """Planning inputs from DataFrames named like the files (``catalog=..., perf=...``),
     validated exactly as :func:`read_planning_inputs` validates a folder: problems name the
@@ -238,7 +270,11 @@ def planning_inputs(
         (options, []) if isinstance(options, PlanOptions) else parse_options(options or {})
     )
     raw = {name: None if table is None else _as_raw(table, name) for name, table in tables.items()}
-    return build_planning_inputs(raw, parsed, source="DataFrames", problems=problems)
+    parsed_rules, rule_problems = rules_from(rules or {}, RULES_FILE)
+    inputs = build_planning_inputs(
+        raw, parsed, source="DataFrames", problems=problems + rule_problems
+    )
+    return replace(inputs, rules=parsed_rules)
 
 
 def read_planning_inputs(directory: str | Path) -> PlanningInputs:
@@ -268,6 +304,8 @@ def read_planning_inputs(directory: str | Path) -> PlanningInputs:
     if not directory.is_dir():
         raise InputError([Problem(str(directory), None, None, "planning-input folder not found")])
     options, problems = read_options(directory / OPTIONS_FILE)
+    rules, rule_problems = read_rules(directory / RULES_FILE)
+    problems += rule_problems
     raw: dict[str, pd.DataFrame | None] = {}
     for name, (schema, required, may_be_empty) in PLANNING_FILES.items():
         path = directory / schema.file
@@ -276,7 +314,8 @@ def read_planning_inputs(directory: str | Path) -> PlanningInputs:
             continue
         raw[name], read_problems = read_raw_table(path, allow_empty=may_be_empty)
         problems.extend(read_problems)
-    return build_planning_inputs(raw, options, source=str(directory), problems=problems)
+    inputs = build_planning_inputs(raw, options, source=str(directory), problems=problems)
+    return replace(inputs, rules=rules)
 
 
 def build_planning_inputs(

@@ -13,12 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from capforecast.plan.data import ModelData
 from capforecast.plan.program import Block, Program, Rows
+
+if TYPE_CHECKING:
+    from capforecast.plan.rules import AddedRule, RuleFunction
 
 #: A hook that adds user constraints (``model.program.add_row``) or changes bounds of a
 #: built model before it is solved.
@@ -120,6 +124,8 @@ class PlanModel:
     #: column ``relax__<family>__<labels>`` >= 0 that widens it, listed here by family.
     elastic: frozenset[str] = frozenset()
     relaxations: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The analyst's rules (:mod:`capforecast.plan.rules`) added, by name.
+    rules: dict[str, AddedRule] = field(default_factory=dict)
 
 
 def safe(label: object) -> str:
@@ -233,7 +239,7 @@ def define_retired(data: ModelData, retire: VariableFamily) -> Terms:
     return Terms.of({}, retire, -np.ones(len(retire))).take(owner, keys)
 
 
-def _installed_terms(model: PlanModel) -> Terms:
+def installed_terms(model: PlanModel) -> Terms:
     """Every decision term of ``I_{s,k,t} - F_{s,k,t}``: new orders and early retirements,
     keyed by ``(s, k, t)``."""
     parts = [model.installed, model.retired]
@@ -369,10 +375,10 @@ def define_order(model: PlanModel) -> None:
             np.stack([lots, order.columns], axis=1).ravel(),
             np.stack([np.ones(size), coef], axis=1).ravel(),
         )
-        _add(model, family, "skt", rows, lower=low, upper=high)
+        add_rows(model, family, "skt", rows, lower=low, upper=high)
 
 
-def _add(
+def add_rows(
     model: PlanModel,
     family: str,
     axes: str,
@@ -425,7 +431,7 @@ def define_split(model: PlanModel) -> None:
     """``Σ_{w,g} x_{s,k,w,g,t,ω} + Σ_{c: t ∈ A_c} M_{c,s} y_{c,s,k} <= a_s I_{s,k,t}`` for
     every scenario: only the available share ``a_s`` of installed units serves (the rest
     is failed, in repair or spare), and a placed cluster takes its block of them."""
-    data, serve, installed = model.data, model.serve, _installed_terms(model)
+    data, serve, installed = model.data, model.serve, installed_terms(model)
     scenarios = len(data.scenarios)
     # Installed terms enter every scenario's split with coefficient -a_s.
     tiled = _tile(
@@ -447,7 +453,7 @@ def define_split(model: PlanModel) -> None:
     serving[held.keys["s"], held.keys["k"], held.keys["t"]] = True
     # Where nothing serves from these units the bound is vacuous: no row.
     limit = data.availability[s] * data.fleet[s, k, t]
-    _add(model, "split", "skto", rows, upper=limit, keep=serving[s, k, t])
+    add_rows(model, "split", "skto", rows, upper=limit, keep=serving[s, k, t])
 
 
 def define_cluster(model: PlanModel) -> None:
@@ -458,7 +464,7 @@ def define_cluster(model: PlanModel) -> None:
         Terms.of({}, unplaced, np.ones(len(unplaced))),
     ]
     keys = {"c": np.r_[place.index["c"], unplaced.index["c"]]}
-    _add(model, "cluster", "c", Terms.concat(keys, parts).grouped("c"), lower=1.0, upper=1.0)
+    add_rows(model, "cluster", "c", Terms.concat(keys, parts).grouped("c"), lower=1.0, upper=1.0)
     model.program.choices = [
         np.r_[place.columns[place.index["c"] == c], unplaced.columns[c]]
         for c in range(len(unplaced))
@@ -498,27 +504,27 @@ def define_demand(model: PlanModel) -> None:
         for axis in ("w", "g", "t", "o")
     }
     rows = Terms.concat(keys, parts).grouped("w", "g", "t", "o")
-    _add(model, "demand", "wgto", rows, lower=data.demand[tuple(rows.keys.T)])
+    add_rows(model, "demand", "wgto", rows, lower=data.demand[tuple(rows.keys.T)])
 
 
 def define_power(model: PlanModel) -> None:
     """``Σ_s p_s pue_k I_{s,k,t} <= Pcap_{k,t}`` (the fleet's draw moves to the right)."""
-    data, installed = model.data, _installed_terms(model)
+    data, installed = model.data, installed_terms(model)
     kw = data.facility_kw
     fleet_draw = np.einsum("skt,sk->kt", data.fleet, kw)
     terms = installed.scaled(installed.coef * kw[installed.keys["s"], installed.keys["k"]])
     rows = terms.grouped("k", "t")
     key = tuple(rows.keys.T)
-    _add(model, "power", "kt", rows, upper=data.power_cap[key] - fleet_draw[key])
+    add_rows(model, "power", "kt", rows, upper=data.power_cap[key] - fleet_draw[key])
 
 
 def define_slots(model: PlanModel) -> None:
     """``Σ_s I_{s,k,t} <= slots_k`` where ``slots`` is given."""
     data = model.data
-    rows = _installed_terms(model).grouped("k", "t")
+    rows = installed_terms(model).grouped("k", "t")
     k, t = rows.keys[:, 0], rows.keys[:, 1]
     limit = data.slots[k] - data.fleet.sum(axis=0)[k, t]
-    _add(model, "slots", "kt", rows, upper=limit, keep=np.isfinite(data.slots[k]))
+    add_rows(model, "slots", "kt", rows, upper=limit, keep=np.isfinite(data.slots[k]))
 
 
 def _capex_terms(data: ModelData, buy: VariableFamily) -> Terms:
@@ -546,7 +552,7 @@ def define_budget(model: PlanModel) -> None:
         capex = capex.take(np.arange(len(b)), {"b": b})
         limit = data.budget
     rows = capex.grouped("b")
-    _add(model, "budget", "b", rows, upper=limit[rows.keys[:, 0]])
+    add_rows(model, "budget", "b", rows, upper=limit[rows.keys[:, 0]])
 
 
 def define_retire_limit(model: PlanModel) -> None:
@@ -554,7 +560,7 @@ def define_retire_limit(model: PlanModel) -> None:
     data, retire = model.data, model.retire
     j = retire.index["j"]
     rows = Terms.of({"j": j}, retire, np.ones(len(retire))).grouped("j")
-    _add(model, "retire", "j", rows, upper=data.fleet_rows.units[rows.keys[:, 0]])
+    add_rows(model, "retire", "j", rows, upper=data.fleet_rows.units[rows.keys[:, 0]])
 
 
 def define_supply(model: PlanModel) -> None:
@@ -566,8 +572,8 @@ def define_supply(model: PlanModel) -> None:
     rows = Terms.of({"s": s, "t": t}, buy, data.lot_size[s]).grouped("s", "t")
     key = tuple(rows.keys.T)
     limit, floor = data.supply[key], data.supply_min[key]
-    _add(model, "supply", "st", rows, upper=limit, keep=np.isfinite(limit))
-    _add(model, "supply_min", "st", rows, lower=floor, keep=floor > 0)
+    add_rows(model, "supply", "st", rows, upper=limit, keep=np.isfinite(limit))
+    add_rows(model, "supply_min", "st", rows, lower=floor, keep=floor > 0)
 
 
 def define_vendor(model: PlanModel) -> None:
@@ -594,7 +600,7 @@ def define_vendor(model: PlanModel) -> None:
         rows = terms.grouped("v")
         bound = {"upper": 0.0} if family == "vendor_max" else {"lower": 0.0}
         chosen = None if keep is None else keep[rows.keys[:, 0]]
-        _add(model, family, "v", rows, keep=chosen, **bound)
+        add_rows(model, family, "v", rows, keep=chosen, **bound)
 
 
 def define_offer_limit(model: PlanModel) -> None:
@@ -603,7 +609,7 @@ def define_offer_limit(model: PlanModel) -> None:
     data, reserved = model.data, model.reserved
     rows = reserved.grouped("q", "t")
     limit = data.offers.max_units[rows.keys[:, 0]]
-    _add(model, "offer_limit", "qt", rows, upper=limit, keep=np.isfinite(limit))
+    add_rows(model, "offer_limit", "qt", rows, upper=limit, keep=np.isfinite(limit))
 
 
 def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
@@ -613,7 +619,7 @@ def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
     shortfall) keyed by scenario ``o``, not yet weighted by probability."""
     data = model.data
     buy, rent, unmet = model.buy, model.rent, model.unmet
-    installed, retire = _installed_terms(model), model.retire
+    installed, retire = installed_terms(model), model.retire
     capex = _capex_terms(data, buy)
     salvage = data.fleet_rows.salvage[retire.index["j"]]
     first = [
@@ -689,7 +695,7 @@ def _define_cvar(model: PlanModel, first: Terms, second: Terms) -> list[Terms]:
         "o": np.concatenate([excess.index["o"], scenarios, tiled_first.keys["o"], second.keys["o"]])
     }
     rows = Terms.concat(keys, parts).grouped("o")
-    _add(model, "cvar", "o", rows, lower=model.objective_constant)
+    add_rows(model, "cvar", "o", rows, lower=model.objective_constant)
     w, alpha = data.cvar_weight, data.cvar_alpha
     return [
         Terms.of({}, threshold, np.full(1, w)),
@@ -713,17 +719,19 @@ def define_service_level(model: PlanModel) -> None:
     parts = [Terms.of({}, unmet, np.ones(len(unmet))).take(rows, {}), Terms.of({}, met, demand)]
     keys = {axis: np.r_[index[axis], index[axis]] for axis in "wgto"}
     linked = Terms.concat(keys, parts).grouped("w", "g", "t", "o")
-    _add(model, "met", "wgto", linked, upper=data.demand[tuple(linked.keys.T)])
+    add_rows(model, "met", "wgto", linked, upper=data.demand[tuple(linked.keys.T)])
     probability = Terms.of(index, met, data.probability[index["o"]]).grouped("w", "g", "t")
-    _add(model, "service_level", "wgt", probability, lower=level[probability.keys[:, 0]])
+    add_rows(model, "service_level", "wgt", probability, lower=level[probability.keys[:, 0]])
 
 
 def build_model(
     data: ModelData,
     extra_constraints: ConstraintHook | None = None,
     elastic: frozenset[str] = frozenset(),
+    rules: RuleFunction | None = None,
 ) -> PlanModel:
-    """Build the complete core model of docs/model.md for ``data``.
+    """Build the complete core model of docs/model.md for ``data``, with the analyst's
+    rules: ``data.rules`` (text) and then ``rules`` (a Python function, docs/rules.md).
 
     With ``elastic`` families (diagnosis), their rows may be violated and the objective is
     instead the total violation: the smallest relaxation of those families that makes
@@ -775,6 +783,9 @@ def build_model(
     define_offer_limit(model)
     define_service_level(model)
     define_objective(model)
+    from capforecast.plan.rules import compile_rules  # (rules build on this module)
+
+    model.rules = compile_rules(model, data.rules, rules)
     if elastic:
         violation = np.concatenate(list(model.relaxations.values()) or [np.zeros(0, int)])
         program.set_objective(violation, np.ones(len(violation)))

@@ -57,6 +57,12 @@ OFFER_COLUMNS = ("offer", "workload", "signed", "units", "first_period", "last_p
 #: price), its ``share`` of the capex of all orders, and the limits of ``vendor_limits.csv``.
 VENDOR_COLUMNS = ("vendor", "capex", "share", "min_share", "max_share")
 
+#: Columns of ``rules.csv``: each row of the analyst's rules (docs/rules.md), per period
+#: or one total (``period`` empty): its ``left`` and ``right`` side at the plan, the
+#: ``sense`` (``<=``, ``>=``, ``==``), the ``slack`` (how far from binding; 0 when it
+#: binds) and the ``unit`` of its rows.
+RULE_COLUMNS = ("rule", "period", "left", "sense", "right", "slack", "unit")
+
 
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
@@ -101,6 +107,8 @@ class Plan:
     offers: pd.DataFrame = field(default_factory=lambda: _empty(OFFER_COLUMNS))
     #: Capex by vendor: see :data:`VENDOR_COLUMNS`.
     vendors: pd.DataFrame = field(default_factory=lambda: _empty(VENDOR_COLUMNS))
+    #: The analyst's rules at the plan: see :data:`RULE_COLUMNS`.
+    rules: pd.DataFrame = field(default_factory=lambda: _empty(RULE_COLUMNS))
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: Constraints with a non-zero shadow price (``capforecast.plan.explain``).
     binding: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -190,6 +198,7 @@ class Plan:
             "clusters": self.clusters,
             "offers": self.offers,
             "vendors": self.vendors,
+            "rules": self.rules,
             "binding": self.binding,
             "relaxations": self.relaxations,
         }

@@ -19,9 +19,11 @@ from capforecast.plan.result import (
     CLUSTER_COLUMNS,
     OFFER_COLUMNS,
     RETIREMENT_COLUMNS,
+    RULE_COLUMNS,
     VENDOR_COLUMNS,
     Plan,
 )
+from capforecast.plan.rules import RuleFunction
 from capforecast.plan.solvers import get_solver
 from capforecast.plan.status import PlanStatus, SolverOutcome, relative_gap
 
@@ -29,7 +31,12 @@ from capforecast.plan.status import PlanStatus, SolverOutcome, relative_gap
 ZERO = 1e-7
 
 
-def solve(inputs: PlanningInputs, *, extra_constraints: ConstraintHook | None = None) -> Plan:
+def solve(
+    inputs: PlanningInputs,
+    *,
+    rules: RuleFunction | None = None,
+    extra_constraints: ConstraintHook | None = None,
+) -> Plan:
     """Solve the planning model of docs/model.md for ``inputs``.
 
     Parameters
@@ -37,10 +44,14 @@ def solve(inputs: PlanningInputs, *, extra_constraints: ConstraintHook | None = 
     inputs
         Validated inputs from :func:`~capforecast.plan.inputs.read_planning_inputs`;
         they are not modified.
+    rules
+        Optional function that adds the analyst's own rules to a
+        :class:`~capforecast.plan.rules.RuleModel` by label (docs/rules.md), after the
+        rules of ``inputs.rules``:
+        ``lambda m: m.add("b200", m.installed(sku="B200", periods="2028Q4") >= 500)``.
     extra_constraints
         Optional hook called with the built :class:`~capforecast.plan.model.PlanModel`
-        to add user constraints (``model.program.add_row``) or change bounds before
-        solving.
+        to change its arrays (bounds, raw rows) before solving.
 
     Returns
     -------
@@ -61,6 +72,7 @@ def solve(inputs: PlanningInputs, *, extra_constraints: ConstraintHook | None = 
     return solve_data(
         data,
         inputs.options,
+        rules=rules,
         extra_constraints=extra_constraints,
         warnings=tuple(str(f) for f in inputs.findings),
         started=started,
@@ -71,6 +83,7 @@ def solve_data(
     data: ModelData,
     options: PlanOptions,
     *,
+    rules: RuleFunction | None = None,
     extra_constraints: ConstraintHook | None = None,
     warnings: tuple[str, ...] = (),
     started: float | None = None,
@@ -79,7 +92,7 @@ def solve_data(
     :func:`dataclasses.replace`); ``started`` is when building began, for the timings."""
     backend = get_solver(options.solver)
     started = time.perf_counter() if started is None else started
-    model = build_model(data, extra_constraints)
+    model = build_model(data, extra_constraints, rules=rules)
     built = time.perf_counter()
     outcome = backend.solve(
         model.program, mip_gap=options.mip_gap, time_limit_s=options.time_limit_s
@@ -98,7 +111,7 @@ def solve_data(
         warnings=warnings,
     )
     if plan.status is PlanStatus.INFEASIBLE:
-        relaxations, diagnosis = diagnose(data, options, extra_constraints)
+        relaxations, diagnosis = diagnose(data, options, extra_constraints, rules)
         return replace(
             plan,
             relaxations=relaxations,
@@ -327,6 +340,7 @@ def read_back(
         clusters=clusters,
         offers=contracts,
         vendors=_vendors(data, s, capex_by_order),
+        rules=_rules(model, solution),
         warnings=warnings,
     )
 
@@ -353,6 +367,36 @@ def _offers(model: PlanModel, signed: np.ndarray) -> pd.DataFrame:
             "cost": signed[done] * offers.price[q] * (last - first + 1),
         }
     )
+
+
+def _rules(model: PlanModel, solution: np.ndarray) -> pd.DataFrame:
+    """``rules.csv``: each row of the analyst's rules, its two sides at the plan and how
+    far it is from binding (``slack`` >= 0 when it holds; 0 when it binds)."""
+    frames = []
+    for name, rule in model.rules.items():
+        constraint = rule.constraint
+        periods = constraint.expression.periods
+        size = 1 if periods is None else len(periods)
+        left = np.broadcast_to(constraint.left.value(solution), size)
+        right = np.broadcast_to(constraint.right.value(solution), size)
+        slack = {"<=": right - left, ">=": left - right, "==": -np.abs(left - right)}
+        labels = [""] if periods is None else [str(p) for p in model.data.periods[periods]]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "rule": name,
+                    "period": labels,
+                    "left": left,
+                    "sense": constraint.sense,
+                    "right": right,
+                    "slack": slack[constraint.sense],
+                    "unit": rule.unit,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in RULE_COLUMNS})
+    return pd.concat(frames, ignore_index=True)
 
 
 def _vendors(data: ModelData, s: np.ndarray, capex_by_order: np.ndarray) -> pd.DataFrame:
@@ -498,5 +542,6 @@ def _empty_plan(
         clusters=empty(*CLUSTER_COLUMNS),
         offers=empty(*OFFER_COLUMNS),
         vendors=empty(*VENDOR_COLUMNS),
+        rules=empty(*RULE_COLUMNS),
         warnings=warnings,
     )
