@@ -852,7 +852,8 @@ def _check_budget(budget: pd.DataFrame, periods: pd.PeriodIndex) -> list[Problem
 def _check_supply(supply: pd.DataFrame, raw: pd.DataFrame | None) -> list[Problem]:
     """``supply.csv`` has ``max_units`` or ``min_units`` (or both), and no row's minimum is
     above its maximum."""
-    if raw is not None and not {"max_units", "min_units"} & set(raw.columns):
+    # (A table with no rows has nothing to limit: an empty optional table read back.)
+    if raw is not None and len(raw) and not {"max_units", "min_units"} & set(raw.columns):
         return [
             Problem(
                 "supply.csv",

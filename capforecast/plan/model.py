@@ -126,6 +126,8 @@ class PlanModel:
     relaxations: dict[str, np.ndarray] = field(default_factory=dict)
     #: The analyst's rules (:mod:`capforecast.plan.rules`) added, by name.
     rules: dict[str, AddedRule] = field(default_factory=dict)
+    #: The components of the discounted cost, by name (:func:`define_costs`).
+    costs: dict[str, Cost] = field(default_factory=dict)
 
 
 def safe(label: object) -> str:
@@ -612,57 +614,81 @@ def define_offer_limit(model: PlanModel) -> None:
     add_rows(model, "offer_limit", "qt", rows, upper=limit, keep=np.isfinite(limit))
 
 
-def _stage_costs(model: PlanModel) -> tuple[Terms, Terms]:
-    """The discounted cost as terms: first stage (orders, the energy and opex of what
-    they install or an early retirement removes, clusters not placed, reserved cloud
-    contracts, less the salvage and the terminal value) and second stage (rent and
-    shortfall) keyed by scenario ``o``, not yet weighted by probability."""
+@dataclass(frozen=True)
+class Cost:
+    """A component of the discounted cost: ``Σ coef · x[column] + constant``. A second-stage
+    component (``second``) has its terms keyed by scenario ``o``, not yet weighted by
+    probability."""
+
+    terms: Terms
+    constant: float = 0.0
+    second: bool = False
+
+
+def define_costs(model: PlanModel) -> dict[str, Cost]:
+    """The components of the discounted cost (docs/model.md §4), in the order reports show
+    them: what the objective minimises and what the plan reports are the same terms.
+
+    Energy and opex are charged on installed units: the existing fleet's are constants
+    (less what early retirements save, as terms), the new units' are terms."""
     data = model.data
-    buy, rent, unmet = model.buy, model.rent, model.unmet
-    installed, retire = installed_terms(model), model.retire
+    buy, rent, unmet, retire = model.buy, model.rent, model.unmet, model.retire
     capex = _capex_terms(data, buy)
-    salvage = data.fleet_rows.salvage[retire.index["j"]]
-    first = [
-        capex.scaled(data.discount[capex.keys["t"]] * capex.coef),
-        installed.scaled(
-            data.discount[installed.keys["t"]]
-            * installed.coef
-            * data.running_cost[installed.keys["s"], installed.keys["k"]]
-        ),
-        Terms.of({}, retire, -data.discount[retire.index["t"]] * salvage),
-        Terms.of({}, model.unplaced, data.unplaced_cost),
-        model.reserved.scaled(
-            data.discount[model.reserved.keys["t"]] * data.offers.price[model.reserved.keys["q"]]
-        ),
-    ]
+
+    def discounted(terms: Terms, per_unit: np.ndarray) -> Terms:
+        """``terms`` (keyed by ``s, k, t``) times ``per_unit[s, k] δ^t``."""
+        s, k, t = terms.keys["s"], terms.keys["k"], terms.keys["t"]
+        return terms.scaled(terms.coef * per_unit[s, k] * data.discount[t])
+
+    def fleet(per_unit: np.ndarray) -> float:
+        return float(np.einsum("skt,sk,t->", data.fleet, per_unit, data.discount))
+
+    energy = data.energy_per_unit
+    costs = {
+        "capex": Cost(capex.scaled(data.discount[capex.keys["t"]] * capex.coef)),
+        "energy_existing": Cost(discounted(model.retired, energy), fleet(energy)),
+        "energy_new": Cost(discounted(model.installed, energy)),
+    }
+    if data.opex.any():
+        opex = np.repeat(data.opex[:, None], len(data.sites), axis=1)
+        costs["opex"] = Cost(discounted(installed_terms(model), opex), fleet(opex))
+    if data.early_retirement:
+        salvage = data.fleet_rows.salvage[retire.index["j"]]
+        costs["salvage"] = Cost(Terms.of({}, retire, -data.discount[retire.index["t"]] * salvage))
     if data.terminal_value:
         credit = data.terminal_credit[buy.index["s"], buy.index["t"]]
-        first.append(capex.scaled(-capex.coef * credit))
-    second = [
-        Terms.of(
-            {},
-            rent,
-            data.discount[rent.index["t"]]
-            * data.rent_price[rent.index["w"], rent.index["g"], rent.index["t"]],
-        ),
-        Terms.of({}, unmet, data.discount[unmet.index["t"]] * data.penalty[unmet.index["w"]]),
-    ]
-    scenario = np.r_[rent.index["o"], unmet.index["o"]].astype(int)
-    return Terms.concat({}, first), Terms.concat({"o": scenario}, second)
+        costs["terminal_value"] = Cost(capex.scaled(-capex.coef * credit))
+    if len(data.clusters):
+        costs["unplaced_clusters"] = Cost(Terms.of({}, model.unplaced, data.unplaced_cost))
+    if len(data.offers):
+        reserved = model.reserved
+        price = data.offers.price[reserved.keys["q"]]
+        costs["cloud_offers"] = Cost(reserved.scaled(data.discount[reserved.keys["t"]] * price))
+    w, g, t = rent.index["w"], rent.index["g"], rent.index["t"]
+    rent_cost = data.discount[t] * data.rent_price[w, g, t]
+    costs["rent"] = Cost(Terms.of({"o": rent.index["o"]}, rent, rent_cost), second=True)
+    penalty = data.discount[unmet.index["t"]] * data.penalty[unmet.index["w"]]
+    costs["shortfall"] = Cost(Terms.of({"o": unmet.index["o"]}, unmet, penalty), second=True)
+    return costs
 
 
 def define_objective(model: PlanModel) -> None:
-    """Discounted capex + energy and opex on installed units (- salvage - terminal value)
-    + expected rent and shortfall; with ``risk: cvar``, ``(1 - w) E[C] + w CVaR_α(C)`` in
-    the Rockafellar–Uryasev form: ``CVaR = min_η η + E[(C_ω - η)+] / (1 - α)``."""
+    """The sum of ``model.costs``: discounted capex + energy and opex on installed units
+    (- salvage - terminal value) + expected rent and shortfall, and any cost the analyst's
+    rules add; with ``risk: cvar``, ``(1 - w) E[C] + w CVaR_α(C)`` in the
+    Rockafellar–Uryasev form: ``CVaR = min_η η + E[(C_ω - η)+] / (1 - α)``."""
     data = model.data
-    first, second = _stage_costs(model)
+    first_costs = [c for c in model.costs.values() if not c.second]
+    second_costs = [c for c in model.costs.values() if c.second]
+    first = Terms.concat({}, [c.terms for c in first_costs])
+    second = Terms.concat(
+        {"o": np.concatenate([c.terms.keys["o"] for c in second_costs]).astype(int)},
+        [c.terms for c in second_costs],
+    )
     # The existing fleet's energy and opex are part of the objective (docs/model.md §5) but
     # fixed (early retirements subtract from them as terms): they are the objective's
     # constant (HiGHS gets it as its offset, so its gap is the whole cost's).
-    model.objective_constant = float(
-        np.einsum("skt,sk,t->", data.fleet, data.running_cost, data.discount)
-    )
+    model.objective_constant = sum(c.constant for c in first_costs)
     w = data.cvar_weight
     expected = [first, second.scaled(second.coef * data.probability[second.keys["o"]])]
     parts = [p.scaled(p.coef * (1 - w)) for p in expected] if w > 0 else expected
@@ -782,10 +808,11 @@ def build_model(
     define_vendor(model)
     define_offer_limit(model)
     define_service_level(model)
-    define_objective(model)
+    model.costs = define_costs(model)
     from capforecast.plan.rules import compile_rules  # (rules build on this module)
 
-    model.rules = compile_rules(model, data.rules, rules)
+    model.rules = compile_rules(model, data.rules, rules)  # (they may add costs)
+    define_objective(model)
     if elastic:
         violation = np.concatenate(list(model.relaxations.values()) or [np.zeros(0, int)])
         program.set_objective(violation, np.ones(len(violation)))

@@ -9,7 +9,10 @@ availability changes, and a salvage change edits ``fleet.csv``. A perf change ed
 ``perf.csv``, a ``power_kw`` change ``catalog.csv``, a site moved to another region
 ``sites.csv``, an eligibility change ``eligibility.csv`` (writing out the default, the
 sites of the region, for a pair it changes that had no rows) and a cluster change
-``clusters.csv``.
+``clusters.csv``. A vendor or a minimum order edits ``catalog.csv``, an allocation or a
+committed volume ``supply.csv`` (a row per SKU and order period it names), a vendor share
+``vendor_limits.csv`` and a reserved contract ``cloud_offers.csv``. A budget change on a
+``budget.csv`` by year changes whole years.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from capforecast.core.errors import InputError, Problem
 from capforecast.core.limits import clipped, shown
 from capforecast.plan.inputs import PlanningInputs, legacy_skus
 from capforecast.plan.options import PlanOptions
-from capforecast.scenario.spec import ClusterChange, Periods, Scenario
+from capforecast.scenario.spec import ClusterChange, OfferChange, Periods, Scale, Scenario
 
 _RANGE = re.compile(r"^\s*(\S+)\s*\.\.\s*(\S+)\s*$")
 
@@ -166,7 +169,7 @@ def apply(scenario: Scenario, inputs: PlanningInputs) -> PlanningInputs:
         )
         tables["scenarios"] = inputs.scenarios
     if scenario.budget:
-        tables["budget"] = edit.scaled("budget", inputs.budget, "capex_budget", scenario.budget)
+        tables["budget"] = _budget(edit, inputs, scenario)
     if scenario.rent:
         tables["rent"] = edit.scaled(
             "rent", inputs.rent, "price", scenario.rent, workload="workload"
@@ -220,8 +223,27 @@ def apply(scenario: Scenario, inputs: PlanningInputs) -> PlanningInputs:
             sku="sku",
             site="site",
         )
+    if scenario.vendor:
+        tables["catalog"] = _vendors(edit, inputs, tables.get("catalog", inputs.catalog), scenario)
+    if scenario.min_lots:
+        tables["catalog"] = _min_lots(edit, inputs, tables.get("catalog", inputs.catalog), scenario)
+    if scenario.vendor_limits or scenario.vendor:
+        catalog = tables.get("catalog", inputs.catalog)
+        limits = _vendor_limits(edit, inputs, catalog, scenario)
+        if scenario.vendor_limits:
+            tables["vendor_limits"] = limits
+    # Which change last wrote each supply.csv row (sku, period), to blame for a conflict.
+    touched: dict[tuple[str, pd.Period], str] = {}
     if scenario.availability:
-        tables["supply"] = _availability(edit, inputs, scenario)
+        tables["supply"] = _availability(edit, inputs, scenario, touched)
+    if scenario.supply:
+        supply = tables.get("supply", inputs.supply)
+        tables["supply"] = _supply(edit, inputs, supply, scenario, touched)
+    if touched:
+        catalog = tables.get("catalog", inputs.catalog)
+        _check_supply(edit, inputs, catalog, tables["supply"], touched)
+    if scenario.cloud_offers:
+        tables["cloud_offers"] = _cloud_offers(edit, inputs, scenario)
     if scenario.perf:
         tables["perf"] = _perf(edit, inputs, scenario)
     if scenario.site_region:
@@ -234,10 +256,18 @@ def apply(scenario: Scenario, inputs: PlanningInputs) -> PlanningInputs:
         tables["clusters"] = _clusters(edit, inputs, sites, scenario)
     if edit.problems:
         raise InputError(edit.problems)
+    # A commercial table left without rows is no file at all (not a header alone).
+    tables_or_none: dict[str, pd.DataFrame | None] = {
+        name: None if name in _OPTIONAL and table.empty else table for name, table in tables.items()
+    }
     # Built again with the new options, so that they are checked against the tables
     # (penalties per known workload, say) and the consistency checks see them.
     options = PlanOptions(**{**inputs.options.model_dump(), **scenario.options})
-    return replace(inputs, options=options).with_tables(**tables)
+    return replace(inputs, options=options).with_tables(**tables_or_none)
+
+
+#: Optional tables the commercial knobs may empty.
+_OPTIONAL = ("supply", "vendor_limits", "cloud_offers")
 
 
 def _edit_column(
@@ -285,8 +315,14 @@ def _lead_times(edit: _Editor, catalog: pd.DataFrame, scenario: Scenario) -> pd.
     return catalog
 
 
-def _availability(edit: _Editor, inputs: PlanningInputs, scenario: Scenario) -> pd.DataFrame:
-    """``supply.csv`` with 0 units for each SKU in the periods it cannot be ordered."""
+def _availability(
+    edit: _Editor,
+    inputs: PlanningInputs,
+    scenario: Scenario,
+    touched: dict[tuple[str, pd.Period], str],
+) -> pd.DataFrame:
+    """``supply.csv`` with 0 units for each SKU in the periods it cannot be ordered (a
+    committed volume there is kept, and reported by :func:`_check_supply`)."""
     periods = pd.Series(inputs.periods)
     closed = []
     for number, rule in enumerate(scenario.availability):
@@ -307,8 +343,11 @@ def _availability(edit: _Editor, inputs: PlanningInputs, scenario: Scenario) -> 
         else:
             shut = periods
         closed.append(pd.DataFrame({"sku": rule.sku, "period": shut, "max_units": 0.0}))
-    supply = pd.concat([inputs.supply, *closed], ignore_index=True)
-    return supply.groupby(["sku", "period"], as_index=False, sort=False)["max_units"].min()
+        touched.update({(rule.sku, period): key for period in shut})
+    supply = pd.concat([_supply_table(inputs.supply), *closed], ignore_index=True)
+    return supply.groupby(["sku", "period"], as_index=False, sort=False).agg(
+        max_units=("max_units", "min"), min_units=("min_units", "max")
+    )
 
 
 def _perf(edit: _Editor, inputs: PlanningInputs, scenario: Scenario) -> pd.DataFrame:
@@ -498,4 +537,371 @@ def _new_cluster(
         "region": new.region,
         "skus": None if new.skus is None else ";".join(new.skus),
         "sites": None if new.sites is None else ";".join(new.sites),
+    }
+
+
+#: What a period frequency's periods are called, by its first letter (``Y-DEC``: year).
+_UNITS = {"Y": "year", "A": "year", "Q": "quarter", "M": "month", "W": "week", "D": "day"}
+
+
+def _unit(period: pd.Period) -> str:
+    return _UNITS.get(period.freqstr[:1], f"'{period.freqstr}' period")
+
+
+def _budget(edit: _Editor, inputs: PlanningInputs, scenario: Scenario) -> pd.DataFrame:
+    """``budget.csv`` with each change on the rows it selects. A file in coarser periods
+    than the horizon (a budget per year) is changed by whole rows only: a selection that
+    covers part of a row (``2027Q3`` of the year 2027) is an error, since the file cannot
+    say a budget for part of its period."""
+    budget = inputs.budget
+    freq = inputs.periods.freq
+    if budget.empty or budget["period"].dtype == inputs.periods.dtype:
+        return edit.scaled("budget", budget, "capex_budget", scenario.budget)
+    table = budget.copy()
+    table["capex_budget"] = table["capex_budget"].astype(float)
+    for number, change in enumerate(scenario.budget):
+        key = f"budget.{number}"
+        keep = edit.mask(key, change, table)
+        partial = []
+        for row in table.index[keep]:
+            period = table.at[row, "period"]
+            finer = pd.Series(
+                pd.period_range(period.asfreq(freq, "s"), period.asfreq(freq, "e"), freq=freq)
+            )
+            selected = select_periods(change.periods, finer)
+            if not selected.all():
+                partial.append((period, finer[selected]))
+        if partial:
+            period, covered = partial[0]
+            unit = _unit(period)
+            rows = ", ".join(str(p) for p in table["period"][:3])
+            edit.fail(
+                f"{key}.periods",
+                f"budget.csv is by {unit} ({rows}{', ...' if len(table) > 3 else ''}), and "
+                f"periods {shown(change.periods)} covers only part of {unit} {period} "
+                f"({', '.join(str(p) for p in covered)}); select whole {unit}s "
+                f'(periods: "{period}"), or give budget.csv per {_unit(inputs.periods[0])}',
+            )
+            continue
+        table.loc[keep, "capex_budget"] = change.apply(table.loc[keep, "capex_budget"])
+    return table
+
+
+def _vendors(
+    edit: _Editor, inputs: PlanningInputs, catalog: pd.DataFrame, scenario: Scenario
+) -> pd.DataFrame:
+    """``catalog.csv`` with the ``vendor`` of each selected SKU set (or cleared)."""
+    catalog = catalog.copy()
+    catalog["vendor"] = catalog["vendor"].astype(object)
+    for number, change in enumerate(scenario.vendor):
+        key = f"vendor.{number}"
+        if not edit.known(f"{key}.sku", change.sku, inputs.skus, "SKU", "catalog.csv"):
+            continue
+        rows = np.ones(len(catalog), dtype=bool)
+        if change.sku is not None:
+            rows = (catalog["sku"] == change.sku).to_numpy()
+        catalog.loc[rows, "vendor"] = change.set
+    return catalog
+
+
+def _min_lots(
+    edit: _Editor, inputs: PlanningInputs, catalog: pd.DataFrame, scenario: Scenario
+) -> pd.DataFrame:
+    """``catalog.csv`` with the ``min_lots`` of each selected orderable SKU set (1 or
+    ``null``: the cell emptied, no minimum)."""
+    catalog = catalog.copy()
+    catalog["min_lots"] = catalog["min_lots"].astype(float)
+    legacy = legacy_skus(catalog).to_numpy(dtype=bool)
+    for number, change in enumerate(scenario.min_lots):
+        key = f"min_lots.{number}"
+        if not edit.known(f"{key}.sku", change.sku, inputs.skus, "SKU", "catalog.csv"):
+            continue
+        if change.sku is None:
+            rows = ~legacy
+        else:
+            rows = (catalog["sku"] == change.sku).to_numpy()
+            if legacy[rows].any():
+                edit.fail(
+                    f"{key}.sku",
+                    f"{shown(change.sku)} is a legacy SKU (no unit_price, lot_size, lead_time "
+                    "or lifetime): it is never ordered, so it takes no min_lots",
+                )
+                continue
+        value = np.nan if change.set is None or change.set == 1 else float(change.set)
+        cold = rows & (catalog["power_kw"] == 0).to_numpy()
+        if not np.isnan(value) and cold.any():
+            names = [clipped(str(sku)) for sku in catalog.loc[cold, "sku"]]
+            edit.fail(
+                key,
+                f"SKU {names[0]!r} draws no power (power_kw 0), so nothing bounds the size of "
+                "its orders, which min_lots > 1 needs; give its power_kw (power_kw: [...])",
+            )
+            continue
+        catalog.loc[rows, "min_lots"] = value
+    return catalog
+
+
+def _vendor_limits(
+    edit: _Editor, inputs: PlanningInputs, catalog: pd.DataFrame, scenario: Scenario
+) -> pd.DataFrame:
+    """``vendor_limits.csv`` with each row added, changed or removed. Checks that every
+    vendor limited is still a vendor of the (changed) catalog: one that a ``vendor``
+    change left without SKUs is reported at that change."""
+    vendors = [str(v) for v in dict.fromkeys(catalog["vendor"].dropna())]
+    table = inputs.vendor_limits[["vendor", "max_share", "min_share"]].reset_index(drop=True)
+    table = table.astype({"vendor": object, "max_share": float, "min_share": float})
+    last: dict[str, str] = {}  # the change that last wrote each vendor's row
+    for number, change in enumerate(scenario.vendor_limits):
+        key = f"vendor_limits.{number}"
+        names = [str(v) for v in table["vendor"]]
+        if change.remove:
+            if change.vendor not in names:
+                edit.fail(
+                    f"{key}.vendor",
+                    f"vendor_limits.csv has no limit for vendor {shown(change.vendor)} to "
+                    f"remove; it limits: {sorted(clipped(n) for n in names)[:12]}",
+                )
+                continue
+            table = table[table["vendor"] != change.vendor].reset_index(drop=True)
+            last.pop(change.vendor, None)
+            continue
+        if not vendors:
+            edit.fail(
+                f"{key}.vendor",
+                "catalog.csv gives no SKU a vendor: name them first "
+                "(vendor: [{sku: B200, set: nvidia}]) to limit a vendor's share",
+            )
+            continue
+        if not edit.known(f"{key}.vendor", change.vendor, vendors, "vendor", "catalog.csv"):
+            continue
+        if change.vendor not in names:
+            row = {"vendor": change.vendor, "max_share": 1.0, "min_share": np.nan}
+            table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+        rows = (table["vendor"] == change.vendor).to_numpy()
+        if "max_share" in change.model_fields_set:
+            table.loc[rows, "max_share"] = 1.0 if change.max_share is None else change.max_share
+        if "min_share" in change.model_fields_set:
+            table.loc[rows, "min_share"] = np.nan if change.min_share is None else change.min_share
+        last[change.vendor] = key
+    for vendor, high, low in table.itertuples(index=False):
+        if vendor in last and low > high:
+            edit.fail(
+                last[vendor],
+                f"min_share ({low:g}) of vendor {shown(vendor)} is above its max_share ({high:g})",
+            )
+    # A vendor limited in the file whose SKUs the scenario all gave another vendor.
+    before = set(inputs.catalog["vendor"].dropna())
+    owner = {
+        str(sku): str(vendor)
+        for sku, vendor in inputs.catalog[["sku", "vendor"]].dropna().itertuples(index=False)
+    }
+    for vendor in table["vendor"]:
+        if vendor in vendors or vendor not in before or vendor in last:
+            continue
+        blame = [
+            number
+            for number, change in enumerate(scenario.vendor)
+            if change.set != vendor and (change.sku is None or owner.get(change.sku) == vendor)
+        ]
+        if blame:
+            edit.fail(
+                f"vendor.{blame[-1]}",
+                f"leaves vendor {shown(vendor)} without SKUs in catalog.csv, but "
+                f"vendor_limits.csv limits it: remove that limit too (vendor_limits: "
+                f"[{{vendor: {clipped(str(vendor))}, remove: true}}])",
+            )
+    return table
+
+
+def _supply_table(supply: pd.DataFrame) -> pd.DataFrame:
+    """The ``sku, period, max_units, min_units`` columns of ``supply.csv``, as floats."""
+    table = supply[["sku", "period", "max_units", "min_units"]].reset_index(drop=True)
+    return table.astype({"sku": object, "max_units": float, "min_units": float})
+
+
+def _supply(
+    edit: _Editor,
+    inputs: PlanningInputs,
+    supply: pd.DataFrame,
+    scenario: Scenario,
+    touched: dict[tuple[str, pd.Period], str],
+) -> pd.DataFrame:
+    """``supply.csv`` with each change on the rows of its SKUs and order periods (of the
+    horizon), adding the rows that do not exist; a row left with neither limit is
+    dropped (it says nothing)."""
+    table = _supply_table(supply)
+    horizon = pd.Series(inputs.periods)
+    legacy = set(inputs.catalog.loc[legacy_skus(inputs.catalog), "sku"])
+    orderable = [sku for sku in inputs.skus if sku not in legacy]
+    for number, change in enumerate(scenario.supply):
+        key = f"supply.{number}"
+        if not edit.known(f"{key}.sku", change.sku, inputs.skus, "SKU", "catalog.csv"):
+            continue
+        if change.sku in legacy:
+            edit.fail(
+                f"{key}.sku",
+                f"{shown(change.sku)} is a legacy SKU: it cannot be ordered, so it takes no "
+                "supply.csv row",
+            )
+            continue
+        try:
+            selected = select_periods(change.periods, horizon)
+        except ValueError as error:
+            edit.fail(f"{key}.periods", str(error))
+            continue
+        if not selected.any():
+            edit.fail(
+                f"{key}.periods",
+                f"selects no order period of the horizon {inputs.periods[0]}..{inputs.periods[-1]}",
+            )
+            continue
+        skus = [change.sku] if change.sku is not None else orderable
+        periods = list(horizon[selected])
+        present = set(zip(table["sku"], table["period"], strict=True))
+        new = [(s, p) for s in skus for p in periods if (s, p) not in present]
+        if new:
+            rows = pd.DataFrame(new, columns=["sku", "period"])
+            rows["period"] = pd.PeriodIndex(rows["period"], freq=inputs.periods.freq)
+            table = pd.concat(
+                [table, rows.assign(max_units=np.nan, min_units=np.nan)], ignore_index=True
+            )
+        rows_mask = (table["sku"].isin(skus) & table["period"].isin(periods)).to_numpy()
+        for column in change.given():
+            value = getattr(change, column)
+            if isinstance(value, Scale):
+                current = table.loc[rows_mask, column]
+                if current.isna().all():
+                    edit.fail(
+                        f"{key}.{column}",
+                        f"no {column} to scale in the selected rows; give a number to set one",
+                    )
+                    continue
+                table.loc[rows_mask, column] = value.apply(current)  # no limit stays none
+            else:
+                table.loc[rows_mask, column] = np.nan if value is None else float(value)
+        touched.update(
+            {
+                pair: key
+                for pair in zip(table["sku"][rows_mask], table["period"][rows_mask], strict=True)
+            }
+        )
+        empty = rows_mask & table[["max_units", "min_units"]].isna().all(axis=1).to_numpy()
+        table = table[~empty].reset_index(drop=True)
+    return table
+
+
+def _check_supply(
+    edit: _Editor,
+    inputs: PlanningInputs,
+    catalog: pd.DataFrame,
+    supply: pd.DataFrame,
+    touched: dict[tuple[str, pd.Period], str],
+) -> None:
+    """The rows of ``supply.csv`` the scenario wrote: no minimum above the maximum, and
+    no committed volume whose orders would arrive after the horizon. Each problem is
+    reported once per change, at the change that last wrote the row."""
+    lead = catalog.set_index("sku")["lead_time"]
+    found: dict[str, list[str]] = {}
+    for sku, period, most, least in supply.itertuples(index=False):
+        key = touched.get((sku, period))
+        if key is None or not least > 0:
+            continue
+        if least > most:
+            found.setdefault(key, []).append(
+                f"SKU {shown(sku)} in {period}: min_units ({least:g}) is above max_units ({most:g})"
+            )
+        elif not pd.isna(lead.get(sku)) and period + int(lead[sku]) > inputs.periods[-1]:
+            found.setdefault(key, []).append(
+                f"SKU {shown(sku)}: orders placed in {period} arrive in "
+                f"{period + int(lead[sku])} (lead time {int(lead[sku])}), after the horizon "
+                f"ends ({inputs.periods[-1]}), so no order can meet a committed volume then"
+            )
+    for key, messages in found.items():
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        edit.fail(key, messages[0] + more)
+
+
+def _cloud_offers(edit: _Editor, inputs: PlanningInputs, scenario: Scenario) -> pd.DataFrame:
+    """``cloud_offers.csv`` with each offer added, removed or changed."""
+    columns = ["offer", "workload", "price", "term", "max_units", "notice", "region"]
+    table = (
+        inputs.cloud_offers[columns]
+        .reset_index(drop=True)
+        .astype({"offer": object, "workload": object, "region": object})
+    )
+    table = table.astype({"price": float, "term": float, "max_units": float, "notice": float})
+    workloads = [str(w) for w in dict.fromkeys(inputs.demand["workload"].dropna())]
+    for number, change in enumerate(scenario.cloud_offers):
+        key = f"cloud_offers.{number}"
+        names = [str(n) for n in table["offer"]]
+        if change.add is not None:
+            if change.offer in names:
+                edit.fail(f"{key}.offer", f"offer {shown(change.offer)} already exists")
+                continue
+            row = _new_offer(edit, key, change, inputs, workloads)
+            if row is not None:
+                table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+            continue
+        if not names:
+            edit.fail(
+                f"{key}.offer",
+                f"unknown offer {shown(change.offer)}: cloud_offers.csv has none (add one "
+                "with add: {workload: ..., price: ..., term: ...})",
+            )
+            continue
+        if not edit.known(f"{key}.offer", change.offer, names, "offer", "cloud_offers.csv"):
+            continue
+        rows = (table["offer"] == change.offer).to_numpy()
+        if change.remove:
+            table = table[~rows].reset_index(drop=True)
+            continue
+        table.loc[rows, "price"] = [change.priced(float(p)) for p in table.loc[rows, "price"]]
+        fields = change.model_fields_set
+        if "max_units" in fields:
+            table.loc[rows, "max_units"] = np.nan if change.max_units is None else change.max_units
+        if "term" in fields and change.term is not None:
+            table.loc[rows, "term"] = float(change.term)
+        if "notice" in fields:
+            table.loc[rows, "notice"] = float(change.notice or 0)
+    return table
+
+
+def _new_offer(
+    edit: _Editor,
+    key: str,
+    change: OfferChange,
+    inputs: PlanningInputs,
+    workloads: list[str],
+) -> dict[str, object] | None:
+    """The ``cloud_offers.csv`` row of an added offer, or ``None`` (and problems)."""
+    new = change.add
+    assert new is not None
+    where = f"{key}.add"
+    ok = edit.known(f"{where}.workload", new.workload, workloads, "workload", "demand.csv")
+    if inputs.has_regions and new.region is None:
+        edit.fail(
+            where,
+            f"demand.csv has regions, so an offer needs one (region: one of "
+            f"{sorted(clipped(g) for g in inputs.regions)[:12]})",
+        )
+        ok = False
+    elif not inputs.has_regions and new.region is not None:
+        edit.fail(
+            f"{where}.region",
+            "demand.csv has no region column, so an offer cannot name one: drop 'region'",
+        )
+        ok = False
+    elif new.region is not None:
+        regions = [str(g) for g in dict.fromkeys(inputs.demand["region"].dropna())]
+        ok &= edit.known(f"{where}.region", new.region, regions, "region", "demand.csv")
+    if not ok:
+        return None
+    return {
+        "offer": change.offer,
+        "workload": new.workload,
+        "price": new.price,
+        "term": float(new.term),
+        "max_units": np.nan if new.max_units is None else new.max_units,
+        "notice": float(new.notice),
+        "region": new.region,
     }

@@ -30,7 +30,23 @@
       - {cluster: frontier-2028, add: {workload: training, size: 4000, start: 2028Q1,
                                        end: 2028Q4, region: us, skus: [B200, GB200]}}
       - {cluster: frontier-2027, shift: 2}               # or remove: true, factor: 1.5 (size)
-    options:       {time_limit_s: 30, mip_gap: 0.005, early_retirement: true}
+    vendor:        [{sku: B200, set: amd}]               # catalog.csv vendor (null clears)
+    min_lots:      [{sku: GB200, set: 2}]                # catalog.csv min_lots (null or 1 clears)
+    supply:                                              # supply.csv, by order period
+      - {sku: B200, periods: 2027Q3, min_units: 5000}    # committed volume (take-or-pay)
+      - {sku: H200, periods: "2028", max_units: 2000}    # vendor allocation; null: no limit
+      - {sku: B200, max_units: {change: -20%}}           # or {factor: 0.8}: scale a limit
+    vendor_limits:                                       # vendor_limits.csv (shares 0..1)
+      - {vendor: nvidia, max_share: 0.6}                 # add (max_share 1 if new) or change
+      - {vendor: amd, min_share: 20%}
+      - {vendor: intel, remove: true}
+    cloud_offers:                                        # cloud_offers.csv
+      - {offer: reserve-1y, add: {workload: inference, price: 4000, term: 4,
+                                  max_units: 2000, notice: 1, region: us}}
+      - {offer: reserve-3y, change: -10%}                # price: set, factor or change
+      - {offer: reserve-3y, max_units: 500}              # or null; term, notice
+      - {offer: spot-2027, remove: true}
+    options:       {time_limit_s: 30, mip_gap: 0.005, capex_timing: delivery}
 
 Paths are relative to the file that names them. A scenario that ``extends`` another
 takes its inputs, forecast and options (its own keys win) and adds its changes after the
@@ -43,7 +59,14 @@ fraction or a percentage: ``-20%`` = ``-0.2`` = ``factor: 0.8``). Periods are a 
 an empty cell is changed from its default (0, 1 and 0). ``perf`` and ``power_kw`` edit
 ``perf.csv`` factors and ``catalog.csv`` ``power_kw`` the same way (no periods either).
 ``site_region``, ``eligibility`` and ``clusters`` edit ``sites.csv``, ``eligibility.csv``
-and ``clusters.csv`` (docs/scenarios.md says how).
+and ``clusters.csv`` (docs/scenarios.md says how). ``vendor`` and ``min_lots`` edit
+``catalog.csv`` per SKU (omitted ``sku``: all, orderable ones for ``min_lots``);
+``supply`` sets, scales or removes (``null``) ``max_units`` and ``min_units`` of
+``supply.csv`` for a SKU (omitted: every orderable one) in the selected order periods of
+the horizon, adding rows where there are none; ``vendor_limits`` and ``cloud_offers``
+add, change or remove rows of those files. A ``budget`` change on a ``budget.csv`` in
+coarser periods than the horizon (a year) selects whole rows: ``periods: "2027"``, or
+quarters that make up whole years; part of a year is an error.
 """
 
 from __future__ import annotations
@@ -53,6 +76,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -231,6 +255,185 @@ class ClusterChange(BaseModel):
         return size * (self.factor if self.factor is not None else 1 + (self.change or 0))
 
 
+class VendorChange(BaseModel):
+    """``catalog.csv`` ``vendor`` of a SKU (every SKU when ``sku`` is omitted): ``set`` a
+    name, or ``set: null`` to clear it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str | None = None
+    set: Name | None
+
+
+class MinLotsChange(BaseModel):
+    """``catalog.csv`` ``min_lots`` of an orderable SKU (every orderable SKU when ``sku`` is
+    omitted): an order for one site and period is 0 or at least ``set`` lots; ``set: null``
+    or ``1`` removes the minimum."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str | None = None
+    set: int | None = Field(ge=1, le=10**9, strict=True)
+
+
+class Scale(BaseModel):
+    """A relative change of a value: ``factor`` or ``change`` (``-20%``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    factor: float | None = Field(default=None, ge=0)
+    change: float | None = Field(default=None, ge=-1)
+
+    _change_fraction = field_validator("change", mode="before")(_fraction)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Scale:
+        if (self.factor is None) == (self.change is None):
+            raise ValueError("give exactly one of factor or change")
+        return self
+
+    def apply(self, value: float) -> float:
+        return value * (self.factor if self.factor is not None else 1 + (self.change or 0))
+
+
+def _units(value: object) -> object:
+    """A number of accelerators (>= 0), ``null``, or a :class:`Scale` mapping."""
+    if value is None or isinstance(value, Scale):
+        return value
+    if isinstance(value, dict):
+        try:
+            return Scale.model_validate(value)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where + ': ' if where else ''}{first['msg']}") from None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not value >= 0 or value == float("inf"):
+            raise ValueError(f"must be a number >= 0, got {shown(value)}")
+        return float(value)
+    raise ValueError(
+        f"give a number of accelerators, null (no limit) or a change ({{change: -20%}} or "
+        f"{{factor: 0.8}}), got {shown(value)}"
+    )
+
+
+#: A new value (a number), none (``null``: the limit removed) or a relative change.
+Units = Annotated[float | Scale | None, BeforeValidator(_units)]
+
+
+class SupplyChange(BaseModel):
+    """``supply.csv`` ``max_units`` (vendor allocation) and/or ``min_units`` (committed
+    volume) of a SKU (every orderable SKU when omitted) in the selected order periods (of
+    the horizon; all when omitted). A number sets the value, writing a row where there is
+    none; ``null`` removes the limit; ``{change: -20%}`` or ``{factor: 0.8}`` scales an
+    existing one."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    sku: str | None = None
+    periods: Periods = None
+    max_units: Units = None
+    min_units: Units = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SupplyChange:
+        if not {"max_units", "min_units"} & self.model_fields_set:
+            raise ValueError(
+                "give max_units or min_units (or both): a number, null or {change: ...}"
+            )
+        return self
+
+    def given(self) -> list[str]:
+        """The columns the change names (``null`` included)."""
+        return [c for c in ("max_units", "min_units") if c in self.model_fields_set]
+
+
+#: A share of the capex of all orders, as a fraction or a percentage (``60%``).
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class VendorLimitChange(BaseModel):
+    """A row of ``vendor_limits.csv`` added (a vendor without one; ``max_share`` 1 when not
+    given), changed (``max_share``, ``min_share``; ``null`` removes the cap or minimum) or
+    removed (``remove: true``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    vendor: Name
+    max_share: Share | None = None
+    min_share: Share | None = None
+    remove: bool = False
+
+    _share_fraction = field_validator("max_share", "min_share", mode="before")(_fraction)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> VendorLimitChange:
+        shares = {"max_share", "min_share"} & self.model_fields_set
+        if self.remove and shares:
+            raise ValueError("'remove: true' takes nothing else")
+        if not self.remove and not shares:
+            raise ValueError("give max_share and/or min_share, or remove: true")
+        return self
+
+
+class NewOffer(BaseModel):
+    """The columns of a ``cloud_offers.csv`` row but its name."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    workload: Name
+    price: float = Field(ge=0)
+    term: int = Field(ge=1, le=LIMITS.periods)
+    max_units: float | None = Field(default=None, ge=0)
+    notice: int = Field(default=0, ge=0, le=LIMITS.periods)
+    region: Name | None = None
+
+
+class OfferChange(BaseModel):
+    """A reserved cloud contract added (``add``), removed (``remove: true``), or changed:
+    its price (``set``, ``factor`` or ``change``), ``max_units`` (``null``: no limit),
+    ``term`` or ``notice``."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    offer: Name
+    add: NewOffer | None = None
+    remove: bool = False
+    set: float | None = Field(default=None, ge=0)
+    factor: float | None = Field(default=None, ge=0)
+    change: float | None = Field(default=None, ge=-1)
+    max_units: float | None = Field(default=None, ge=0)
+    term: int | None = Field(default=None, ge=1, le=LIMITS.periods)
+    notice: int | None = Field(default=None, ge=0, le=LIMITS.periods)
+
+    _change_fraction = field_validator("change", mode="before")(_fraction)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> OfferChange:
+        prices = [k for k in ("set", "factor", "change") if getattr(self, k) is not None]
+        edits = [*prices, *sorted({"max_units", "term", "notice"} & self.model_fields_set)]
+        if len(prices) > 1:
+            raise ValueError(f"give at most one of set, factor or change (got {prices})")
+        if self.add is not None and (self.remove or edits):
+            raise ValueError("'add' takes the offer's columns under it, and nothing else")
+        if self.remove and edits:
+            raise ValueError("'remove: true' takes nothing else")
+        if self.add is None and not self.remove and not edits:
+            raise ValueError(
+                "give add, remove: true, max_units, term, notice, or one of set, factor or "
+                "change (of the price)"
+            )
+        if "term" in self.model_fields_set and self.term is None:
+            raise ValueError("term cannot be null (periods the contract runs, >= 1)")
+        return self
+
+    def priced(self, price: float) -> float:
+        """``price`` after the change's ``set``, ``factor`` or ``change`` (if any)."""
+        if self.set is not None:
+            return self.set
+        return price * (self.factor if self.factor is not None else 1 + (self.change or 0))
+
+
 class LeadTimeChange(BaseModel):
     """A SKU's lead time: ``add`` periods (a slip; negative = earlier) or ``set`` it."""
 
@@ -306,6 +509,11 @@ class Changes(BaseModel):
     site_region: list[SiteRegion] = Field(default_factory=list)
     eligibility: list[EligibilityChange] = Field(default_factory=list)
     clusters: list[ClusterChange] = Field(default_factory=list)
+    vendor: list[VendorChange] = Field(default_factory=list)
+    min_lots: list[MinLotsChange] = Field(default_factory=list)
+    supply: list[SupplyChange] = Field(default_factory=list)
+    vendor_limits: list[VendorLimitChange] = Field(default_factory=list)
+    cloud_offers: list[OfferChange] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
     #: The line of each key in the scenario's file (empty when not read from one).
     _lines: Lines = PrivateAttr(default_factory=dict)
@@ -381,6 +589,11 @@ CHANGE_KEYS = (
     "site_region",
     "eligibility",
     "clusters",
+    "vendor",
+    "min_lots",
+    "supply",
+    "vendor_limits",
+    "cloud_offers",
 )
 
 
