@@ -8,6 +8,7 @@ amd, $120); the plan without rules buys 10 gpu in Q1 and 10 in Q3 for $2,000.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from capforecast.plan.inputs import read_planning_inputs
 from capforecast.plan.rules import RuleModel
 from capforecast.plan.solve import solve
 from capforecast.plan.status import PlanStatus
+from tests.conftest import CliResult
 from tests.test_commercial import _instance, _plan, _units
 
 
@@ -155,3 +157,29 @@ def test_a_folder_keeps_its_rules(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"constraints.yaml, line 1, key 'constraints.gpu_cap'"):
         read_planning_inputs(folder)
     assert np.isfinite(solve(inputs).objective)
+
+
+def test_a_scenario_with_constraints_runs_through_the_report(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    import openpyxl
+
+    folder = _instance(tmp_path / "inputs")
+    (tmp_path / "base.yaml").write_text(f"inputs: {{planning: {folder}}}\n")
+    (tmp_path / "capped.yaml").write_text(
+        "extends: base.yaml\nconstraints:\n  gpu_cap: \"units(sku='gpu').sum() <= 15\"\n"
+    )
+    out = tmp_path / "report"
+    result = cli("report", tmp_path / "base.yaml", tmp_path / "capped.yaml", "--out", out)
+    assert result.code == 0, result.stderr
+    assert "gpu_cap" in (out / "report.html").read_text()
+    sheet = openpyxl.load_workbook(out / "report.xlsx")["rules"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("plan", "rule") and rows[1][:2] == ("capped", "gpu_cap")
+    (tmp_path / "bad.yaml").write_text(
+        "extends: base.yaml\nconstraints:\n  gpu_cap: \"units(sku='tpu').sum() <= 15\"\n"
+    )
+    bad = cli("report", tmp_path / "bad.yaml", "--out", tmp_path / "bad")
+    assert bad.code == 2, bad.stderr
+    assert "bad.yaml, line 3, key 'constraints.gpu_cap'" in bad.stderr
+    assert "unknown sku 'tpu'" in bad.stderr

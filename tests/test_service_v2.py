@@ -82,7 +82,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def test_every_planning_file_fits_in_one_upload() -> None:
-    assert len(PLANNING_FILES) + 1 <= MAX_FILES  # and options.yaml
+    assert len(PLANNING_FILES) + 2 <= MAX_FILES  # and options.yaml, constraints.yaml
 
 
 def test_a_regional_plan_places_its_cluster_and_retires_idle_fleet(
@@ -222,3 +222,38 @@ def test_the_schema_lists_the_new_files_and_tables(server: Server, tmp_path: Pat
     assert named == {n.removesuffix(".csv") for n in plan.files() if n.endswith(".csv")}
     assert {"clusters", "retirements"} <= named
     assert "`plan.json`" in parameter("/v1/{kind}/{job_id}/files/{name}", "name")
+
+
+def test_rules_travel_through_the_api(server: Server) -> None:
+    """The analyst's rules as ``constraints.yaml`` in an upload, and as a scenario's
+    ``constraints:`` in a comparison: at most 15 gpu (tests/test_rules.py) costs $2,100."""
+    from tests.test_commercial import BASE
+
+    files = BASE | {"constraints.yaml": "gpu_cap: \"units(sku='gpu').sum() <= 15\"\n"}
+    with _client(server) as api:
+        key = api.post("/v1/inputs", json={"kind": "planning", "files": files}).json()["hash"]
+        job = api.post("/v1/plans", json={"planning": key}).json()
+        done = wait(api, f"/v1/plans/{job['id']}", DONE)
+        assert done["state"] == "succeeded", done
+        assert done["summary"]["objective"] == pytest.approx(2100.0)
+        rules = records(api.get(f"/v1/plans/{job['id']}/tables/rules").json())
+        assert [(r["rule"], r["left"], r["sense"], r["right"]) for r in rules] == [
+            ("gpu_cap", 15.0, "<=", 15.0)
+        ]
+        plain = api.post("/v1/inputs", json={"kind": "planning", "files": BASE}).json()["hash"]
+        scenarios = [
+            {"name": "base"},
+            {"name": "capped", "constraints": {"gpu_cap": "units(sku='gpu').sum() <= 15"}},
+        ]
+        job = api.post("/v1/comparisons", json={"planning": plain, "scenarios": scenarios})
+        assert job.status_code == 202, job.text
+        done = wait(api, f"/v1/comparisons/{job.json()['id']}", DONE)
+        assert done["state"] == "succeeded", done
+        kpis = records(api.get(f"/v1/comparisons/{job.json()['id']}/tables/kpis").json())
+        cost = {row["scenario"]: row["total_cost"] for row in kpis}
+        assert cost == pytest.approx({"base": 2000.0, "capped": 2100.0})
+        report = api.get(f"/v1/comparisons/{job.json()['id']}/files/report.html").text
+        assert "gpu_cap" in report
+        bad = [{"name": "bad", "constraints": {"gpu_cap": "units(sku='tpu').sum() <= 15"}}]
+        job = api.post("/v1/comparisons", json={"planning": plain, "scenarios": bad})
+        assert job.status_code == 422 and "unknown sku 'tpu'" in job.text, job.text

@@ -24,7 +24,7 @@ from capforecast.core.tables import check_known
 from capforecast.plan.options import FILE as OPTIONS_FILE
 from capforecast.plan.options import PlanOptions, parse_options, read_options
 from capforecast.plan.rules import FILE as RULES_FILE
-from capforecast.plan.rules import Rule, read_rules, rules_from
+from capforecast.plan.rules import Rule, check_labels, read_rules, rules_from
 
 if TYPE_CHECKING:
     from capforecast.plan.checks import Finding
@@ -96,6 +96,18 @@ class PlanningInputs:
         return _names(self.demand["region"], self.sites["region"])
 
     @property
+    def labels(self) -> dict[str, list[str]]:
+        """The names rules may select by (docs/rules.md): SKUs, sites, workloads, regions
+        (``[""]`` without regions) and the catalog's vendors."""
+        return {
+            "sku": self.skus,
+            "site": self.sites_list,
+            "workload": self.workloads,
+            "region": self.regions or [""],
+            "vendor": sorted({str(v) for v in self.catalog["vendor"].dropna()}),
+        }
+
+    @property
     def scenario_names(self) -> list[str]:
         """Scenarios in ``scenarios.csv`` order (``['base']`` when none are given)."""
         return [str(s) for s in self.scenarios["scenario"]]
@@ -124,9 +136,11 @@ class PlanningInputs:
             raise InputError(problems)
         return replace(self, options=options)
 
-    def with_rules(self, rules: Mapping[str, str], *, source: str = RULES_FILE) -> PlanningInputs:
-        """A copy with the rules of ``rules`` (name -> text, docs/rules.md) added; a rule of
-        the same name is replaced.
+    def with_rules(
+        self, rules: Mapping[str, str] | Sequence[Rule], *, source: str = RULES_FILE
+    ) -> PlanningInputs:
+        """A copy with ``rules`` (name -> text, docs/rules.md, or parsed :class:`Rule`
+        objects) added; a rule of the same name is replaced.
 
         Examples
         --------
@@ -136,7 +150,11 @@ class PlanningInputs:
         >>> [rule.name for rule in inputs.rules]
         ['b200_texas']
         """
-        added, problems = rules_from(rules, source)
+        added, problems = (
+            rules_from(rules, source) if isinstance(rules, Mapping) else (tuple(rules), [])
+        )
+        for rule in added:
+            problems += check_labels(rule, self.labels, self.periods)
         if problems:
             raise InputError(problems)
         kept = tuple(r for r in self.rules if r.name not in {a.name for a in added})
@@ -274,7 +292,7 @@ def planning_inputs(
     inputs = build_planning_inputs(
         raw, parsed, source="DataFrames", problems=problems + rule_problems
     )
-    return replace(inputs, rules=parsed_rules)
+    return inputs.with_rules(parsed_rules) if parsed_rules else inputs
 
 
 def read_planning_inputs(directory: str | Path) -> PlanningInputs:
@@ -315,7 +333,7 @@ def read_planning_inputs(directory: str | Path) -> PlanningInputs:
         raw[name], read_problems = read_raw_table(path, allow_empty=may_be_empty)
         problems.extend(read_problems)
     inputs = build_planning_inputs(raw, options, source=str(directory), problems=problems)
-    return replace(inputs, rules=rules)
+    return inputs.with_rules(rules) if rules else inputs
 
 
 def build_planning_inputs(

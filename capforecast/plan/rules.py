@@ -621,6 +621,43 @@ def _literal(node: ast.AST) -> Any:
     raise ValueError("a selector is a label (sku='B200') or a list of labels")
 
 
+def check_labels(
+    rule: Rule, labels: Mapping[str, list[str]], periods: pd.PeriodIndex
+) -> list[Problem]:
+    """Problems of ``rule`` that the inputs alone show: a selector a quantity does not
+    take, a label ``labels`` does not have (by selector: ``sku``, ``site``, ...), periods
+    that select none of the horizon. (What only the model shows, such as a selection with
+    no variable, is found when the rule is compiled.)"""
+    problems = []
+    for node in ast.walk(parse_rule(rule)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        quantity = node.func.id
+        if quantity not in QUANTITIES:
+            continue
+        for keyword in node.keywords:
+            try:
+                value = _literal(keyword.value)
+                if keyword.arg not in QUANTITIES[quantity][1]:
+                    allowed = ", ".join(QUANTITIES[quantity][1])
+                    raise ValueError(f"{quantity}() takes {allowed}, not {keyword.arg}")
+                if keyword.arg == "periods":
+                    if not select_periods(value, pd.Series(periods)).any():
+                        raise ValueError(f"periods {shown(value)} selects none of the horizon")
+                    continue
+                known = labels[keyword.arg]
+                names = value if isinstance(value, list) else [value]
+                for name in names:
+                    if str(name) not in known:
+                        listed = sorted(clipped(k) for k in known)[:12]
+                        raise ValueError(
+                            f"unknown {keyword.arg} {shown(str(name))}; known: {listed}"
+                        )
+            except ValueError as error:
+                problems.append(rule.problem(f"{quantity}(): {error}"))
+    return problems
+
+
 def compile_rules(
     model: PlanModel, rules: tuple[Rule, ...], function: RuleFunction | None
 ) -> dict[str, AddedRule]:

@@ -113,5 +113,12 @@ def comparison_report(
             parts += [f"<li>{html.escape(line)}</li>" for line in plan.explanations]
             parts.append("</ul>")
         parts += ["<h3>Orders</h3>", _table(plan.purchases, index=False)]
+        for heading, table in (
+            ("Reserved cloud contracts (cash, USD undiscounted)", plan.offers),
+            ("Capex by vendor (list prices, undiscounted)", plan.vendors),
+            ("The analyst's rules at this plan", plan.rules),
+        ):
+            if not table.empty:
+                parts += [f"<h3>{heading}</h3>", _table(table, index=False)]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -42,6 +42,10 @@ UNITS = {
     "unmet": "reference units",
     "coverage": "share",
     "probability": "share",
+    "share": "share",
+    "min_share": "share",
+    "max_share": "share",
+    "reserved": "reference units",
 }
 SUFFIXES = {"_kw": "kW", "_usd": "USD"}
 _UNIT = re.compile(r" \[[^\]]*\]$")
@@ -157,10 +161,14 @@ def comparison_sheets(
 ) -> dict[str, pd.DataFrame]:
     """The sheets of the finance workbook: the comparison's tables, then the orders, spend
     and shortfall of every plan, with the plan's scenario name in a first ``plan`` column
-    (``scenario`` in ``shortfall`` is the demand scenario)."""
+    (``scenario`` in ``shortfall`` is the demand scenario); and, where any plan has them,
+    its reserved cloud contracts (``offers``), capex by vendor (``vendors``) and the
+    analyst's rules at the plan (``rules``)."""
     tables = {name: table.reset_index() for name, table in comparison.tables().items()}
-    for name in ("purchases", "spend", "shortfall"):
+    for name in ("purchases", "spend", "shortfall", "offers", "vendors", "rules"):
         frames = [getattr(run.plan, name) for run in runs]
+        if name in ("offers", "vendors", "rules") and all(f.empty for f in frames):
+            continue
         tables[name] = pd.concat(
             [
                 f.assign(plan=run.name)[["plan", *f.columns]]

@@ -17,7 +17,6 @@ committed volume ``supply.csv`` (a row per SKU and order period it names), a ven
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import numpy as np
@@ -25,50 +24,11 @@ import pandas as pd
 
 from capforecast.core.errors import InputError, Problem
 from capforecast.core.limits import clipped, shown
+from capforecast.core.periods import select_periods
 from capforecast.plan.inputs import PlanningInputs, legacy_skus
 from capforecast.plan.options import PlanOptions
-from capforecast.scenario.spec import ClusterChange, OfferChange, Periods, Scale, Scenario
-
-_RANGE = re.compile(r"^\s*(\S+)\s*\.\.\s*(\S+)\s*$")
-
-
-def select_periods(spec: Periods, periods: pd.Series) -> np.ndarray:
-    """Which of ``periods`` the selector ``spec`` names (see the scenario format).
-
-    Examples
-    --------
-    >>> horizon = pd.Series(pd.period_range("2027Q1", periods=8, freq="Q"))
-    >>> select_periods("2027", horizon).sum(), select_periods("2027Q4..2028Q2", horizon).sum()
-    (np.int64(4), np.int64(3))
-    >>> months = pd.Series(pd.period_range("2027-01", periods=12, freq="M"))
-    >>> select_periods("2027Q1..2027Q2", months).sum(), select_periods("2027Q3", months).sum()
-    (np.int64(6), np.int64(3))
-    """
-    if spec is None:
-        return np.ones(len(periods), dtype=bool)
-    if isinstance(spec, list):
-        masks = [select_periods(item, periods) for item in spec]
-        return np.logical_or.reduce(masks) if masks else np.zeros(len(periods), dtype=bool)
-    text = str(spec).strip()
-    try:
-        found = _RANGE.match(text)
-        first, last = (
-            (pd.Period(found.group(1)), pd.Period(found.group(2)))
-            if found
-            else (pd.Period(text, freq="Y") if re.fullmatch(r"\d{4}", text) else pd.Period(text),)
-            * 2
-        )
-        first_start, last_end = np.datetime64(first.start_time), np.datetime64(last.end_time)
-    except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime: 9999Q4
-        raise ValueError(
-            f"periods {shown(text)} is not a period label (2027Q3), a year "
-            '("2027") or a range (2027Q1..2028Q2)'
-        ) from None
-    # A label selects the periods it overlaps: 2027Q3 is July-September on a monthly
-    # horizon, and "2027" every quarter of the year on a quarterly one.
-    starts = periods.dt.start_time.to_numpy()
-    ends = periods.dt.end_time.to_numpy()
-    return (ends >= first_start) & (starts <= last_end)
+from capforecast.plan.rules import rules_from
+from capforecast.scenario.spec import ClusterChange, OfferChange, Scale, Scenario
 
 
 class _Editor:
@@ -263,7 +223,15 @@ def apply(scenario: Scenario, inputs: PlanningInputs) -> PlanningInputs:
     # Built again with the new options, so that they are checked against the tables
     # (penalties per known workload, say) and the consistency checks see them.
     options = PlanOptions(**{**inputs.options.model_dump(), **scenario.options})
-    return replace(inputs, options=options).with_tables(**tables_or_none)
+    changed = replace(inputs, options=options).with_tables(**tables_or_none)
+    if not scenario.constraints:
+        return changed
+    rules, problems = rules_from(
+        scenario.constraints, scenario.source, scenario.lines, prefix=("constraints",)
+    )
+    if problems:
+        raise InputError(problems)
+    return changed.with_rules(rules)
 
 
 #: Optional tables the commercial knobs may empty.

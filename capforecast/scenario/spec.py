@@ -88,10 +88,10 @@ from pydantic import (
 
 from capforecast.core.errors import InputError, Problem
 from capforecast.core.limits import LIMITS, shown
+from capforecast.core.periods import Periods
 from capforecast.core.yamlfile import Lines, read_yaml, validation_problems
 from capforecast.plan.options import PlanOptions
-
-Periods = str | int | list[str | int] | None
+from capforecast.plan.rules import rules_from
 
 
 def _fraction(value: object) -> object:
@@ -514,9 +514,25 @@ class Changes(BaseModel):
     supply: list[SupplyChange] = Field(default_factory=list)
     vendor_limits: list[VendorLimitChange] = Field(default_factory=list)
     cloud_offers: list[OfferChange] = Field(default_factory=list)
+    #: The analyst's own rules, name -> text (docs/rules.md); a base's rule of the same
+    #: name is replaced.
+    constraints: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     #: The line of each key in the scenario's file (empty when not read from one).
     _lines: Lines = PrivateAttr(default_factory=dict)
+
+    @property
+    def lines(self) -> Lines:
+        """The line of each key in the scenario's file."""
+        return self._lines
+
+    @field_validator("constraints")
+    @classmethod
+    def _rules_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        _, problems = rules_from(value, "")
+        if problems:
+            raise ValueError(f"{problems[0].column}: {problems[0].message}")
+        return value
 
     @field_validator("options")
     @classmethod
@@ -537,7 +553,8 @@ class Changes(BaseModel):
 
     def changes(self) -> int:
         """How many changes the scenario makes to its inputs."""
-        return sum(len(getattr(self, key)) for key in CHANGE_KEYS) + len(self.options)
+        fixed = len(self.options) + len(self.constraints)
+        return sum(len(getattr(self, key)) for key in CHANGE_KEYS) + fixed
 
     def line(self, *key: str | int) -> int | None:
         """The line of ``key`` (``"clusters", 0, "add", "skus"``) in the scenario's file,
@@ -666,7 +683,7 @@ def _merge(
     parent["inputs"] = {k: str(v) for k, v in parent.get("inputs", {}).items() if v is not None}
     merged = {**parent, **child, "name": child["name"]}
     merged["description"] = child.get("description", "")  # a base's words are its own
-    for key in ("inputs", "forecast", "options"):
+    for key in ("inputs", "forecast", "options", "constraints"):
         if isinstance(parent.get(key), dict) and isinstance(child.get(key), dict):
             merged[key] = {**parent[key], **child[key]}
     shifted: Lines = {}

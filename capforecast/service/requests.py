@@ -32,6 +32,7 @@ PLANNING_REQUIRED = tuple(s.file for s, required, _ in PLANNING_FILES.values() i
 PLANNING_OPTIONAL = (
     *(s.file for s, required, _ in PLANNING_FILES.values() if not required),
     "options.yaml",
+    "constraints.yaml",
 )
 #: Files of one upload, at most: room for every planning file, and a few more.
 MAX_FILES = 20
