@@ -44,6 +44,27 @@ CATALOG = {
     "Gaudi3": (30_000, 8, 1.62, 1, 20, 0.9, 0.9, 750, 0.95),
 }
 
+# Who sells each SKU (catalog.csv vendor), and the fewest lots of one order (min_lots):
+# GB200 comes as NVL72 racks, ordered two racks at a time (an assumption).
+VENDORS = {
+    "H100": "nvidia",
+    "H200": "nvidia",
+    "B200": "nvidia",
+    "GB200": "nvidia",
+    "MI300X": "amd",
+    "Gaudi3": "intel",
+}
+MIN_LOTS = {"GB200": 2}
+
+# Commercial terms (assumptions, data_samples/README.md): no vendor above 80% of the
+# horizon's capex (a diversification policy); 800 MI300X committed for 2027Q3 (a
+# take-or-pay deal); a six-month reserved cloud contract for US inference at 25% below
+# on-demand, usable at once, at most 1,000 H100-equivalents active.
+VENDOR_LIMITS = [("nvidia", 0.8)]
+COMMITMENTS = [("MI300X", "2027Q3", 800)]
+RESERVED_DISCOUNT = 0.25
+OFFERS = [("reserve-6m-us-inference", "inference", 3.5, 2, 1_000, 0, "us")]
+
 # site: pue, energy USD/kWh, constant power cap kW, slots (None = no space limit), region
 SITES = {
     "virginia": (1.15, 0.089, 32_000, None, "us"),
@@ -220,6 +241,8 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
     ).astype(
         {"unit_price": "Int64", "lot_size": "Int64", "lead_time": "Int64", "lifetime": "Int64"}
     )
+    catalog["vendor"] = catalog["sku"].map(VENDORS)
+    catalog["min_lots"] = catalog["sku"].map(MIN_LOTS).astype("Int64")
     perf = pd.DataFrame(
         [
             (sku, workload, values[5 + index])
@@ -258,12 +281,13 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
         ],
         columns=["sku", "period", "unit_price"],
     )
-    # Vendor allocation: B200 and GB200 are allocated per quarter.
+    # Vendor allocation: B200 and GB200 are allocated per quarter; commitments are minimums.
     supply = pd.DataFrame(
-        [("B200", label, 2_400 + 400 * i) for i, label in enumerate(labels)]
-        + [("GB200", label, 1_440) for label in labels],
-        columns=["sku", "period", "max_units"],
-    )
+        [("B200", label, 2_400 + 400 * i, None) for i, label in enumerate(labels)]
+        + [("GB200", label, 1_440, None) for label in labels]
+        + [(sku, label, None, units) for sku, label, units in COMMITMENTS],
+        columns=["sku", "period", "max_units", "min_units"],
+    ).astype({"max_units": "Int64", "min_units": "Int64"})
     # Cloud capacity per H100-equivalent: USD/GPU-hour x 2190 hours per quarter; the EU
     # costs 10% more and offers less.
     rent = pd.DataFrame(
@@ -279,6 +303,15 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
         CLUSTERS, columns=["cluster", "workload", "size", "start", "end", "region"]
     )
     eligibility = pd.DataFrame(ELIGIBILITY, columns=["workload", "region", "site"])
+    # Reserved contracts: the on-demand price per quarter less the discount.
+    cloud_offers = pd.DataFrame(
+        [
+            (offer, workload, round(hourly * (1 - RESERVED_DISCOUNT) * 2190, 2), *terms)
+            for offer, workload, hourly, *terms in OFFERS
+        ],
+        columns=["offer", "workload", "price", "term", "max_units", "notice", "region"],
+    )
+    vendor_limits = pd.DataFrame(VENDOR_LIMITS, columns=["vendor", "max_share"])
     return {
         "catalog": catalog,
         "perf": perf,
@@ -292,6 +325,8 @@ def planning_tables(params: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "rent": rent,
         "clusters": clusters,
         "eligibility": eligibility,
+        "cloud_offers": cloud_offers,
+        "vendor_limits": vendor_limits,
     }
 
 

@@ -28,3 +28,18 @@ def test_the_guide_runs_and_prints_what_it_says() -> None:
     assert set(eu["site"]) == {"amsterdam"}
     assert "catalog.csv, row 3, column 'availability': must be > 0" in text
     assert "sites.csv, row 3, column 'region': site 'amsterdam' has no region" in text
+
+
+RULES = GUIDE.parent / "rules.md"
+
+
+def test_the_rules_cookbook_prints_what_it_says() -> None:
+    """Every Python block of docs/rules.md prints exactly the text block that follows it."""
+    pairs = re.findall(r"```python\n(.*?)```\n\n```text\n(.*?)```", RULES.read_text(), flags=re.S)
+    assert len(pairs) == 6
+    namespace: dict[str, object] = {}
+    for code, shown in pairs:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, str(RULES), "exec"), namespace)
+        assert printed.getvalue() == shown, code

@@ -185,7 +185,14 @@ def test_monthly_periods_and_fleet_outside_the_horizon(planning_dir: Path) -> No
     pd.DataFrame({"period": months, "capex_budget": 2e7}).to_csv(
         planning_dir / "budget.csv", index=False
     )
-    for name in ("site_power.csv", "prices.csv", "supply.csv", "rent.csv", "clusters.csv"):
+    for name in (
+        "site_power.csv",
+        "prices.csv",
+        "supply.csv",
+        "rent.csv",
+        "clusters.csv",
+        "cloud_offers.csv",
+    ):
         (planning_dir / name).unlink()
     fleet = pd.DataFrame(
         {
@@ -209,9 +216,8 @@ def test_monthly_periods_and_fleet_outside_the_horizon(planning_dir: Path) -> No
 
 
 def test_rows_outside_the_horizon_are_ignored_with_a_warning(planning_dir: Path) -> None:
-    supply = pd.read_csv(planning_dir / "supply.csv")
-    supply.loc[len(supply)] = ["B200", "2031Q1", 5]
-    supply.to_csv(planning_dir / "supply.csv", index=False)
+    with (planning_dir / "supply.csv").open("a") as supply:
+        supply.write("B200,2031Q1,5,\n")
     inputs = read_planning_inputs(planning_dir)
     assert any(
         f.check == "rows_outside_horizon" and f.problem.file == "supply.csv"

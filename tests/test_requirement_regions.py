@@ -365,8 +365,9 @@ def _regional_planning_dir(tmp_path: Path) -> Path:
 
 
 def _plain_planning_dir(tmp_path: Path) -> Path:
-    """The sample without regions: sites, demand and rent lose their region (demand and
-    rent summed over regions), eligibility.csv goes, the cluster may go to any site."""
+    """The sample without regions: sites, demand, rent and cloud offers lose their region
+    (demand and rent summed over regions), eligibility.csv goes, the cluster may go to any
+    site."""
     target = _copy_sample(tmp_path)
     for name, keys in (("demand", ["workload", "period"]), ("rent", ["workload", "period"])):
         table = pd.read_csv(target / f"{name}.csv")
@@ -375,7 +376,7 @@ def _plain_planning_dir(tmp_path: Path) -> Path:
              if c not in (*keys, "region")}
         )  # fmt: skip
         summed.to_csv(target / f"{name}.csv", index=False)
-    for name in ("sites", "clusters"):
+    for name in ("sites", "clusters", "cloud_offers"):
         table = pd.read_csv(target / f"{name}.csv")
         table.drop(columns="region").to_csv(target / f"{name}.csv", index=False)
     (target / "eligibility.csv").unlink()

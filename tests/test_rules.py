@@ -38,7 +38,7 @@ def test_a_cap_rule_binds_with_a_hand_checked_shadow_price(tmp_path: Path) -> No
     assert row["shadow_price"].tolist() == pytest.approx([-20.0])
     assert row["basis"].tolist() == [RELAXED] and row["unit"].tolist() == ["accelerators"]
     assert any(
-        "Rule gpu_cap binds: one accelerator more of room in it would lower the expected "
+        "Rule gpu_cap: each accelerator more of room in it would lower the expected "
         "cost by $20.00" in s
         for s in plan.explanations
     ), plan.explanations
@@ -183,3 +183,14 @@ def test_a_scenario_with_constraints_runs_through_the_report(
     assert bad.code == 2, bad.stderr
     assert "bad.yaml, line 3, key 'constraints.gpu_cap'" in bad.stderr
     assert "unknown sku 'tpu'" in bad.stderr
+
+
+def test_a_cost_of_ones_own_is_minimised_and_reported(tmp_path: Path) -> None:
+    # A $30 fee on every gpu makes it dearer ($130) than alt ($120): 20 alt, $2,400.
+    def fee(m: RuleModel) -> None:
+        m.cost("gpu_fee", 30 * m.units(sku="gpu").sum())
+
+    plan = solve(read_planning_inputs(_instance(tmp_path)), rules=fee)
+    assert plan.objective == pytest.approx(2400.0)
+    assert (_units(plan, "gpu"), _units(plan, "alt")) == (0, 20)
+    assert plan.costs["gpu_fee"] == 0.0 and plan.gap is not None and plan.gap <= 1e-9

@@ -156,7 +156,8 @@ def test_supply_sets_adds_scales_and_removes_limits(inputs: PlanningInputs) -> N
         check_dtype=False,
     )
     # Every limit removed: no supply.csv at all.
-    assert apply(_scenario(supply=[{"max_units": None}]), inputs).supply.empty
+    none = [{"max_units": None, "min_units": None}]
+    assert apply(_scenario(supply=none), inputs).supply.empty
     # An availability rule (rows of 0 units) keeps the committed volumes of other periods.
     both = apply(
         _scenario(
@@ -209,12 +210,13 @@ def test_vendor_limits_add_change_and_remove_rows(inputs: PlanningInputs) -> Non
     )
     with pytest.raises(InputError, match=r"min_share \(0.7\) of vendor 'intel' is above"):
         apply(_scenario(vendor_limits=[{"vendor": "intel", "min_share": 0.7}]), inputs)
-    # The sample names no vendors: a limit needs them first.
+    # Without vendors in the catalog, a limit needs them first.
+    sample = sample_planning_inputs()
+    anonymous = sample.with_tables(
+        catalog=sample.catalog.drop(columns="vendor"), vendor_limits=None
+    )
     with pytest.raises(InputError, match=r"catalog\.csv gives no SKU a vendor: name them first"):
-        apply(
-            _scenario(vendor_limits=[{"vendor": "nvidia", "max_share": 0.5}]),
-            sample_planning_inputs(),
-        )
+        apply(_scenario(vendor_limits=[{"vendor": "nvidia", "max_share": 0.5}]), anonymous)
 
 
 def test_cloud_offers_add_change_and_remove(inputs: PlanningInputs) -> None:

@@ -325,8 +325,8 @@ def _sentence(
     if family in ("vendor_max", "vendor_min"):
         limit = "cap" if family == "vendor_max" else "floor"
         return (
-            f"The share {limit} of vendor {vendor} binds: each $1 of room in it would "
-            f"lower the {cost} by ${abs(price):,.2f} ({basis})."
+            f"The share {limit} of vendor {vendor} binds: each $1M of room in it would "
+            f"lower the {cost} by ${abs(price) * 1e6:,.0f} ({basis})."
         )
     if family == "offer_limit":
         return (
@@ -336,14 +336,17 @@ def _sentence(
     if family not in FAMILIES:  # the analyst's own rule
         when = f" in {period}" if period else ""
         unit = ONE.get(row.unit, row.unit)  # type: ignore[attr-defined]
+        if unit == "dollar":  # told per $1M, as budgets are
+            unit, price = "$1M", price * 1e6
+        amount = f"${abs(price):,.0f}" if abs(price) >= 100 else f"${abs(price):,.2f}"
         if price < 0:
             return (
-                f"Rule {family} binds{when}: one {unit} more of room in it would lower the "
-                f"{cost} by ${-price:,.2f} ({basis})."
+                f"Rule {family}{when}: each {unit} more of room in it would lower the {cost} "
+                f"by {amount} ({basis})."
             )
         return (
-            f"Rule {family} binds{when}: one {unit} more that it asks for adds "
-            f"${price:,.2f} to the {cost} ({basis})."
+            f"Rule {family}{when}: each {unit} more that it asks for adds {amount} to the "
+            f"{cost} ({basis})."
         )
     if family == "split":
         return (

@@ -428,6 +428,20 @@ class RuleModel:
         column = np.array([self._binaries[name]])
         return Expression(None, np.zeros(1, dtype=np.int64), column, np.ones(1), np.zeros(1), "")
 
+    def cost(self, name: str, expression: Expression) -> None:
+        """Add ``expression`` (summed over its periods; USD, as the objective counts
+        money: discount it yourself if it should be) to the cost as the component
+        ``name``: it is minimised with the rest and reported in ``plan.costs``."""
+        from capforecast.plan.model import Cost, Terms
+
+        if not _NAME.match(str(name)) or name in self.model.costs:
+            raise ValueError(f"cost name {shown(name)} is taken or malformed")
+        if not isinstance(expression, Expression):
+            raise ValueError(f"cost {name}: expected a quantity, got {shown(expression)}")
+        total = expression.sum()
+        terms = Terms({}, total.columns, total.coef)
+        self.model.costs[name] = Cost(terms, float(total.constant[0]))
+
     def add(self, name: str, constraint: Constraint, *, unit: str | None = None) -> None:
         """Add ``constraint`` as the family ``name``: one row per period of its
         expression (``name__2027Q3``), or one row.
