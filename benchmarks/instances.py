@@ -19,6 +19,7 @@ def write_scaled_instance(
     seed: int,
     families: bool = False,
     knapsack: bool = False,
+    commercial: bool = False,
 ) -> None:
     """Write a valid planning-input directory of the given size.
 
@@ -32,8 +33,9 @@ def write_scaled_instance(
     fleet and the best price per reference unit, so the plan buys many lots of it, and
     budgets bind in most periods: a wide integer knapsack in every budget row. Without
     either flag the instance is exactly the first-version one (same seed, same files).
-    The extra draws come from their own seeded generators, so each flag leaves the rest
-    of the instance as it was.
+    ``commercial`` (with ``families``) adds the commercial terms (see
+    :func:`_add_commercial`). The extra draws come from their own seeded generators, so
+    each flag leaves the rest of the instance as it was.
     """
     rng = np.random.default_rng(seed)
     labels = [str(p) for p in pd.period_range("2027Q1", periods=periods, freq="Q")]
@@ -125,6 +127,9 @@ def write_scaled_instance(
     if families:
         _add_families(tables, np.random.default_rng([seed, 1]), labels, workload_names)
         options += "early_retirement: true\n"
+    if commercial:
+        _add_commercial(tables, np.random.default_rng([seed, 3]), labels)
+        options += "capex_timing: delivery\n"
     directory.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         table.to_csv(directory / f"{name}.csv", index=False)
@@ -354,4 +359,70 @@ def _add_families(
         clusters.append(row)
     tables["clusters"] = pd.DataFrame(
         clusters, columns=["cluster", "workload", "size", "start", "end", "region", "skus", "sites"]
+    )
+
+
+def _add_commercial(
+    tables: dict[str, pd.DataFrame], rng: np.random.Generator, labels: list[str]
+) -> None:
+    """The commercial terms of docs/model.md §6.15-6.19 on an instance with ``families``.
+
+    - **Vendors**: SKU ``i`` is sold by ``v{i % 3}``; no vendor above 60% of the capex,
+      and ``v1`` at least 10%.
+    - **Minimum orders**: every third orderable SKU is ordered at least 2 to 4 lots at a
+      time.
+    - **Committed volumes**: the two cheapest orderable SKUs per reference unit take a
+      commitment of 1-3 lots in the first period whose orders can arrive by the middle.
+    - **Budgets by year** (the quarterly budgets summed), charged at delivery.
+    - **Reserved cloud contracts**: per workload and region, a one-year contract at 40%
+      below its rent price after one quarter's notice, up to its rent limit.
+    """
+    catalog, supply = tables["catalog"], tables["supply"]
+    orderable = catalog["unit_price"].notna().to_numpy()
+    catalog["vendor"] = [f"v{i % 3}" for i in range(len(catalog))]
+    lots = pd.array([pd.NA] * len(catalog), dtype="Int64")
+    every_third = np.flatnonzero(orderable)[::3]
+    lots[every_third] = rng.integers(2, 5, len(every_third))
+    catalog["min_lots"] = lots
+    tables["vendor_limits"] = pd.DataFrame(
+        {"vendor": ["v0", "v1", "v2"], "max_share": 0.6, "min_share": [None, 0.1, None]}
+    )
+    factor = tables["perf"].groupby("sku")["factor"].max()
+    per_unit = catalog["unit_price"] / catalog["sku"].map(factor)
+    cheapest = per_unit[orderable].nsmallest(2).index
+    middle = len(labels) // 2
+    commitments = [
+        (
+            catalog.at[i, "sku"],
+            labels[max(0, middle - int(catalog.at[i, "lead_time"]))],
+            np.nan,
+            int(rng.integers(1, 4)) * int(catalog.at[i, "lot_size"]),
+        )
+        for i in cheapest
+    ]
+    tables["supply"] = pd.concat(
+        [
+            supply.assign(min_units=np.nan),
+            pd.DataFrame(commitments, columns=["sku", "period", "max_units", "min_units"]),
+        ],
+        ignore_index=True,
+    ).drop_duplicates(["sku", "period"], keep="last")
+    budget = tables["budget"]
+    tables["budget"] = (
+        budget.assign(period=budget["period"].str[:4])
+        .groupby("period", as_index=False)["capex_budget"]
+        .sum()
+    )
+    rent = tables["rent"]
+    first = rent.drop_duplicates(["workload", "region"])
+    tables["cloud_offers"] = pd.DataFrame(
+        {
+            "offer": "reserve-" + first["workload"] + "-" + first["region"],
+            "workload": first["workload"],
+            "price": (first["price"] * 0.6).round(2),
+            "term": 4,
+            "max_units": first["max_units"],
+            "notice": 1,
+            "region": first["region"],
+        }
     )

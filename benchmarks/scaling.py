@@ -3,8 +3,10 @@
 Run ``python benchmarks/scaling.py``. For each size (SKUs x sites x periods x scenarios,
 four workloads, a seeded instance from ``benchmarks/instances.py`` with the
 second-version families on: three regions with eligibility across them, training
-clusters, a legacy SKU, opex and availability, early retirement with salvage, and the
-terminal value) a fresh process builds the docs/model.md model with capforecast (arrays,
+clusters, a legacy SKU, opex and availability, early retirement with salvage, the
+terminal value, and the commercial terms: vendors with share limits, minimum orders,
+committed volumes, budgets by year charged at delivery and reserved cloud contracts) a
+fresh process builds the docs/model.md model with capforecast (arrays,
 vectorised), solves it with HiGHS to a 0.1% gap, and builds the same model with linopy
 (xarray, vectorised) in the same process; it reports variables, constraints, build and
 solve seconds, the gap, the peak memory of the process, and the ratio of linopy's build
@@ -88,8 +90,8 @@ def read_instance(folder: str):  # type: ignore[no-untyped-def]
 
 
 def write_instance(folder: str, size: tuple[int, int, int, int], kind: str) -> None:
-    """The seeded instance of ``size`` with every family on (``kind``: ``standard`` or
-    ``knapsack``)."""
+    """The seeded instance of ``size`` with every family and the commercial terms on
+    (``kind``: ``standard`` or ``knapsack``)."""
     skus, sites, periods, scenarios = size
     write_scaled_instance(
         Path(folder),
@@ -101,6 +103,7 @@ def write_instance(folder: str, size: tuple[int, int, int, int], kind: str) -> N
         seed=1,
         families=True,
         knapsack=kind == "knapsack",
+        commercial=True,
     )
 
 
@@ -110,7 +113,9 @@ def linopy_model(data: ModelData, integer: bool = True):  # type: ignore[no-unty
     Like-for-like with :func:`capforecast.plan.model.build_model` on these instances:
     regions and eligibility (``x`` over ``s, k, w, g, t, ω``), training clusters (``y``,
     ``ȳ``), legacy SKUs (no orders: their lead time is ``T``), opex and availability,
-    early retirement with salvage (``e``), and the terminal value. Retirements are
+    early retirement with salvage (``e``), the terminal value, and the commercial terms:
+    minimum orders (``z``), committed volumes, vendor shares, budgets by budget period
+    charged at order or delivery, and reserved cloud contracts (``v``). Retirements are
     indexed by ``(s, k, τ)``, which assumes one fleet row per SKU and site, as in
     ``benchmarks/instances.py``.
     """
@@ -127,6 +132,8 @@ def linopy_model(data: ModelData, integer: bool = True):  # type: ignore[no-unty
         "o": len(data.scenarios),
         "tau": data.horizon,
         "c": len(data.clusters),
+        "q": len(data.offers),
+        "v": len(data.vendors),
     }
     index = {d: pd.RangeIndex(n, name=d) for d, n in sizes.items()}
     axis = {
@@ -161,6 +168,51 @@ def linopy_model(data: ModelData, integer: bool = True):  # type: ignore[no-unty
         coords=[index[d] for d in "skwgto"],
         name="x",
     )
+    # Minimum orders: z[s, k, τ] where m_s > 1; U the most lots the power cap could take.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arrival = np.minimum(tau.values[None, :] + data.lead_time[:, None], data.horizon - 1)
+        most = np.floor(
+            data.power_cap[:, arrival].transpose(1, 0, 2)
+            / (data.facility_kw * data.lot_size[:, None])[:, :, None]
+            + 1e-9
+        )  # [s, k, τ]
+    sized = xr.DataArray(
+        (data.min_lots > 1)[:, None, None] & (most >= data.min_lots[:, None, None]),
+        dims=("s", "k", "tau"),
+    )
+    need_lots = xr.DataArray(data.min_lots, dims="s")
+    bound = xr.DataArray(np.where(np.isfinite(most), most, 0.0), dims=("s", "k", "tau"))
+    z = m.add_variables(
+        lower=0,
+        upper=xr.where(sized & arrives, 1.0, 0.0).transpose("s", "k", "tau"),
+        coords=[index["s"], index["k"], index["tau"]],
+        name="z",
+        integer=integer,
+    )
+    m.add_constraints(n - need_lots * z >= 0, name="min_lots", mask=sized)
+    m.add_constraints(n - bound * z <= 0, name="order_size", mask=sized)
+    too_small = xr.DataArray(
+        (data.min_lots > 1)[:, None, None] & (most < data.min_lots[:, None, None]),
+        dims=("s", "k", "tau"),
+    )
+    m.add_constraints(n <= 0, name="too_small", mask=too_small)
+    # Reserved cloud contracts: v[q, τ] signed in τ, active in act(q, τ).
+    offers = data.offers
+    notice, term = xr.DataArray(offers.notice, dims="q"), xr.DataArray(offers.term, dims="q")
+    v = m.add_variables(
+        lower=0,
+        upper=xr.where(tau + notice <= data.horizon - 1, np.inf, 0.0).transpose("q", "tau"),
+        coords=[index["q"], index["tau"]],
+        name="v",
+    )
+    live = (tau + notice <= period) & (period <= tau + notice + term - 1)  # [q, τ, t]
+    held_offer = (v * live).sum("tau")  # [q, t]
+    of_pair = np.zeros((sizes["q"], sizes["w"], sizes["g"]))
+    of_pair[np.arange(sizes["q"]), offers.workload, offers.region] = 1.0
+    reserved = (held_offer * xr.DataArray(of_pair, dims=("q", "w", "g"))).sum("q")
+    capped = xr.DataArray(np.isfinite(offers.max_units), dims="q")
+    limit = xr.DataArray(np.where(np.isfinite(offers.max_units), offers.max_units, 0.0), dims="q")
+    m.add_constraints(held_offer <= limit, name="offer_limit", mask=capped.broadcast_like(period))
     pairs = xr.DataArray(data.pairs, dims=("w", "g"))
     rent_cap = xr.DataArray(data.rent_cap, dims=("w", "g", "t"))
     r = m.add_variables(
@@ -224,7 +276,7 @@ def linopy_model(data: ModelData, integer: bool = True):  # type: ignore[no-unty
     m.add_constraints(e.sum("tau") <= U, name="retire", mask=U > 0)
     demand = xr.DataArray(data.demand, dims=("w", "g", "t", "o"))
     m.add_constraints(
-        (factor * x).sum(["s", "k"]) + r + u >= demand,
+        (factor * x).sum(["s", "k"]) + reserved + r + u >= demand,
         name="demand",
         mask=pairs.broadcast_like(period).broadcast_like(scen),
     )
@@ -236,13 +288,30 @@ def linopy_model(data: ModelData, integer: bool = True):  # type: ignore[no-unty
         slots = xr.DataArray(np.where(np.isfinite(data.slots), data.slots, 0.0), dims="k")
         m.add_constraints(change.sum("s") <= slots - fleet.sum("s"), name="slots", mask=finite)
     price = xr.DataArray(data.price, dims=("s", "tau"))
-    budget = xr.DataArray(data.budget, dims="tau")
+    budget = xr.DataArray(data.budget, dims="b")
     capex = price * lot * n
-    if data.carryover:
-        spent = (capex.sum(["s", "k"]) * (tau <= period)).sum("tau")
-        m.add_constraints(spent <= budget.cumsum("tau").rename(tau="t"), name="budget")
-    else:
-        m.add_constraints(capex.sum(["s", "k"]) <= budget, name="budget")
+    # The budget period of the period each order is paid in (its order or arrival period);
+    # with carryover an order counts in its own budget period and every later one.
+    s_grid, t_grid = np.indices((len(data.skus), data.horizon))
+    paid = np.minimum(data.pay_period(s_grid, t_grid), data.horizon - 1)
+    b = np.arange(len(data.budget))
+    counted = data.budget_of[paid][:, :, None]
+    counted = (counted <= b) if data.carryover else (counted == b)
+    counts = xr.DataArray(counted, dims=("s", "tau", "b"))
+    limit_b = budget.cumsum("b") if data.carryover else budget
+    m.add_constraints((capex * counts).sum(["s", "k", "tau"]) <= limit_b, name="budget")
+    floor = xr.DataArray(data.supply_min, dims=("s", "tau"))
+    m.add_constraints((lot * n).sum("k") >= floor, name="supply_min", mask=floor > 0)
+    # Vendor shares of the list capex C_s of all orders.
+    spent = capex.sum(["k", "tau"])  # [s]
+    own = xr.DataArray(
+        np.asarray(data.sku_vendor, dtype=object)[None, :]
+        == np.asarray(data.vendors, dtype=object)[:, None],
+        dims=("v", "s"),
+    ).astype(float)
+    high, low = xr.DataArray(data.vendor_max, dims="v"), xr.DataArray(data.vendor_min, dims="v")
+    m.add_constraints((spent * (own - high)).sum("s") <= 0, name="vendor_max")
+    m.add_constraints((spent * (own - low)).sum("s") >= 0, name="vendor_min", mask=low > 0)
     supply = xr.DataArray(data.supply, dims=("s", "tau"))
     limited = xr.DataArray(np.isfinite(data.supply), dims=("s", "tau"))
     m.add_constraints((lot * n).sum("k") <= supply.where(limited, 0.0), name="supply", mask=limited)
@@ -255,8 +324,11 @@ def linopy_model(data: ModelData, integer: bool = True):  # type: ignore[no-unty
         data.terminal_credit if data.terminal_value else np.zeros_like(data.price),
         dims=("s", "tau"),
     )
+    paid_disc = xr.DataArray(data.discount[paid], dims=("s", "tau"))
+    offer_price = xr.DataArray(offers.price, dims="q")
     m.add_objective(
-        ((disc.rename(t="tau") - credit) * capex).sum()
+        ((paid_disc - credit) * capex).sum()
+        + (disc * offer_price * held_offer).sum()
         + (disc * running * change).sum()
         - (disc.rename(t="tau") * xr.DataArray(salvage, dims=("s", "k")) * e).sum()
         + (xr.DataArray(data.unplaced_cost, dims="c") * y_bar).sum()
