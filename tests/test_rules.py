@@ -194,3 +194,19 @@ def test_a_cost_of_ones_own_is_minimised_and_reported(tmp_path: Path) -> None:
     assert plan.objective == pytest.approx(2400.0)
     assert (_units(plan, "gpu"), _units(plan, "alt")) == (0, 20)
     assert plan.costs["gpu_fee"] == 0.0 and plan.gap is not None and plan.gap <= 1e-9
+
+
+def test_rules_and_their_binaries_export_to_cbc(tmp_path: Path) -> None:
+    """The same rule through PuLP and CBC (names made from rule and binary names)."""
+    inputs = read_planning_inputs(_instance(tmp_path)).with_options(solver="cbc")
+    plan = solve(
+        inputs.with_rules(
+            {
+                "gpu_cap": "units(sku='gpu').sum() <= 15 + 0 * binary('spare')",
+                "per_quarter": "installed(periods='2027Q3..2027Q4') >= 20",
+            }
+        )
+    )
+    assert plan.status is PlanStatus.OPTIMAL and plan.objective == pytest.approx(2100.0)
+    with pytest.raises(InputError, match="single _"):
+        inputs.with_rules({"gpu__cap": "units(sku='gpu').sum() <= 15"})

@@ -20,24 +20,12 @@ from capforecast.scenario.apply import apply
 from capforecast.scenario.run import run_scenario
 from capforecast.scenario.spec import Scenario, read_scenario
 
-#: The sample's SKUs (H100 is legacy) and who sells them here.
-VENDORS = {
-    "H100": "nvidia",
-    "H200": "nvidia",
-    "B200": "nvidia",
-    "GB200": "nvidia",
-    "MI300X": "amd",
-    "Gaudi3": "intel",
-}
-
 
 def _planning(folder: Path, *, yearly_budget: bool = False) -> Path:
-    """The sample planning inputs with vendors, two vendor limits and a reserved offer
-    (and, with ``yearly_budget``, a ``budget.csv`` by year)."""
+    """The sample planning inputs (which name vendors) with two vendor limits and two
+    reserved offers of their own (and, with ``yearly_budget``, a ``budget.csv`` by
+    year)."""
     shutil.copytree(sample_planning_dir(), folder)
-    catalog = pd.read_csv(folder / "catalog.csv")
-    catalog["vendor"] = catalog["sku"].map(VENDORS)
-    catalog.to_csv(folder / "catalog.csv", index=False)
     (folder / "vendor_limits.csv").write_text(
         "vendor,max_share,min_share\nnvidia,0.9,\nintel,0.5,0.05\n"
     )
@@ -69,7 +57,8 @@ def _rest(table: pd.DataFrame, column: str) -> pd.DataFrame:
 def test_vendor_sets_and_clears_the_vendor_of_a_sku(inputs: PlanningInputs) -> None:
     changed = apply(_scenario(vendor=[{"sku": "B200", "set": "amd"}]), inputs)
     vendors = changed.catalog.set_index("sku")["vendor"].to_dict()
-    assert vendors == {**VENDORS, "B200": "amd"}
+    sample = inputs.catalog.set_index("sku")["vendor"].to_dict()
+    assert vendors == {**sample, "B200": "amd"}
     pd.testing.assert_frame_equal(_rest(changed.catalog, "vendor"), _rest(inputs.catalog, "vendor"))
     assert changed.vendor_limits.equals(inputs.vendor_limits)
 
@@ -439,7 +428,7 @@ def test_a_commercial_scenario_moves_the_plan(tmp_path: Path) -> None:
     assert vendors.at["nvidia", "max_share"] == pytest.approx(0.4)
     assert "intel" not in vendors.index or pd.isna(vendors.at["intel", "max_share"])
     purchases = plan.purchases
-    sold_by = purchases["sku"].map({**VENDORS, "B200": "amd"})
+    sold_by = purchases["sku"].map(run.inputs.catalog.set_index("sku")["vendor"])
     capex = purchases.groupby(sold_by)["capex"].sum()
     assert vendors["capex"].reindex(capex.index).to_numpy() == pytest.approx(capex.to_numpy())
     total = purchases["capex"].sum()

@@ -70,6 +70,7 @@ def read_back(
     integer = model.program.integer
     x[integer] = np.rint(x[integer])
     installed = Installed.of(model, x)
+    covered = _per_demand(model, x)
     costs, scenario_costs = _costs(model, x)
     objective = model.program.value(x)
     return Plan(
@@ -80,8 +81,8 @@ def read_back(
         purchases=_purchases(model, x),
         capacity=_capacity(model.data, installed),
         allocation=_allocation(model, x),
-        rent=_rent(model, x),
-        shortfall=_shortfall(model, x),
+        rent=_rent(model.data, covered),
+        shortfall=_shortfall(model.data, covered),
         spend=_spend(model, x),
         power=_power(model.data, installed),
         costs=costs,
@@ -296,11 +297,10 @@ def _cells(data: ModelData) -> tuple[tuple[np.ndarray, ...], dict[str, np.ndarra
     return (w, g, t, o), labels
 
 
-def _shortfall(model: PlanModel, x: np.ndarray) -> pd.DataFrame:
-    """``shortfall.csv``: every cell of demand, how it is covered and what is unmet."""
-    data = model.data
+def _shortfall(data: ModelData, found: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``shortfall.csv``: every cell of demand, how it is covered (``found``, from
+    :func:`_per_demand`) and what is unmet."""
     cell, labels = _cells(data)
-    found = _per_demand(model, x)
     return pd.DataFrame(
         {
             **labels,
@@ -311,11 +311,10 @@ def _shortfall(model: PlanModel, x: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _rent(model: PlanModel, x: np.ndarray) -> pd.DataFrame:
+def _rent(data: ModelData, found: dict[str, np.ndarray]) -> pd.DataFrame:
     """``rent.csv``: on-demand cloud units rented and their cost (USD, undiscounted)."""
-    data = model.data
     cell, labels = _cells(data)
-    rented = _per_demand(model, x)["rented"][cell]
+    rented = found["rented"][cell]
     cost = rented * data.rent_price[cell[:3]]
     table = pd.DataFrame({**labels, "units": rented, "cost": cost})
     return table[table["units"] > 0].reset_index(drop=True)

@@ -78,7 +78,10 @@ QUANTITIES: dict[str, tuple[str, tuple[str, ...], str]] = {
 MAX_TEXT = 2000
 MAX_NODES = 400
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+NAMING = "a letter, then letters, digits and single _ (at most 64 characters)"
+
+#: A rule's (or a binary's) name: it names rows and columns, also in an LP file.
+_NAME = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -414,7 +417,7 @@ class RuleModel:
         """A 0/1 decision of the rules, ``binary("uses_h200_texas")``: the same name is
         the same variable (for rules such as at most N SKUs per site)."""
         if not isinstance(name, str) or not _NAME.match(name):
-            raise ValueError(f"binary({shown(name)}): a name of letters, digits, _ and -")
+            raise ValueError(f"binary({shown(name)}): {NAMING}")
         if name not in self._binaries:
             program = self.model.program
             column = program.add_columns(
@@ -449,10 +452,7 @@ class RuleModel:
         Raises ``ValueError`` naming the rule for a name that is taken or malformed, or a
         bound that is not a finite number."""
         if not _NAME.match(str(name)):
-            raise ValueError(
-                f"rule name {shown(name)}: start with a letter; letters, digits, _ and - only"
-                " (at most 64)"
-            )
+            raise ValueError(f"rule name {shown(name)}: {NAMING}")
         if name in self.model.rows or name in self.added:
             raise ValueError(f"rule name {shown(name)} is taken (a rule or a built-in family)")
         if not isinstance(constraint, Constraint):
@@ -735,11 +735,7 @@ def rules_from(
             lines.get((*prefix, str(name))),
         )
         if not _NAME.match(str(name)):
-            problems.append(
-                rule.problem(
-                    "a rule name starts with a letter; letters, digits, _ and - only (at most 64)"
-                )
-            )
+            problems.append(rule.problem(f"rule name {shown(str(name))}: {NAMING}"))
             continue
         if not isinstance(text, str):
             problems.append(rule.problem(f"expected the rule as text, got {shown(text)}"))

@@ -46,6 +46,8 @@
       - {offer: reserve-3y, change: -10%}                # price: set, factor or change
       - {offer: reserve-3y, max_units: 500}              # or null; term, notice
       - {offer: spot-2027, remove: true}
+    constraints:                                         # the analyst's rules (docs/rules.md)
+      b200_texas: "installed(sku='B200', site='texas', periods='2028Q4') >= 4000"
     options:       {time_limit_s: 30, mip_gap: 0.005, capex_timing: delivery}
 
 Paths are relative to the file that names them. A scenario that ``extends`` another
