@@ -68,17 +68,16 @@ def _print_decisions(console: Console, plan: Plan, inputs: PlanningInputs) -> No
         console.print(table)
     if not plan.offers.empty:
         table = Table(title="Reserved cloud contracts signed (paid per unit-period, used or not)")
-        for column in ("offer", "workload", "signed", "active", "ref. units", "cash, USD"):
-            table.add_column(
-                column, justify="right" if column in ("ref. units", "cash, USD") else "left"
-            )
+        for column in ("offer", "workload", "signed", "active", "ref. units", "cash"):
+            right = column in ("ref. units", "cash")
+            table.add_column(column, justify="right" if right else "left", overflow="fold")
         for row in plan.offers.itertuples(index=False):
             table.add_row(
                 escape(str(row.offer)),
                 escape(str(row.workload)),
                 str(row.signed),
                 f"{row.first_period}..{row.last_period}",
-                f"{float(row.units):,.0f}",
+                f"{float(row.units):,.1f}",
                 _money(float(row.cost)),
             )
         console.print(table)
