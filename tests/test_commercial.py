@@ -197,6 +197,11 @@ def test_a_reserved_cloud_contract(tmp_path: Path) -> None:
             "cloud_offers.csv",
             "cannot name one",
         ),
+        (
+            {"cloud_offers_csv": "offer,workload,price,term,max_units\nr,jobs,1,9e18,\n"},
+            "cloud_offers.csv",
+            "must be >= 1 and <= 1e+06",
+        ),
     ],
 )
 def test_commercial_terms_are_validated(
@@ -248,3 +253,32 @@ def test_a_vendor_floor_met_exactly(tmp_path: Path) -> None:
     plan = _plan(_instance(tmp_path, catalog_csv=catalog, vendor_limits_csv=limits))
     assert plan.objective == pytest.approx(2500.0)
     assert plan.vendors.set_index("vendor").loc["amd", "share"] == pytest.approx(0.6)
+
+
+def test_terms_that_can_never_apply_are_warned(tmp_path: Path) -> None:
+    # A notice past the horizon's end, and a minimum order no site's power could take.
+    catalog = BASE["catalog.csv"].replace("gpu,100,1,1.0,0,8,nv,", "gpu,100,1,1.0,0,8,nv,5000")
+    offers = "offer,workload,price,term,max_units,notice\nlate,jobs,1,1,,4\n"
+    inputs = read_planning_inputs(_instance(tmp_path, catalog_csv=catalog, cloud_offers_csv=offers))
+    found = {f.check: str(f.problem) for f in inputs.findings}
+    assert "cloud_offers.csv, row 2, column 'notice'" in found["offer_never_active"]
+    assert "SKU 'gpu' has min_lots 5000" in found["min_lots_too_large"]
+    plan = _plan(tmp_path)
+    assert _units(plan, "gpu") == 0 and plan.offers.empty
+
+
+def test_more_power_is_diagnosed_with_a_minimum_order(tmp_path: Path) -> None:
+    # 5 kW, demand up to 20 and shortfall forbidden: 40 kW more in all, with or without a
+    # minimum order of 2 lots (its bound must not hold the power relaxation back).
+    for lots in ("", "2"):
+        folder = _instance(
+            tmp_path / f"lots{lots}",
+            catalog_csv="sku,unit_price,lot_size,power_kw,lead_time,lifetime,min_lots\n"
+            f"gpu,100,1,1.0,0,8,{lots}\n",
+            perf_csv="sku,workload,factor\ngpu,jobs,1.0\n",
+            sites_csv="site,pue,energy_price,power_cap_kw\ndc,1.0,0.0,5\n",
+            options_yaml="shortfall: forbid\nterminal_value: none\nmip_gap: 0\n",
+        )
+        plan = solve(read_planning_inputs(folder))
+        assert plan.status is PlanStatus.INFEASIBLE
+        assert any("more power: 40.0 kW in all" in s for s in plan.diagnosis), plan.diagnosis

@@ -124,6 +124,11 @@ def test_an_infeasible_rule_is_named_in_the_diagnosis(tmp_path: Path) -> None:
         ("installed(sku='gpu') * installed(sku='alt') >= 1", "a rule is linear"),
         ("3 >= 1", "compares a quantity"),
         ("installed(periods='2027Q1') >= installed(periods='2027Q2')", "different periods"),
+        ("installed() >= 1/0", "division by zero"),
+        ("installed() >= 1" + "0" * 400, "too large a number"),
+        ("installed() * 1e308 * 10 >= 0", "multiplied by a number too large"),
+        ("(lots() <= 3) + 1 >= lots()", "one comparison, at the top"),
+        ("lots()() >= 1", "call a quantity by its name"),
     ],
 )
 def test_mistakes_in_a_rule_name_it_and_its_labels(tmp_path: Path, rule: str, words: str) -> None:
@@ -137,6 +142,8 @@ def test_a_rule_name_is_one_family(tmp_path: Path) -> None:
     inputs = read_planning_inputs(_instance(tmp_path))
     with pytest.raises(InputError, match="is taken"):
         solve(inputs.with_rules({"budget": "units().sum() <= 100"}))
+    with pytest.raises(InputError, match="is taken"):  # a family this model does not have
+        solve(inputs.with_rules({"cvar": "units().sum() <= 100"}))
     with pytest.raises(InputError, match="rule name"):
         inputs.with_rules({"9lives": "units().sum() <= 100"})
 

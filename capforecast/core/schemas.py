@@ -25,6 +25,10 @@ HISTORY = TableSchema(
     key=("unique_id", "ds"),
 )
 
+#: The most periods a count of periods (lead time, lifetime, notice, term) may be: far
+#: beyond any horizon, and small enough for the model's integer arithmetic.
+MAX_PERIODS = 1_000_000
+
 #: The catalog columns that a legacy SKU (owned, no longer orderable) leaves empty, all four.
 ORDER_COLUMNS = ("unit_price", "lot_size", "lead_time", "lifetime")
 
@@ -48,8 +52,17 @@ CATALOG = TableSchema(
             "kW per accelerator at the wall, host share included, before PUE",
             minimum=0,
         ),
-        Column("lead_time", "int", "periods from order to service", nullable=True, minimum=0),
-        Column("lifetime", "int", "periods in service", nullable=True, minimum=1),
+        Column(
+            "lead_time",
+            "int",
+            "periods from order to service",
+            nullable=True,
+            minimum=0,
+            maximum=MAX_PERIODS,
+        ),
+        Column(
+            "lifetime", "int", "periods in service", nullable=True, minimum=1, maximum=MAX_PERIODS
+        ),
         Column(
             "opex",
             "float",
@@ -244,7 +257,7 @@ CLOUD_OFFERS = TableSchema(
         Column("offer", "str", "reserved cloud contract name"),
         Column("workload", "str", "workload it serves"),
         Column("price", "float", "USD per reference unit-period, used or not", minimum=0),
-        Column("term", "int", "periods it runs once active", minimum=1),
+        Column("term", "int", "periods it runs once active", minimum=1, maximum=MAX_PERIODS),
         Column(
             "max_units",
             "float",
@@ -259,6 +272,7 @@ CLOUD_OFFERS = TableSchema(
             required=False,
             nullable=True,
             minimum=0,
+            maximum=MAX_PERIODS,
         ),
         Column("region", "str", "region served (required iff demand has regions)", required=False),
     ),

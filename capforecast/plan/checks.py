@@ -256,6 +256,42 @@ def _at(name: str, row: Hashable, column: str, message: str) -> Problem:
     return Problem(f"{name}.csv", int(row), column, message)  # type: ignore[call-overload]
 
 
+def check_commercial_terms(inputs: PlanningInputs, data: ModelData) -> list[Finding]:
+    """Warnings: a cloud offer whose notice leaves no period to use it, and a SKU whose
+    ``min_lots`` is more than any site's power cap could take when an order arrives (every
+    order of it is then 0)."""
+    findings = []
+    offers = data.offers
+    for q in np.flatnonzero(offers.notice > data.horizon - 1):
+        message = (
+            f"offer '{offers.names[q]}' has a notice of {offers.notice[q]} periods: signed in "
+            f"the first of the {data.horizon} periods it would not be usable within the "
+            "horizon, so it is never signed"
+        )
+        problem = Problem("cloud_offers.csv", int(offers.row[q]), "notice", message)
+        findings.append(Finding("offer_never_active", "warning", problem))
+    arrives = np.minimum(
+        np.arange(data.horizon)[None, :] + data.lead_time[:, None], data.horizon - 1
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        most = data.power_cap[:, arrives].max(axis=(0, 2)) / (  # [s]: the largest cap at arrival
+            data.lot_size * data.power_kw * data.pue.min()
+        )
+    for s in np.flatnonzero(
+        data.orderable & (data.min_lots > 1) & (np.floor(most + 1e-9) < data.min_lots)
+    ):
+        message = (
+            f"SKU '{data.skus[s]}' has min_lots {int(data.min_lots[s])}, more lots than any "
+            "site's power cap could take in a period they arrive: it will not be ordered"
+        )
+        findings.append(
+            Finding(
+                "min_lots_too_large", "warning", Problem("catalog.csv", None, "min_lots", message)
+            )
+        )
+    return findings
+
+
 CHECKS: tuple[Callable[[PlanningInputs, ModelData], list[Finding]], ...] = (
     check_fleet_power,
     check_fleet_slots,
@@ -266,6 +302,7 @@ CHECKS: tuple[Callable[[PlanningInputs, ModelData], list[Finding]], ...] = (
     check_perf_workloads,
     check_clusters,
     check_eligibility_without_regions,
+    check_commercial_terms,
 )
 
 

@@ -348,18 +348,26 @@ def define_reserved(data: ModelData, sign: VariableFamily) -> Terms:
     return Terms.of({}, sign, np.ones(len(sign))).take(owner, keys)
 
 
+#: The bound on one order's lots when the power cap does not bound it (the diagnosis's
+#: elastic power rows).
+UNBOUNDED_LOTS = 1e6
+
+
 def define_order(model: PlanModel) -> None:
     """``min_lots``: for a SKU with ``m_s > 1``, ``n_{s,k,t} = 0`` or ``n >= m_s``, with a
     binary ``z_{s,k,t}`` (an order is placed): ``n - m_s z >= 0`` (``min_lots``) and
     ``n - U z <= 0`` (``order_size``). ``U_{s,k,t} = ⌊Pcap_{k,t+ℓ_s} / (L_s p_s pue_k)⌋``
     is the most lots the site's power cap could take when they arrive (every other unit
-    there draws >= 0); where it is below ``m_s`` the order is fixed to 0."""
+    there draws >= 0); where it is below ``m_s`` the order is fixed to 0. (When the
+    diagnosis relaxes ``power``, ``U`` is :data:`UNBOUNDED_LOTS`.)"""
     data, buy, program = model.data, model.buy, model.program
     s, k, t = buy.index["s"], buy.index["k"], buy.index["t"]
     need = data.min_lots[s]
     kw = data.facility_kw[s, k] * data.lot_size[s]
     with np.errstate(divide="ignore", invalid="ignore"):
         most = np.floor(data.power_cap[k, t + data.lead_time[s]] / kw + 1e-9)
+    if "power" in model.elastic:  # (a diagnosis that relaxes power needs a larger bound)
+        most = np.full(len(most), UNBOUNDED_LOTS)
     sized = need > 1
     program.upper[buy.columns[sized & (most < need)]] = 0.0
     keep = sized & (most >= need)

@@ -74,6 +74,18 @@ QUANTITIES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "power": ("kW", ("site", "region", "periods"), "facility kW drawn by installed units"),
 }
 
+#: Names of the model's own families (rows and columns), whether or not a model has them:
+#: no rule may take one.
+RESERVED = frozenset(
+    {
+        "split", "cluster", "retire", "demand", "power", "slots", "budget", "supply",
+        "supply_min", "min_lots", "order_size", "vendor_max", "vendor_min", "offer_limit",
+        "met", "service_level", "cvar", "relax", "stable_share", "buy", "serve", "rent",
+        "unmet", "place", "unplaced", "sign", "order", "binary", "cvar_threshold",
+        "cvar_excess",
+    }
+)  # fmt: skip
+
 #: Bounds on one rule's text (characters, and nodes of its syntax tree).
 MAX_TEXT = 2000
 MAX_NODES = 400
@@ -126,14 +138,9 @@ class Expression:
         )
 
     def _scaled(self, factor: float) -> Expression:
-        return Expression(
-            self.periods,
-            self.row,
-            self.columns,
-            self.coef * factor,
-            self.constant * factor,
-            self.unit,
-        )
+        with np.errstate(over="ignore"):  # (an infinite coefficient is refused by add)
+            coef, constant = self.coef * factor, self.constant * factor
+        return Expression(self.periods, self.row, self.columns, coef, constant, self.unit)
 
     def _spread(self, periods: np.ndarray) -> Expression:
         """A total repeated in every row of ``periods``."""
@@ -453,7 +460,7 @@ class RuleModel:
         bound that is not a finite number."""
         if not _NAME.match(str(name)):
             raise ValueError(f"rule name {shown(name)}: {NAMING}")
-        if name in self.model.rows or name in self.added:
+        if name in RESERVED or name in self.model.rows or name in self.added:
             raise ValueError(f"rule name {shown(name)} is taken (a rule or a built-in family)")
         if not isinstance(constraint, Constraint):
             raise ValueError(
@@ -463,6 +470,8 @@ class RuleModel:
         bound = -expression.constant
         if not np.isfinite(bound).all():
             raise ValueError(f"rule {name}: its bound is not a finite number")
+        if not np.isfinite(expression.coef).all():
+            raise ValueError(f"rule {name}: a quantity is multiplied by a number too large")
         lower = bound if constraint.sense in (">=", "==") else np.full(len(bound), -np.inf)
         upper = bound if constraint.sense in ("<=", "==") else np.full(len(bound), np.inf)
         order = np.argsort(expression.row, kind="stable")
@@ -527,6 +536,10 @@ def parse_rule(rule: Rule) -> ast.Expression:
             isinstance(node.value, bool) or not isinstance(node.value, int | float | str)
         ):
             raise ValueError(f"{shown(node.value)} is not a number or a label")
+        if isinstance(node, ast.Compare) and node is not body:
+            raise ValueError("a rule has one comparison, at the top: a <= b, a >= b or a == b")
+        if isinstance(node, ast.Call) and not isinstance(node.func, ast.Name | ast.Attribute):
+            raise ValueError("call a quantity by its name, e.g. installed(sku='B200').sum()")
     return tree
 
 
@@ -577,10 +590,14 @@ def _evaluate(node: ast.AST, m: RuleModel) -> Any:
             ast.Div: "__truediv__",
         }
         if not isinstance(left, Expression) and not isinstance(right, Expression):
-            result = getattr(float(left), operation[type(node.op)])(float(right))
-            if result is NotImplemented or not np.isfinite(result):
+            if not isinstance(left, float) or not isinstance(right, float):
+                raise ValueError("arithmetic is on quantities and numbers only")
+            if isinstance(node.op, ast.Div) and right == 0:
+                raise ValueError("division by zero")
+            result = getattr(left, operation[type(node.op)])(right)
+            if not np.isfinite(result):
                 raise ValueError("arithmetic on numbers gives no finite number")
-            return result
+            return float(result)
         if isinstance(node.op, ast.Add | ast.Mult) and not isinstance(left, Expression):
             left, right = right, left
         elif isinstance(node.op, ast.Sub) and not isinstance(left, Expression):
@@ -594,7 +611,10 @@ def _evaluate(node: ast.AST, m: RuleModel) -> Any:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, str):
             raise ValueError(f"{shown(node.value)}: a label goes in a selector, e.g. sku='B200'")
-        return float(node.value)  # type: ignore[arg-type]
+        try:
+            return float(node.value)  # type: ignore[arg-type]
+        except OverflowError:
+            raise ValueError(f"{shown(node.value)} is too large a number") from None
     if isinstance(node, ast.Call):
         return _call(node, m)
     raise ValueError(f"{type(node).__name__.lower()} cannot stand alone in a rule")
@@ -681,8 +701,8 @@ def compile_rules(
     for rule in rules:
         try:
             m.add(rule.name, _evaluate(parse_rule(rule), m))
-        except ValueError as error:
-            raise InputError([rule.problem(str(error))]) from None
+        except (ValueError, ArithmeticError) as error:  # (1/0, 10**400 as a float)
+            raise InputError([rule.problem(f"{error}")]) from None
     if function is not None:
         try:
             function(m)
