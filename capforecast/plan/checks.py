@@ -270,18 +270,14 @@ def check_commercial_terms(inputs: PlanningInputs, data: ModelData) -> list[Find
         )
         problem = Problem("cloud_offers.csv", int(offers.row[q]), "notice", message)
         findings.append(Finding("offer_never_active", "warning", problem))
-    arrives = np.minimum(
-        np.arange(data.horizon)[None, :] + data.lead_time[:, None], data.horizon - 1
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        most = data.power_cap[:, arrives].max(axis=(0, 2)) / (  # [s]: the largest cap at arrival
-            data.lot_size * data.power_kw * data.pue.min()
-        )
-    for s in np.flatnonzero(
-        data.orderable & (data.min_lots > 1) & (np.floor(most + 1e-9) < data.min_lots)
-    ):
+    s, k, t = (g.ravel() for g in np.indices(data.fleet.shape))
+    arrives = data.orderable[s] & (t + data.lead_time[s] <= data.horizon - 1)
+    most = np.zeros(len(data.skus))  # [s]: the largest order any site could take
+    np.maximum.at(most, s[arrives], data.most_lots(s[arrives], k[arrives], t[arrives]))
+    ordered = np.bincount(s[arrives], minlength=len(data.skus)) > 0  # (else unorderable_sku)
+    for sku in np.flatnonzero(ordered & (data.min_lots > 1) & (most < data.min_lots)):
         message = (
-            f"SKU '{data.skus[s]}' has min_lots {int(data.min_lots[s])}, more lots than any "
+            f"SKU '{data.skus[sku]}' has min_lots {int(data.min_lots[sku])}, more lots than any "
             "site's power cap could take in a period they arrive: it will not be ordered"
         )
         findings.append(

@@ -241,6 +241,15 @@ class ModelData:
         ``τ`` (``capex_timing: order``) or its arrival ``τ + ℓ_s`` (``delivery``)."""
         return t + self.lead_time[s] if self.capex_at_delivery else t
 
+    def most_lots(self, s: np.ndarray, k: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """``U_{s,k,t} = ⌊Pcap_{k,t+ℓ_s} / (L_s p_s pue_k)⌋``: the most lots of SKU ``s``
+        ordered in ``t`` for site ``k`` that the site's power cap could take when they
+        arrive (every other unit there draws >= 0); ``inf`` for a SKU drawing no power.
+        Orders must arrive within the horizon."""
+        kw = self.facility_kw[s, k] * self.lot_size[s]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor(self.power_cap[k, t + self.lead_time[s]] / kw + 1e-9)
+
     @property
     def terminal_credit(self) -> np.ndarray:
         """``δ^T r_{s,t} / λ_s`` as ``[s, t]``: the share of an order placed at ``t`` that

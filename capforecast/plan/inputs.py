@@ -881,17 +881,7 @@ def _check_supply(supply: pd.DataFrame, raw: pd.DataFrame | None) -> list[Proble
                 "(committed volume), or both",
             )
         ]
-    above = supply["min_units"] > supply["max_units"]
-    return [
-        Problem(
-            "supply.csv",
-            int(row),
-            "min_units",
-            f"min_units ({supply.at[row, 'min_units']:g}) is above max_units "
-            f"({supply.at[row, 'max_units']:g})",
-        )
-        for row in supply.index[above.fillna(False).to_numpy(dtype=bool)]
-    ]
+    return _minimum_above_maximum(supply, "supply.csv", "min_units", "max_units")
 
 
 def _check_commitments(tables: dict[str, pd.DataFrame], periods: pd.PeriodIndex) -> list[Problem]:
@@ -921,6 +911,21 @@ def _check_commitments(tables: dict[str, pd.DataFrame], periods: pd.PeriodIndex)
     return problems
 
 
+def _minimum_above_maximum(table: pd.DataFrame, file: str, low: str, high: str) -> list[Problem]:
+    """A problem for every row whose ``low`` column is above its ``high`` one (an empty
+    cell is no limit)."""
+    above = (table[low] > table[high]).fillna(False).to_numpy(dtype=bool)
+    return [
+        Problem(
+            file,
+            int(row),
+            low,
+            f"{low} ({table.at[row, low]:g}) is above {high} ({table.at[row, high]:g})",
+        )
+        for row in table.index[above]
+    ]
+
+
 def _check_vendor_limits(catalog: pd.DataFrame, limits: pd.DataFrame) -> list[Problem]:
     """Each row names a vendor of the catalog, and its ``min_share`` is at most its
     ``max_share``."""
@@ -938,17 +943,7 @@ def _check_vendor_limits(catalog: pd.DataFrame, limits: pd.DataFrame) -> list[Pr
     problems += check_known(
         limits, "vendor", vendors, "vendor_limits.csv", what="vendor", source="catalog.csv"
     )
-    above = limits["min_share"] > limits["max_share"]
-    problems += [
-        Problem(
-            "vendor_limits.csv",
-            int(row),
-            "min_share",
-            f"min_share ({limits.at[row, 'min_share']:g}) is above max_share "
-            f"({limits.at[row, 'max_share']:g})",
-        )
-        for row in limits.index[above.fillna(False).to_numpy(dtype=bool)]
-    ]
+    problems += _minimum_above_maximum(limits, "vendor_limits.csv", "min_share", "max_share")
     return problems
 
 

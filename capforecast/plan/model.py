@@ -363,9 +363,7 @@ def define_order(model: PlanModel) -> None:
     data, buy, program = model.data, model.buy, model.program
     s, k, t = buy.index["s"], buy.index["k"], buy.index["t"]
     need = data.min_lots[s]
-    kw = data.facility_kw[s, k] * data.lot_size[s]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        most = np.floor(data.power_cap[k, t + data.lead_time[s]] / kw + 1e-9)
+    most = data.most_lots(s, k, t)
     if "power" in model.elastic:  # (a diagnosis that relaxes power needs a larger bound)
         most = np.full(len(most), UNBOUNDED_LOTS)
     sized = need > 1

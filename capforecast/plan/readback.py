@@ -24,6 +24,7 @@ from capforecast.plan.result import (
     RULE_COLUMNS,
     VENDOR_COLUMNS,
     Plan,
+    empty_table,
 )
 from capforecast.plan.status import SolverOutcome, relative_gap
 
@@ -98,28 +99,25 @@ def read_back(
 def empty_plan(**status: Any) -> Plan:
     """A plan without a solution: every table with its columns and no rows."""
 
-    def empty(columns: tuple[str, ...]) -> pd.DataFrame:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-
     return Plan(
         **status,
         objective=None,
         bound=None,
         gap=None,
-        purchases=empty(PURCHASE_COLUMNS),
-        capacity=empty(CAPACITY_COLUMNS),
-        allocation=empty(ALLOCATION_COLUMNS),
-        rent=empty(RENT_COLUMNS),
-        shortfall=empty(SHORTFALL_COLUMNS),
-        spend=empty(SPEND_COLUMNS),
-        power=empty(POWER_COLUMNS),
+        purchases=empty_table(PURCHASE_COLUMNS),
+        capacity=empty_table(CAPACITY_COLUMNS),
+        allocation=empty_table(ALLOCATION_COLUMNS),
+        rent=empty_table(RENT_COLUMNS),
+        shortfall=empty_table(SHORTFALL_COLUMNS),
+        spend=empty_table(SPEND_COLUMNS),
+        power=empty_table(POWER_COLUMNS),
         costs={},
-        scenario_costs=empty(SCENARIO_COST_COLUMNS),
-        retirements=empty(RETIREMENT_COLUMNS),
-        clusters=empty(CLUSTER_COLUMNS),
-        offers=empty(OFFER_COLUMNS),
-        vendors=empty(VENDOR_COLUMNS),
-        rules=empty(RULE_COLUMNS),
+        scenario_costs=empty_table(SCENARIO_COST_COLUMNS),
+        retirements=empty_table(RETIREMENT_COLUMNS),
+        clusters=empty_table(CLUSTER_COLUMNS),
+        offers=empty_table(OFFER_COLUMNS),
+        vendors=empty_table(VENDOR_COLUMNS),
+        rules=empty_table(RULE_COLUMNS),
     )
 
 
@@ -430,7 +428,7 @@ def _vendors(model: PlanModel, x: np.ndarray) -> pd.DataFrame:
     undiscounted, at the order price) and share of all capex, beside its limits."""
     data = model.data
     if not any(data.sku_vendor):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in VENDOR_COLUMNS})
+        return empty_table(VENDOR_COLUMNS)
     _, capex = _orders(model, x)
     names = list(dict.fromkeys(v for v in data.sku_vendor if v))
     of_order = _labels(data.sku_vendor, model.buy.index["s"])
@@ -476,5 +474,5 @@ def _rules(model: PlanModel, x: np.ndarray) -> pd.DataFrame:
             )
         )
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in RULE_COLUMNS})
+        return empty_table(RULE_COLUMNS)
     return pd.concat(frames, ignore_index=True)

@@ -64,7 +64,8 @@ VENDOR_COLUMNS = ("vendor", "capex", "share", "min_share", "max_share")
 RULE_COLUMNS = ("rule", "period", "left", "sense", "right", "slack", "unit")
 
 
-def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+def empty_table(columns: tuple[str, ...]) -> pd.DataFrame:
+    """A table with these columns and no rows (a plan's table without a solution)."""
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
@@ -100,15 +101,15 @@ class Plan:
     costs: dict[str, float]
     scenario_costs: pd.DataFrame  # scenario, probability, cost (the whole discounted C_ω)
     #: Fleet retired early (``early_retirement``): see :data:`RETIREMENT_COLUMNS`.
-    retirements: pd.DataFrame = field(default_factory=lambda: _empty(RETIREMENT_COLUMNS))
+    retirements: pd.DataFrame = field(default_factory=lambda: empty_table(RETIREMENT_COLUMNS))
     #: Training clusters: see :data:`CLUSTER_COLUMNS`.
-    clusters: pd.DataFrame = field(default_factory=lambda: _empty(CLUSTER_COLUMNS))
+    clusters: pd.DataFrame = field(default_factory=lambda: empty_table(CLUSTER_COLUMNS))
     #: Reserved cloud contracts signed: see :data:`OFFER_COLUMNS`.
-    offers: pd.DataFrame = field(default_factory=lambda: _empty(OFFER_COLUMNS))
+    offers: pd.DataFrame = field(default_factory=lambda: empty_table(OFFER_COLUMNS))
     #: Capex by vendor: see :data:`VENDOR_COLUMNS`.
-    vendors: pd.DataFrame = field(default_factory=lambda: _empty(VENDOR_COLUMNS))
+    vendors: pd.DataFrame = field(default_factory=lambda: empty_table(VENDOR_COLUMNS))
     #: The analyst's rules at the plan: see :data:`RULE_COLUMNS`.
-    rules: pd.DataFrame = field(default_factory=lambda: _empty(RULE_COLUMNS))
+    rules: pd.DataFrame = field(default_factory=lambda: empty_table(RULE_COLUMNS))
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: Constraints with a non-zero shadow price (``capforecast.plan.explain``).
     binding: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -274,7 +274,9 @@ class RuleModel:
     added: dict[str, AddedRule] = field(default_factory=dict)
     _binaries: dict[str, int] = field(default_factory=dict)
 
-    def _labels(self, selector: str) -> list[str]:
+    @property
+    def labels(self) -> dict[str, list[str]]:
+        """The names each selector takes (as :attr:`PlanningInputs.labels`)."""
         data = self.model.data
         return {
             "sku": data.skus,
@@ -282,39 +284,29 @@ class RuleModel:
             "workload": data.workloads,
             "region": data.regions,
             "vendor": sorted({v for v in data.sku_vendor if v}),
-        }[selector]
+        }
 
     def _pick(self, selector: str, value: object) -> np.ndarray:
-        """Indices of the labels ``value`` names (one name or a list) along ``selector``."""
+        """Indices along ``selector`` of the labels ``value`` names (one or a list; known,
+        :func:`_check_selector`)."""
         names = value if isinstance(value, list | tuple) else [value]
-        known = self._labels(selector)
-        unknown = [str(n) for n in names if str(n) not in known]
-        if unknown:
-            listed = sorted(clipped(k) for k in known)[:12]
-            raise ValueError(f"unknown {selector} {shown(unknown[0])}; known: {listed}")
+        known = self.labels[selector]
         return np.asarray([known.index(str(n)) for n in names], dtype=np.int64)
 
     def _select(
         self, quantity: str, index: dict[str, np.ndarray], select: dict[str, Any]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Which entries of ``index`` (arrays ``s, k, w, g, t``) the selectors keep."""
-        allowed = QUANTITIES[quantity][1]
-        wrong = sorted(set(select) - set(allowed))
-        if wrong:
-            raise ValueError(f"{quantity}() takes {', '.join(allowed)}, not {wrong[0]}")
-        data = self.model.data
+        data, labels = self.model.data, self.labels
+        for selector, value in select.items():
+            _check_selector(quantity, selector, value, labels, data.periods)
         keep = np.ones(len(index["t"]), dtype=bool)
         for selector, value in select.items():
             if selector == "periods":
-                chosen = select_periods(value, pd.Series(data.periods))
-                if not chosen.any():
-                    raise ValueError(f"periods {shown(value)} selects none of the horizon")
-                keep &= chosen[index["t"]]
+                keep &= select_periods(value, pd.Series(data.periods))[index["t"]]
             elif selector == "vendor":
                 vendors = np.asarray(data.sku_vendor, dtype=object)[index["s"]]
-                names = np.asarray(self._labels("vendor"), dtype=object)[
-                    self._pick("vendor", value)
-                ]
+                names = np.asarray(labels["vendor"], dtype=object)[self._pick("vendor", value)]
                 keep &= np.isin(vendors, names)
             elif selector == "region" and "g" not in index:
                 keep &= np.isin(data.site_region[index["k"]], self._pick("region", value))
@@ -655,6 +647,29 @@ def _literal(node: ast.AST) -> Any:
     raise ValueError("a selector is a label (sku='B200') or a list of labels")
 
 
+def _check_selector(
+    quantity: str,
+    selector: str | None,
+    value: object,
+    labels: Mapping[str, list[str]],
+    periods: pd.PeriodIndex,
+) -> None:
+    """Raise ``ValueError`` when ``quantity`` takes no ``selector``, when ``value`` names a
+    label ``labels`` does not have, or when periods select none of the horizon."""
+    allowed = QUANTITIES[quantity][1]
+    if selector not in allowed:
+        raise ValueError(f"{quantity}() takes {', '.join(allowed)}, not {selector}")
+    if selector == "periods":
+        if not select_periods(value, pd.Series(periods)).any():  # type: ignore[arg-type]
+            raise ValueError(f"periods {shown(value)} selects none of the horizon")
+        return
+    known = labels[selector]
+    for name in value if isinstance(value, list | tuple) else [value]:
+        if str(name) not in known:
+            listed = sorted(clipped(k) for k in known)[:12]
+            raise ValueError(f"unknown {selector} {shown(str(name))}; known: {listed}")
+
+
 def check_labels(
     rule: Rule, labels: Mapping[str, list[str]], periods: pd.PeriodIndex
 ) -> list[Problem]:
@@ -672,21 +687,7 @@ def check_labels(
         for keyword in node.keywords:
             try:
                 value = _literal(keyword.value)
-                if keyword.arg not in QUANTITIES[quantity][1]:
-                    allowed = ", ".join(QUANTITIES[quantity][1])
-                    raise ValueError(f"{quantity}() takes {allowed}, not {keyword.arg}")
-                if keyword.arg == "periods":
-                    if not select_periods(value, pd.Series(periods)).any():
-                        raise ValueError(f"periods {shown(value)} selects none of the horizon")
-                    continue
-                known = labels[keyword.arg]
-                names = value if isinstance(value, list) else [value]
-                for name in names:
-                    if str(name) not in known:
-                        listed = sorted(clipped(k) for k in known)[:12]
-                        raise ValueError(
-                            f"unknown {keyword.arg} {shown(str(name))}; known: {listed}"
-                        )
+                _check_selector(quantity, keyword.arg, value, labels, periods)
             except ValueError as error:
                 problems.append(rule.problem(f"{quantity}(): {error}"))
     return problems
