@@ -24,6 +24,7 @@ from capforecast.plan.options import FILE as OPTIONS_FILE
 from capforecast.plan.result import Plan
 from capforecast.plan.solve import solve
 from capforecast.requirement.aggregate import (
+    DEFAULT_UTILIZATION_TARGET,
     PeriodStat,
     regions_of,
     requirement,
@@ -66,7 +67,7 @@ def quarterly_plan(
     seed: int = 0,
     service_level: float = 0.9,
     period_stat: PeriodStat = "mean",
-    utilization_target: float = 0.85,
+    utilization_target: float = DEFAULT_UTILIZATION_TARGET,
     n_scenarios: int | None = None,
     progress: Progress | None = None,
 ) -> QuarterlyPlan:
@@ -80,6 +81,8 @@ def quarterly_plan(
     original ``demand.csv``. With ``n_scenarios``, the plan is stochastic instead: the
     paths are reduced to that many weighted demand scenarios (``requirement_scenarios``,
     written as ``demand.csv`` and ``scenarios.csv``) and ``service_level`` is not used.
+    The requirement is divided by ``utilization_target``
+    (:data:`~capforecast.requirement.DEFAULT_UTILIZATION_TARGET`, 0.85, by default).
     Inputs are copied to ``out_dir/inputs``; the plan is written to ``out_dir``.
 
     When the sites of ``planning_dir`` have regions (``sites.csv`` column ``region``),
@@ -131,7 +134,7 @@ def forecast_requirement(
     seed: int = 0,
     service_level: float = 0.9,
     period_stat: PeriodStat = "mean",
-    utilization_target: float = 0.85,
+    utilization_target: float = DEFAULT_UTILIZATION_TARGET,
     n_scenarios: int | None = None,
     progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:

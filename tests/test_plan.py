@@ -20,6 +20,7 @@ from capforecast.plan.data import ModelData
 from capforecast.plan.model import PlanModel
 from tests.random_instances import write_random_instance
 
+TCO_COSTS = ("capex", "energy", "opex", "total", "rent", "contract")
 OUTPUTS = {
     "purchases.csv": ["sku", "site", "order_period", "arrival_period", "lots", "units", "capex"],
     "capacity.csv": ["sku", "site", "period", "existing_units", "new_units", "units"],
@@ -36,7 +37,31 @@ OUTPUTS = {
         "unmet",
     ],
     "spend.csv": ["period", "capex", "budget", "cumulative_capex", "cumulative_budget"],
-    "power.csv": ["site", "period", "draw_kw", "cap_kw", "units", "slots"],
+    "power.csv": ["site", "period", "draw_kw", "cap_kw", "units", "slots", "energy_cost"],
+    "cash.csv": ["period", "capex", "energy", "opex", "cloud_offers", "rent", "salvage", "total"],
+    "penalties.csv": ["workload", "penalty_per_period", "penalty_per_hour", "source"],
+    "depreciation.csv": [
+        "sku",
+        "period",
+        "fiscal_year",
+        "in_service_capex",
+        "depreciation",
+        "book_value",
+    ],
+    "fiscal_years.csv": [
+        "fiscal_year",
+        "capex",
+        "energy",
+        "opex",
+        "cloud_offers",
+        "rent",
+        "salvage",
+        "cash",
+        "depreciation",
+        "pnl",
+    ],
+    "capex_by_vendor.csv": ["fiscal_year", "vendor", "capex"],
+    "tco.csv": ["sku", "site", "workload", *(f"{c}_per_hour" for c in TCO_COSTS)],
     "clusters.csv": [
         "cluster",
         "workload",
@@ -333,7 +358,9 @@ def test_demo_end_to_end_and_reproducible_from_its_inputs(
     out = tmp_path / "demo"
     result = cli("demo", "--out", out, "--paths", 60)
     assert result.code == 0, result.stderr  # type: ignore[attr-defined]
-    for phrase in ("Orders by SKU, site and period", "Spend vs budget", "Power vs cap", "total"):
+    phrases = ("Orders by SKU, site and period", "Spend vs budget", "Power vs cap")
+    phrases += ("Cash over the horizon", "Valuations in the objective, not cash", "objective")
+    for phrase in phrases:
         assert phrase in result.stdout, phrase  # type: ignore[attr-defined]
     document = json.loads((out / "plan.json").read_text())
     assert document["status"] in ("optimal", "feasible")

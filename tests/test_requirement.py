@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capforecast import InputError, requirement, requirement_scenarios
+from capforecast.requirement import DEFAULT_UTILIZATION_TARGET
 from capforecast.requirement.reduction import forward_selection
 
 PERIODS = pd.period_range("2027Q1", periods=2, freq="Q")
@@ -65,7 +66,15 @@ def _by_pandas(paths: pd.DataFrame, level: float, stat: str) -> pd.Series:
 @pytest.mark.parametrize("stat", ["mean", "max"])
 def test_matches_the_definition(stat: str) -> None:
     paths = _paths(1)
-    got = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=0.9, period_stat=stat)  # type: ignore[arg-type]
+    got = requirement(
+        paths,
+        ATTRIBUTES,
+        PERF,
+        PERIODS,
+        service_level=0.9,
+        period_stat=stat,  # type: ignore[arg-type]
+        utilization_target=1.0,
+    )
     expected = _by_pandas(paths, 0.9, stat)
     np.testing.assert_allclose(
         got.set_index(["workload", "period"])["demand"].sort_index().to_numpy(),
@@ -100,13 +109,24 @@ def test_aggregate_quantile_is_below_the_sum_of_quantiles() -> None:
 @settings(max_examples=25, deadline=None)
 def test_properties(seed: int, low: float, high: float, scale: float, target: float) -> None:
     paths = _paths(seed, n_paths=20)
-    base = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=low)["demand"]
-    upper = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=high)["demand"]
+    base = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=low, utilization_target=1.0)[
+        "demand"
+    ]
+    upper = requirement(
+        paths, ATTRIBUTES, PERF, PERIODS, service_level=high, utilization_target=1.0
+    )["demand"]
     assert (upper >= base - 1e-9).all()  # monotone in the service level
     scaled = requirement(
-        paths.assign(value=paths["value"] * scale), ATTRIBUTES, PERF, PERIODS, service_level=high
+        paths.assign(value=paths["value"] * scale),
+        ATTRIBUTES,
+        PERF,
+        PERIODS,
+        service_level=high,
+        utilization_target=1.0,
     )["demand"]
     np.testing.assert_allclose(scaled, upper * scale, rtol=1e-9)
+    default = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=high)["demand"]
+    np.testing.assert_allclose(default, upper / DEFAULT_UTILIZATION_TARGET, rtol=1e-9)
     relaxed = requirement(
         paths, ATTRIBUTES, PERF, PERIODS, service_level=high, utilization_target=target
     )["demand"]
@@ -198,9 +218,17 @@ def test_weekly_steps_are_spread_over_the_periods_they_straddle() -> None:
     values = np.where(weeks < pd.Timestamp("2027-03-29"), 10.0, 20.0)
     paths = pd.DataFrame({"unique_id": "a", "ds": weeks, "path": 0, "value": values})
     paths.attrs["freq"] = "W-MON"
-    got = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=0.5)
+    got = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=0.5, utilization_target=1.0)
     # Days of 2027Q1 at 20: 29-31 March (3 of 90); 2027Q2 entirely at 20.
     expected_q1 = (87 * 10 + 3 * 20) / 90
     assert got["demand"].tolist() == pytest.approx([expected_q1, 20.0])
-    peak = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=0.5, period_stat="max")
+    peak = requirement(
+        paths,
+        ATTRIBUTES,
+        PERF,
+        PERIODS,
+        service_level=0.5,
+        period_stat="max",
+        utilization_target=1.0,
+    )
     assert peak["demand"].tolist() == pytest.approx([20.0, 20.0])

@@ -64,6 +64,7 @@ def test_by_region_matches_the_definition(stat: PeriodStat) -> None:
         PERIODS,
         service_level=0.9,
         period_stat=stat,
+        utilization_target=1.0,
         by_region=True,
     )
     assert list(got.columns) == ["workload", "region", "period", "demand"]
@@ -96,7 +97,9 @@ def test_two_regions_sum_path_by_path_to_the_workload() -> None:
     np.testing.assert_allclose(regional[~training][0], overall[0])
     # Constant paths: the regions' demand is exactly the sum of their series' perf units.
     flat = paths.assign(value=1.0)
-    got = requirement(flat, ATTRIBUTES, PERF, PERIODS, service_level=0.5, by_region=True)
+    got = requirement(
+        flat, ATTRIBUTES, PERF, PERIODS, service_level=0.5, utilization_target=1.0, by_region=True
+    )
     demand = got.groupby(["workload", "region"])["demand"].first().to_dict()
     assert demand == pytest.approx(
         {
@@ -157,12 +160,14 @@ def test_scenarios_by_region_are_joint_draws() -> None:
     paths = pd.concat(frames, ignore_index=True)
     attributes = ATTRIBUTES[ATTRIBUTES["unique_id"].isin(["a", "c", "d"])]
     demand, scenarios = requirement_scenarios(
-        paths, attributes, PERF, PERIODS, n_scenarios=4, by_region=True
+        paths, attributes, PERF, PERIODS, n_scenarios=4, utilization_target=1.0, by_region=True
     )
     assert list(demand.columns) == ["workload", "region", "period", "scenario", "demand"]
     assert scenarios["probability"].sum() == pytest.approx(1.0)
     assert len(scenarios) == 4 and len(demand) == 4 * 3 * 2
-    groups, per_path = requirement_paths(paths, attributes, PERF, PERIODS, by_region=True)
+    groups, per_path = requirement_paths(
+        paths, attributes, PERF, PERIODS, utilization_target=1.0, by_region=True
+    )
     for name, scenario in demand.groupby("scenario", sort=False):
         path = int(str(name).removeprefix("path"))
         # The whole vector, every workload, region and period, is that one path's.

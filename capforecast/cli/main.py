@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from capforecast.core.errors import CapforecastError, ParameterError
+from capforecast.core.errors import CapforecastError, ParameterError, PlanningWarning
 from capforecast.core.history import read_history
 from capforecast.core.io import check_output, write_table
 from capforecast.core.limits import clipped
@@ -341,6 +341,8 @@ def run(argv: list[str] | None = None) -> int:
                 code = app(args=argv, standalone_mode=False)
             finally:
                 for warning in caught:
+                    if issubclass(warning.category, PlanningWarning):
+                        continue  # the plan lists them (plan.warnings), once
                     errors.print(f"note: {warning.message}", markup=False, highlight=False)
     except CapforecastError as exc:
         errors.print(f"error: {exc}", markup=False, highlight=False)

@@ -11,17 +11,19 @@ from rich.table import Table
 from capforecast.plan.inputs import PlanningInputs
 from capforecast.plan.result import Plan
 
-_COST_LABELS = {
-    "capex": "capex, new orders (cash)",
-    "energy_existing": "energy, existing fleet (cash)",
-    "energy_new": "energy, new units (cash)",
-    "opex": "opex, all installed units (cash)",
-    "salvage": "salvage of fleet retired early (cash, credit)",
-    "terminal_value": "terminal value (valuation, credit)",
-    "unplaced_clusters": "training clusters not placed (penalty, valuation)",
-    "cloud_offers": "reserved cloud contracts (cash)",
-    "rent": "cloud rent, on demand (cash)",
-    "shortfall": "shortfall penalty (valuation)",
+_CASH_LABELS = {
+    "capex": "capex, new orders",
+    "energy": "energy, all installed units",
+    "opex": "opex, all installed units",
+    "cloud_offers": "reserved cloud contracts",
+    "rent": "cloud rent, on demand",
+    "salvage": "salvage of fleet retired early (received)",
+    "total": "[bold]cash[/bold]",
+}
+_VALUATION_LABELS = {
+    "terminal_value": "terminal value (service life left after the horizon, credit)",
+    "shortfall": "penalty of unmet demand",
+    "unplaced_clusters": "penalty of training clusters not placed",
 }
 
 
@@ -111,6 +113,45 @@ def _print_decisions(console: Console, plan: Plan, inputs: PlanningInputs) -> No
         console.print(table)
 
 
+def _print_costs(console: Console, plan: Plan) -> None:
+    """Cash (undiscounted and present value) apart from the valuations (terminal value,
+    penalties), and the objective that adds them."""
+    table = plan.cost_table()
+    cash = Table(title="Cash over the horizon (USD, expected over scenarios)")
+    for column in ("component", "cash", "present value"):
+        cash.add_column(column, justify="left" if column == "component" else "right")
+    for row in table[table["kind"] == "cash"].itertuples(index=False):
+        if row.cash or row.present_value or row.component == "total":
+            cash.add_row(_CASH_LABELS[row.component], _money(row.cash), _money(row.present_value))
+    console.print(cash)
+    values = Table(title="Valuations in the objective, not cash (USD, present value)")
+    values.add_column("component")
+    values.add_column("USD", justify="right")
+    for row in table[table["kind"] != "cash"].itertuples(index=False):
+        label = _VALUATION_LABELS.get(row.component, f"rule cost '{row.component}'")
+        if row.kind == "objective":
+            risk = "risk-adjusted (CVaR)" if _risk_adjusted(plan) else "expected"
+            label = f"[bold]objective ({risk}): cash present value + these[/bold]"
+        else:
+            label = escape(label)
+        values.add_row(label, _money(row.present_value))
+    console.print(values)
+    if plan.expected_unmet > 0:
+        for row in plan.penalties.itertuples(index=False):
+            console.print(
+                f"Unmet {escape(str(row.workload))} is valued at ${row.penalty_per_period:,.0f} "
+                f"per reference unit-period (${row.penalty_per_hour:,.2f} per reference "
+                "unit-hour; "
+                f"{escape(str(row.source))})",
+                highlight=False,
+            )
+
+
+def _risk_adjusted(plan: Plan) -> bool:
+    expected = sum(plan.costs.values())
+    return plan.objective is not None and abs(plan.objective - expected) > 1e-6 * abs(expected)
+
+
 def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
     """Status, orders by SKU/site/quarter, clusters, retirements and regions, spend vs
     budget, power vs cap, shortfall, costs."""
@@ -185,16 +226,7 @@ def print_plan(console: Console, plan: Plan, inputs: PlanningInputs) -> None:
         )
     console.print(power)
 
-    costs = Table(title="Total cost of ownership over the horizon (discounted, expected)")
-    costs.add_column("component")
-    costs.add_column("USD", justify="right")
-    for name, value in plan.costs.items():
-        costs.add_row(_COST_LABELS.get(name, name), _money(value))
-    expected = sum(plan.costs.values())
-    costs.add_row("[bold]total (expected)[/bold]", f"[bold]{_money(expected)}[/bold]")
-    if plan.objective is not None and abs(plan.objective - expected) > 1e-6 * abs(expected):
-        costs.add_row("objective, risk-adjusted (CVaR)", _money(plan.objective))
-    console.print(costs)
+    _print_costs(console, plan)
     if plan.explanations:
         console.print("[bold]What binds, and what relaxing it is worth[/bold]")
         for line in plan.explanations:

@@ -47,6 +47,20 @@ def _say(message: str) -> None:
     console.print(f"[dim]- {escape(message)}[/dim]")
 
 
+def _print_warnings(runs: list[ScenarioRun]) -> None:
+    """Each distinct warning of the plans once, with the scenarios it is about when not
+    all of them (``run`` prints its one plan's with the plan)."""
+    seen: dict[str, list[str]] = {}
+    for run in runs:
+        for warning in run.plan.warnings:
+            seen.setdefault(warning, []).append(run.name)
+    for warning, names in seen.items():
+        where = "" if len(names) == len(runs) else f" ({', '.join(names)})"
+        console.print(
+            f"[yellow]warning{escape(where)}:[/yellow] {escape(warning)}", highlight=False
+        )
+
+
 _MARKDOWN = re.compile(r"([\\`$\[\]<>])")
 
 
@@ -132,6 +146,7 @@ def _compare(
     if baseline is not None and baseline not in names:  # before hours of solving
         raise ParameterError(f"--baseline {baseline!r} is not one of the scenarios {names}")
     runs = run_scenarios(specs, n_jobs=jobs, progress=_say)
+    _print_warnings(runs)
     comparison = compare({run.name: run.plan for run in runs}, baseline=baseline)
     for line in comparison.summary:
         console.print(escape(f"- {line}"), highlight=False)
@@ -199,6 +214,7 @@ def sweep_command(
     values = sweep_values(low, high, steps)
     specs = budget_sweep(read_scenario(scenario), values)
     runs = run_scenarios(specs, n_jobs=jobs, progress=_say)
+    _print_warnings(runs)
     plans = {run.name: run.plan for run in runs}
     unchanged = specs[values.index(0.0)].name if 0.0 in values else None
     comparison = compare(plans, baseline=unchanged)

@@ -10,8 +10,13 @@ data row of a CSV file is row 2.
 
 from __future__ import annotations
 
+import difflib
+import sys
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
 
 #: How many problems ``str(InputError)`` prints before summarising the rest.
 MAX_PROBLEMS_SHOWN = 50
@@ -96,3 +101,40 @@ class SolverError(CapforecastError, RuntimeError):
 
 class SolverUnavailableError(CapforecastError, ImportError):
     """The requested solver back end is not installed."""
+
+
+class PlanningWarning(UserWarning):
+    """A warning of the planning-input checks: the plan is still meaningful, but the input
+    looks wrong (a unit mistake, a misspelt name, a derived default worth setting).
+
+    :func:`~capforecast.plan.inputs.build_planning_inputs` keeps these in
+    ``inputs.findings`` and also issues each one as a Python warning of this class, so
+    ``warnings.simplefilter("error", PlanningWarning)`` turns them into exceptions.
+    """
+
+
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
+
+
+def warn_planning(message: str) -> None:
+    """Issue ``message`` as a :class:`PlanningWarning`, attributed to the first caller
+    outside capforecast (the user's line), not to the library's internals."""
+    frame: FrameType | None = sys._getframe(1)
+    level = 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, PlanningWarning, stacklevel=level)
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"did you mean 'x'?"`` for the known name closest to ``name`` (difflib), else ``""``.
+
+    Examples
+    --------
+    >>> did_you_mean("infrence", ["inference", "training"])
+    "did you mean 'inference'?"
+    >>> did_you_mean("batch", ["inference", "training"])
+    ''
+    """
+    close = difflib.get_close_matches(name, sorted(set(known) - {name}), n=1)
+    return f"did you mean '{close[0]}'?" if close else ""

@@ -64,6 +64,15 @@ CATALOG = TableSchema(
             "lifetime", "int", "periods in service", nullable=True, minimum=1, maximum=MAX_PERIODS
         ),
         Column(
+            "accounting_life",
+            "int",
+            "periods of straight-line depreciation from arrival (default: lifetime)",
+            required=False,
+            nullable=True,
+            minimum=1,
+            maximum=MAX_PERIODS,
+        ),
+        Column(
             "opex",
             "float",
             "USD per accelerator per period in service (default 0)",

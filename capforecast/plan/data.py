@@ -183,6 +183,7 @@ class ModelData:
     power_kw: np.ndarray  # [s]
     lead_time: np.ndarray  # [s] (T for a legacy SKU: no order could arrive)
     lifetime: np.ndarray  # [s] (1 for a legacy SKU)
+    accounting_life: np.ndarray  # [s], periods of depreciation (lifetime where not given)
     opex: np.ndarray  # [s], o_s
     availability: np.ndarray  # [s], a_s
     price: np.ndarray  # [s, t] (0 for a legacy SKU)
@@ -213,6 +214,7 @@ class ModelData:
     rent_cap: np.ndarray  # [w, g, t], 0 when not given
     clusters: Clusters
     penalty: np.ndarray  # [w]
+    penalty_source: list[str]  # [w], where φ_w comes from, in words
     discount: np.ndarray  # [t], δ^t
     discount_factor: float  # δ
     hours: float
@@ -225,6 +227,7 @@ class ModelData:
     service_level: np.ndarray | None = None  # [w], NaN where no chance constraint
     early_retirement: bool = False  # e_{j,t} variables for the fleet rows
     capex_at_delivery: bool = False  # capex_timing: delivery (pay(s,τ) = τ + ℓ_s)
+    fiscal_year_start: int = 1  # month 1..12 the fiscal year starts in (finance views)
 
     @property
     def regional(self) -> bool:
@@ -345,8 +348,11 @@ class ModelData:
         vendor_limits = inputs.vendor_limits
         slots = site_table["slots"].reindex(sites).astype("float64").fillna(np.inf).to_numpy()
         unit_price = catalog["unit_price"].reindex(skus).to_numpy(dtype=float)
-        penalty = _penalty(options.shortfall_penalty, workloads, unit_price, factor, orderable)
+        penalty, penalty_source = _penalty(
+            options.shortfall_penalty, workloads, skus, unit_price, factor, orderable
+        )
         fleet_rows = FleetRows.from_inputs(inputs)
+        lifetime = catalog["lifetime"].reindex(skus).fillna(1).to_numpy(dtype=int)
         return cls(
             regions=regions,
             pairs=pairs,
@@ -362,7 +368,12 @@ class ModelData:
             lot_size=catalog["lot_size"].reindex(skus).fillna(1).to_numpy(dtype=float),
             power_kw=catalog["power_kw"].reindex(skus).to_numpy(dtype=float),
             lead_time=catalog["lead_time"].reindex(skus).fillna(len(periods)).to_numpy(dtype=int),
-            lifetime=catalog["lifetime"].reindex(skus).fillna(1).to_numpy(dtype=int),
+            lifetime=lifetime,
+            accounting_life=catalog["accounting_life"]
+            .reindex(skus)
+            .astype("float64")
+            .fillna(pd.Series(lifetime, skus))
+            .to_numpy(dtype=int),
             opex=catalog["opex"].reindex(skus).fillna(0.0).to_numpy(dtype=float),
             availability=catalog["availability"].reindex(skus).fillna(1.0).to_numpy(dtype=float),
             price=price,
@@ -396,6 +407,7 @@ class ModelData:
             rent_price=rent_price,
             rent_cap=rent_cap,
             penalty=penalty,
+            penalty_source=penalty_source,
             discount=options.discount_factor ** np.arange(len(periods), dtype=float),
             discount_factor=options.discount_factor,
             hours=options.hours_per_period,
@@ -408,6 +420,7 @@ class ModelData:
             service_level=_per_workload(options.service_level, workloads),
             early_retirement=options.early_retirement,
             capex_at_delivery=options.capex_timing == "delivery",
+            fiscal_year_start=options.fiscal_year_start,
         )
 
 
@@ -466,27 +479,34 @@ def _eligible(inputs: PlanningInputs, workloads: list[str], regions: list[str]) 
 def _penalty(
     option: float | dict[str, float] | None,
     workloads: list[str],
+    skus: list[str],
     unit_price: np.ndarray,
     factor: np.ndarray,
     orderable: np.ndarray,
-) -> np.ndarray:
-    """``φ_w``: the option, else ``10 · max_{s ∈ S^o: f_{s,w}>0} unit_price_s / f_{s,w}``.
+) -> tuple[np.ndarray, list[str]]:
+    """``φ_w``: the option, else ``10 · max_{s ∈ S^o: f_{s,w}>0} unit_price_s / f_{s,w}``;
+    and where each comes from, in words.
 
     Only orderable SKUs count: a legacy SKU has no price, and the penalty is what not
     buying costs. (The loader rejects a workload that no orderable SKU serves without an
     explicit penalty.)
     """
     given = option if isinstance(option, dict) else {}
-    penalty = np.empty(len(workloads))
+    penalty, source = np.empty(len(workloads)), []
     for w, workload in enumerate(workloads):
         if isinstance(option, int | float):
             penalty[w] = float(option)
+            source.append("options.yaml")
         elif workload in given:
             penalty[w] = float(given[workload])
+            source.append("options.yaml")
         else:
-            serves = (factor[:, w] > 0) & orderable
-            penalty[w] = PENALTY_MULTIPLIER * float((unit_price[serves] / factor[serves, w]).max())
-    return penalty
+            serves = np.flatnonzero((factor[:, w] > 0) & orderable)
+            per_unit = unit_price[serves] / factor[serves, w]
+            penalty[w] = PENALTY_MULTIPLIER * float(per_unit.max())
+            dearest = skus[serves[np.argmax(per_unit)]]
+            source.append(f"default: {PENALTY_MULTIPLIER:g} x {dearest}'s price per reference unit")
+    return penalty, source
 
 
 def _per_workload(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from capforecast.core.errors import InputError, Problem
+from capforecast.core.errors import InputError, Problem, did_you_mean, warn_planning
 from capforecast.core.io import read_raw_table
 from capforecast.core.limits import LIMITS, clipped
 from capforecast.core.schemas import ORDER_COLUMNS, PLANNING_FILES
@@ -40,7 +40,8 @@ class PlanningInputs:
 
     Build one with :func:`read_planning_inputs`; derive variants with
     :meth:`with_options` and :meth:`with_demand`. Instances are never mutated by the
-    library. ``findings`` holds the warnings of the consistency checks.
+    library. ``findings`` holds the warnings of the consistency checks (each also issued
+    as a :class:`~capforecast.core.errors.PlanningWarning` when the inputs are built).
     """
 
     periods: pd.PeriodIndex
@@ -113,7 +114,8 @@ class PlanningInputs:
         return [str(s) for s in self.scenarios["scenario"]]
 
     def with_options(self, **changes: object) -> PlanningInputs:
-        """A copy with some options changed (validated like ``options.yaml``).
+        """A copy with some options changed (validated like ``options.yaml``); the
+        consistency checks run again, and only their new warnings are issued.
 
         Examples
         --------
@@ -134,7 +136,7 @@ class PlanningInputs:
         problems = _check_penalties(options, tables, set(tables))  # as options.yaml's
         if problems:
             raise InputError(problems)
-        return replace(self, options=options)
+        return _checked(replace(self, options=options), self.findings)
 
     def with_rules(
         self, rules: Mapping[str, str] | Sequence[Rule], *, source: str = RULES_FILE
@@ -400,10 +402,21 @@ def build_planning_inputs(
         tables["demand"] = tables["demand"].assign(scenario=BASE_SCENARIO)
         tables["scenarios"] = pd.DataFrame({"scenario": [BASE_SCENARIO], "probability": [1.0]})
     inputs = PlanningInputs(periods=periods, options=options, source=source, **tables)
+    return _checked(inputs)
+
+
+def _checked(inputs: PlanningInputs, known: Sequence[Finding] = ()) -> PlanningInputs:
+    """``inputs`` with the findings of the consistency checks (errors raise): each warning
+    is also issued as a :class:`~capforecast.core.errors.PlanningWarning`, except those
+    in ``known`` (already issued for the inputs these were derived from)."""
     # Imported here: the checks build on the validated object defined in this module.
     from capforecast.plan.checks import raise_on_errors
 
-    return replace(inputs, findings=tuple(raise_on_errors(inputs)))
+    findings = tuple(raise_on_errors(inputs))
+    for finding in findings:
+        if finding.severity == "warning" and finding not in known:
+            warn_planning(str(finding))
+    return replace(inputs, findings=findings)
 
 
 def _names(*columns: pd.Series) -> list[str]:
@@ -582,7 +595,10 @@ def _check_default_penalties(
             names = sorted(clipped(str(sku)) for sku in skus)
             why = f"is served only by legacy SKUs {names[:6]}, which have no unit_price"
         elif not skus:
-            why = "is served by no SKU (perf.csv has no factor > 0 for it)"
+            guess = did_you_mean(str(workload), set(perf["workload"].dropna()) | set(workloads))
+            why = "is served by no SKU (perf.csv has no factor > 0 for it" + (
+                f"; {guess})" if guess else ")"
+            )
         else:
             continue
         problems.append(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -629,6 +629,8 @@ class Cost:
     terms: Terms
     constant: float = 0.0
     second: bool = False
+    #: The constant by period ``[t]`` (discounted), when it is one: the cash view reads it.
+    fixed: np.ndarray | None = None
 
 
 def define_costs(model: PlanModel) -> dict[str, Cost]:
@@ -646,21 +648,24 @@ def define_costs(model: PlanModel) -> dict[str, Cost]:
         s, k, t = terms.keys["s"], terms.keys["k"], terms.keys["t"]
         return terms.scaled(terms.coef * per_unit[s, k] * data.discount[t])
 
-    def fleet(per_unit: np.ndarray) -> float:
-        return float(np.einsum("skt,sk,t->", data.fleet, per_unit, data.discount))
+    def fleet(per_unit: np.ndarray) -> dict[str, Any]:
+        """The existing fleet's discounted running cost, as a Cost's constant."""
+        by_period = np.einsum("skt,sk,t->t", data.fleet, per_unit, data.discount)
+        return {"constant": float(by_period.sum()), "fixed": by_period}
 
     energy = data.energy_per_unit
     costs = {
         "capex": Cost(capex.scaled(data.discount[capex.keys["t"]] * capex.coef)),
-        "energy_existing": Cost(discounted(model.retired, energy), fleet(energy)),
+        "energy_existing": Cost(discounted(model.retired, energy), **fleet(energy)),
         "energy_new": Cost(discounted(model.installed, energy)),
     }
     if data.opex.any():
         opex = np.repeat(data.opex[:, None], len(data.sites), axis=1)
-        costs["opex"] = Cost(discounted(installed_terms(model), opex), fleet(opex))
+        costs["opex"] = Cost(discounted(installed_terms(model), opex), **fleet(opex))
     if data.early_retirement:
         salvage = data.fleet_rows.salvage[retire.index["j"]]
-        costs["salvage"] = Cost(Terms.of({}, retire, -data.discount[retire.index["t"]] * salvage))
+        t = retire.index["t"]
+        costs["salvage"] = Cost(Terms.of({"t": t}, retire, -data.discount[t] * salvage))
     if data.terminal_value:
         credit = data.terminal_credit[buy.index["s"], buy.index["t"]]
         costs["terminal_value"] = Cost(capex.scaled(-capex.coef * credit))
@@ -672,9 +677,12 @@ def define_costs(model: PlanModel) -> dict[str, Cost]:
         costs["cloud_offers"] = Cost(reserved.scaled(data.discount[reserved.keys["t"]] * price))
     w, g, t = rent.index["w"], rent.index["g"], rent.index["t"]
     rent_cost = data.discount[t] * data.rent_price[w, g, t]
-    costs["rent"] = Cost(Terms.of({"o": rent.index["o"]}, rent, rent_cost), second=True)
-    penalty = data.discount[unmet.index["t"]] * data.penalty[unmet.index["w"]]
-    costs["shortfall"] = Cost(Terms.of({"o": unmet.index["o"]}, unmet, penalty), second=True)
+    costs["rent"] = Cost(Terms.of({"o": rent.index["o"], "t": t}, rent, rent_cost), second=True)
+    t = unmet.index["t"]
+    penalty = data.discount[t] * data.penalty[unmet.index["w"]]
+    costs["shortfall"] = Cost(
+        Terms.of({"o": unmet.index["o"], "t": t}, unmet, penalty), second=True
+    )
     return costs
 
 

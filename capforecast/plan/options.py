@@ -76,6 +76,13 @@ class PlanOptions(BaseModel):
         description="when capex is charged, against the budget and in the discounted cost: "
         "'order' in the order period, 'delivery' in the period the units arrive",
     )
+    fiscal_year_start: int = Field(
+        1,
+        ge=1,
+        le=12,
+        description="month (1..12) the fiscal year starts in; a fiscal year is named by the "
+        "calendar year it ends in (start 7: July 2026 to June 2027 is FY2027)",
+    )
     explain: bool = Field(
         True, description="shadow prices and their sentences (two extra LP solves)"
     )

@@ -16,14 +16,25 @@ import numpy as np
 import pandas as pd
 
 from capforecast.plan.data import ModelData
+from capforecast.plan.finance import (
+    CAPEX_BY_VENDOR_COLUMNS,
+    DEPRECIATION_COLUMNS,
+    FISCAL_YEAR_COLUMNS,
+    TCO_COLUMNS,
+    finance_tables,
+)
 from capforecast.plan.model import PlanModel
 from capforecast.plan.result import (
+    CASH_COLUMNS,
     CLUSTER_COLUMNS,
     OFFER_COLUMNS,
+    PENALTY_COLUMNS,
     RETIREMENT_COLUMNS,
     RULE_COLUMNS,
     VENDOR_COLUMNS,
     Plan,
+    cash_column,
+    cost_kind,
     empty_table,
 )
 from capforecast.plan.status import SolverOutcome, relative_gap
@@ -43,7 +54,7 @@ SHORTFALL_COLUMNS = (
     "unmet",
 )  # fmt: skip
 SPEND_COLUMNS = ("period", "capex", "budget", "cumulative_capex", "cumulative_budget")
-POWER_COLUMNS = ("site", "period", "draw_kw", "cap_kw", "units", "slots")
+POWER_COLUMNS = ("site", "period", "draw_kw", "cap_kw", "units", "slots", "energy_cost")
 SCENARIO_COST_COLUMNS = ("scenario", "probability", "cost")
 
 
@@ -74,12 +85,13 @@ def read_back(
     covered = _per_demand(model, x)
     costs, scenario_costs = _costs(model, x)
     objective = model.program.value(x)
+    purchases, cash = _purchases(model, x), _cash(model, x)
     return Plan(
         **status,
         objective=objective,
         bound=outcome.bound,  # the solver's objective includes the fleet's energy
         gap=relative_gap(objective, outcome.bound),
-        purchases=_purchases(model, x),
+        purchases=purchases,
         capacity=_capacity(model.data, installed),
         allocation=_allocation(model, x),
         rent=_rent(model.data, covered),
@@ -87,6 +99,9 @@ def read_back(
         spend=_spend(model, x),
         power=_power(model.data, installed),
         costs=costs,
+        cash=cash,
+        penalties=_penalties(model.data),
+        **finance_tables(model.data, purchases, cash),
         scenario_costs=scenario_costs,
         retirements=_retirements(model, x),
         clusters=_clusters(model, x),
@@ -112,6 +127,12 @@ def empty_plan(**status: Any) -> Plan:
         spend=empty_table(SPEND_COLUMNS),
         power=empty_table(POWER_COLUMNS),
         costs={},
+        cash=empty_table(CASH_COLUMNS),
+        penalties=empty_table(PENALTY_COLUMNS),
+        depreciation=empty_table(DEPRECIATION_COLUMNS),
+        fiscal_years=empty_table(FISCAL_YEAR_COLUMNS),
+        capex_by_vendor=empty_table(CAPEX_BY_VENDOR_COLUMNS),
+        tco=empty_table(TCO_COLUMNS),
         scenario_costs=empty_table(SCENARIO_COST_COLUMNS),
         retirements=empty_table(RETIREMENT_COLUMNS),
         clusters=empty_table(CLUSTER_COLUMNS),
@@ -217,6 +238,7 @@ def _power(data: ModelData, installed: Installed) -> pd.DataFrame:
             "cap_kw": data.power_cap.ravel(),
             "units": total.sum(axis=0).ravel(),
             "slots": np.where(np.isfinite(slots), slots, np.nan),
+            "energy_cost": np.einsum("skt,sk->kt", total, data.energy_per_unit).ravel(),
         }
     )
 
@@ -360,6 +382,44 @@ def _costs(model: PlanModel, x: np.ndarray) -> tuple[dict[str, float], pd.DataFr
         }
     )
     return costs, scenario_costs
+
+
+def _cash(model: PlanModel, x: np.ndarray) -> pd.DataFrame:
+    """``cash.csv``: the cash of every period by component (USD, undiscounted, rent
+    expected over scenarios; capex in the period it is paid, salvage negative): the cost
+    components of kind ``cash``, each term divided by its discount factor ``δ^t``."""
+    data = model.data
+    columns: dict[str, np.ndarray] = {}
+    for name, cost in model.costs.items():
+        if cost_kind(name) != "cash":
+            continue
+        terms = cost.terms
+        value = terms.coef * x[terms.columns]
+        if cost.second:
+            value = value * data.probability[terms.keys["o"]]
+        by_period = np.bincount(terms.keys["t"], weights=value, minlength=data.horizon)
+        if cost.fixed is not None:
+            by_period = by_period + cost.fixed
+        column = cash_column(name)
+        columns[column] = columns.get(column, 0.0) + by_period / data.discount
+    table = pd.DataFrame({"period": data.periods})
+    for column in CASH_COLUMNS[1:-1]:
+        table[column] = columns.get(column, np.zeros(data.horizon))
+    table["total"] = table[list(CASH_COLUMNS[1:-1])].sum(axis=1)
+    return table
+
+
+def _penalties(data: ModelData) -> pd.DataFrame:
+    """``penalties.csv``: the shortfall penalty of each workload (USD per reference
+    unit-period and per reference unit-hour) and where it comes from."""
+    return pd.DataFrame(
+        {
+            "workload": np.asarray(data.workloads, dtype=object),
+            "penalty_per_period": data.penalty,
+            "penalty_per_hour": data.penalty / data.hours,
+            "source": np.asarray(data.penalty_source, dtype=object),
+        }
+    )
 
 
 def _clusters(model: PlanModel, x: np.ndarray) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from capforecast.core.errors import SolverError
@@ -25,6 +26,47 @@ COST_COMPONENTS = (
     "rent",
     "shortfall",
 )
+
+#: What each kind of cost component is. ``cash``: money paid or received (capex, energy,
+#: opex, reserved contracts, rent; salvage as a credit). ``valuation``: the terminal value,
+#: a credit for the service life left after the horizon, not cash. ``penalty``: the value
+#: put on demand left unmet (shortfall, training clusters not placed), not cash either.
+#: A component not named here (a cost added by the analyst's rules) is of kind ``rules``.
+COST_KINDS = {
+    "capex": "cash",
+    "energy_existing": "cash",
+    "energy_new": "cash",
+    "opex": "cash",
+    "salvage": "cash",
+    "cloud_offers": "cash",
+    "rent": "cash",
+    "terminal_value": "valuation",
+    "unplaced_clusters": "penalty",
+    "shortfall": "penalty",
+}
+
+
+def cost_kind(component: str) -> str:
+    """``cash``, ``valuation``, ``penalty`` or ``rules`` (see :data:`COST_KINDS`)."""
+    return COST_KINDS.get(component, "rules")
+
+
+#: Columns of ``cash.csv``: the cash of each period by component (USD, undiscounted,
+#: expected over scenarios): capex in the period it is paid, energy and opex of every
+#: installed unit (the existing fleet's too), reserved cloud contracts, on-demand rent,
+#: and salvage received (negative); ``total`` is their sum.
+CASH_COLUMNS = ("period", "capex", "energy", "opex", "cloud_offers", "rent", "salvage", "total")
+
+
+def cash_column(component: str) -> str:
+    """The column of ``cash.csv`` a cash component is in (both energies in ``energy``)."""
+    return "energy" if component.startswith("energy_") else component
+
+
+#: Columns of ``penalties.csv``: each workload's shortfall penalty (USD per reference
+#: unit-period unmet, and per reference unit-hour) and its
+#: ``source`` (``options.yaml``, or the derived default and the SKU it comes from).
+PENALTY_COLUMNS = ("workload", "penalty_per_period", "penalty_per_hour", "source")
 
 #: Columns of ``retirements.csv``: units of a fleet row retired early in a period, and
 #: their salvage (USD, undiscounted; negative when decommissioning costs more).
@@ -69,7 +111,7 @@ def empty_table(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Plan:
     """A purchase plan and everything needed to read it.
 
@@ -78,6 +120,9 @@ class Plan:
     catalog has some, ``salvage`` (negative) with ``early_retirement``, and the terminal
     value (negative) unless switched off; ``objective`` is their sum, or with
     ``risk: cvar`` the minimised ``(1 - w) E[C] + w CVaR_α(C)`` over ``scenario_costs``.
+    Each component is cash, a valuation or a penalty (:data:`COST_KINDS`): ``cash`` is
+    the cash by period (undiscounted), :attr:`cash_present_value` its discounted sum, and
+    :attr:`penalty` the value put on unmet demand, which is not cash.
     ``spend`` is the undiscounted capex per budget period (charged in the order period, or
     with ``capex_timing: delivery`` the arrival period). Tables are empty when there is no
     solution.
@@ -110,6 +155,17 @@ class Plan:
     vendors: pd.DataFrame = field(default_factory=lambda: empty_table(VENDOR_COLUMNS))
     #: The analyst's rules at the plan: see :data:`RULE_COLUMNS`.
     rules: pd.DataFrame = field(default_factory=lambda: empty_table(RULE_COLUMNS))
+    #: Cash by period and component: see :data:`CASH_COLUMNS`.
+    cash: pd.DataFrame = field(default_factory=lambda: empty_table(CASH_COLUMNS))
+    #: The shortfall penalty of each workload: see :data:`PENALTY_COLUMNS`.
+    penalties: pd.DataFrame = field(default_factory=lambda: empty_table(PENALTY_COLUMNS))
+    #: The finance views (``capforecast.plan.finance``, docs/finance.md): straight-line
+    #: depreciation of the orders, cash against P&L by fiscal year, capex by vendor and
+    #: fiscal year, and TCO per reference unit-hour beside rent and contract prices.
+    depreciation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fiscal_years: pd.DataFrame = field(default_factory=pd.DataFrame)
+    capex_by_vendor: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tco: pd.DataFrame = field(default_factory=pd.DataFrame)
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: Constraints with a non-zero shadow price (``capforecast.plan.explain``).
     binding: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -132,14 +188,72 @@ class Plan:
             raise SolverError(f"no plan: the solve ended '{self.status}' ({self.message})")
         return self
 
+    def cost_of(self, kind: str) -> float:
+        """The discounted expected cost of the components of one kind (``cash``,
+        ``valuation``, ``penalty`` or ``rules``); 0 without a solution."""
+        return float(sum(v for k, v in self.costs.items() if cost_kind(k) == kind))
+
+    @property
+    def cash_present_value(self) -> float:
+        """The present value of the cash (USD, discounted, expected over scenarios)."""
+        return self.cost_of("cash")
+
+    @property
+    def cash_total(self) -> float:
+        """The cash over the horizon (USD, undiscounted, expected): ``cash["total"]``."""
+        return float(self.cash["total"].sum()) if len(self.cash) else 0.0
+
+    @property
+    def penalty(self) -> float:
+        """The penalty of unmet demand and of training clusters not placed (USD,
+        discounted, expected): a valuation in the objective, not cash."""
+        return self.cost_of("penalty")
+
+    @property
+    def expected_unmet(self) -> float:
+        """Demand left unmet, in reference unit-periods, expected over scenarios."""
+        short = self.shortfall
+        return float((short["unmet"] * short["probability"]).sum()) if len(short) else 0.0
+
+    def cost_table(self) -> pd.DataFrame:
+        """The plan's money in one table, cash apart from valuations: a row per column of
+        :data:`CASH_COLUMNS` (kind ``cash``, ending with their ``total``), then each
+        valuation and penalty of ``costs`` and the ``objective``. ``cash`` is USD
+        undiscounted (cash rows only), ``present_value`` USD discounted; both expected
+        over scenarios."""
+        present = dict.fromkeys(CASH_COLUMNS[1:], 0.0)
+        for name, value in self.costs.items():
+            if cost_kind(name) == "cash":
+                present[cash_column(name)] += value
+        present["total"] = self.cash_present_value
+        rows = [
+            (name, "cash", float(self.cash[name].sum()) if len(self.cash) else 0.0, value)
+            for name, value in present.items()
+        ]
+        rows += [
+            (name, cost_kind(name), np.nan, value)
+            for name, value in self.costs.items()
+            if cost_kind(name) != "cash"
+        ]
+        rows.append(("objective", "objective", np.nan, _nan(self.objective)))
+        return pd.DataFrame(rows, columns=["component", "kind", "cash", "present_value"])
+
+    def _cash_summary(self) -> dict[str, Any]:
+        """The cash of ``plan.json``: each component and the total over the horizon
+        (undiscounted) and the total's present value."""
+        sums = {c: _number(float(self.cash[c].sum())) for c in CASH_COLUMNS[1:]}
+        return {
+            "unit": "USD, undiscounted, expected over scenarios",
+            **sums,
+            "present_value": _number(self.cash_present_value),
+        }
+
     def summary(self) -> dict[str, Any]:
         """The headline numbers of ``plan.json`` (docs/model.md §8)."""
         units = self.purchases["units"].sum() if not self.purchases.empty else 0
         capex = self.purchases["capex"].sum() if not self.purchases.empty else 0.0
         retired = self.retirements["units"].sum() if not self.retirements.empty else 0
         salvage = self.retirements["salvage"].sum() if not self.retirements.empty else 0.0
-        short = self.shortfall
-        unmet = (short["unmet"] * short["probability"]).sum() if not short.empty else 0.0
         return {
             "status": str(self.status),
             "objective": _number(self.objective),
@@ -150,10 +264,21 @@ class Plan:
             "solver": self.solver,
             "message": self.message,
             "costs": {k: _number(v) for k, v in self.costs.items()},
+            "cost_kinds": {k: cost_kind(k) for k in self.costs},
+            "cash": self._cash_summary(),
+            "valuations": {
+                "unit": "USD, discounted, expected over scenarios; not cash",
+                "terminal_value": _number(self.cost_of("valuation")),
+                "penalty": _number(self.penalty),
+            },
+            "penalties": [
+                {k: _number(v) if isinstance(v, float) else v for k, v in row.items()}
+                for row in self.penalties.to_dict("records")
+            ],
             "totals": {
                 "units_ordered": int(units),
                 "capex": _number(float(capex)),
-                "expected_unmet_unit_periods": _number(float(unmet)),
+                "expected_unmet_unit_periods": _number(self.expected_unmet),
                 "units_retired_early": int(retired),
                 "salvage": _number(float(salvage)),
                 "clusters_placed": int(self.clusters["placed"].sum()) if len(self.clusters) else 0,
@@ -164,24 +289,45 @@ class Plan:
             "diagnosis": list(self.diagnosis),
         }
 
+    def headline(self) -> list[str]:
+        """The plan in a few lines: status and gap, cash apart from valuations and the
+        penalty, orders by SKU, and how many warnings."""
+        gap = "n/a" if self.gap is None else f"{self.gap:.2%}"
+        lines = [f"{self.status}, gap {gap}, solver {self.solver} ({self.message})"]
+        if not self.has_solution:
+            return [*lines, *self.diagnosis[:3], *_counted(self.warnings, "warning")]
+        sums = {name: float(self.cash[name].sum()) for name in CASH_COLUMNS[1:-1]}
+        parts = [f"{name.replace('_', ' ')} {_usd(v)}" for name, v in sums.items() if v]
+        lines += [
+            f"cash {_usd(self.cash_total)} undiscounted (present value "
+            f"{_usd(self.cash_present_value)}): " + ", ".join(parts),
+            f"terminal value {_usd(self.cost_of('valuation'))} (a valuation, not cash)",
+            f"penalty of unmet demand {_usd(self.penalty)} for {self.expected_unmet:,.0f} "
+            "reference unit-periods expected unmet (a valuation, not cash)",
+        ]
+        orders = self.purchases.groupby("sku", sort=True)["units"].sum()
+        bought = ", ".join(f"{sku} {units:,}" for sku, units in orders.items())
+        lines.append(f"orders: {bought or 'none'} (units)")
+        return lines + _counted(self.warnings, "warning")
+
+    def __repr__(self) -> str:
+        return "Plan: " + "\n  ".join(self.headline())
+
     def _repr_html_(self) -> str:
-        """How a plan shows in Jupyter: status, costs, orders by SKU and site, what binds."""
+        """How a plan shows in Jupyter: the headline, then cash by component, orders by
+        SKU and site, every warning, and what binds."""
         import html
 
-        gap = "n/a" if self.gap is None else f"{self.gap:.3%}"
-        parts = [
-            f"<b>Plan</b>: {html.escape(str(self.status))}, gap {gap}, solver "
-            f"{html.escape(self.solver)} ({html.escape(self.message)})"
-        ]
-        if self.costs:
-            costs = pd.Series(self.costs, name="USD (discounted)").map("{:,.0f}".format)
-            parts.append(costs.to_frame().to_html())
+        lines = self.headline()
+        parts = [f"<b>Plan</b>: {html.escape(lines[0])}<ul>"]
+        parts += [f"<li>{html.escape(line)}</li>" for line in lines[1:]] + ["</ul>"]
         if not self.purchases.empty:
             orders = self.purchases.pivot_table(
                 index="sku", columns="site", values="units", aggfunc="sum", fill_value=0
             )
             parts.append("<b>Units ordered</b>" + orders.to_html())
-        parts += [f"<br>{html.escape(line)}" for line in (*self.explanations[:3], *self.diagnosis)]
+        listed = (*self.warnings, *self.explanations[:3], *self.diagnosis)
+        parts += [f"<br>{html.escape(line)}" for line in listed]
         return "\n".join(parts)
 
     def files(self) -> dict[str, bytes]:
@@ -200,6 +346,12 @@ class Plan:
             "offers": self.offers,
             "vendors": self.vendors,
             "rules": self.rules,
+            "cash": self.cash,
+            "penalties": self.penalties,
+            "depreciation": self.depreciation,
+            "fiscal_years": self.fiscal_years,
+            "capex_by_vendor": self.capex_by_vendor,
+            "tco": self.tco,
             "binding": self.binding,
             "relaxations": self.relaxations,
         }
@@ -219,6 +371,26 @@ class Plan:
 def _number(value: float | None, digits: int = 6) -> float | None:
     """Rounded for stable text output; ``None`` stays ``None``."""
     return None if value is None else round(float(value), digits)
+
+
+def _nan(value: float | None) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _usd(value: float) -> str:
+    """USD in millions above $100k: ``$12.3M``, ``-$0.4M``, ``$5,000``."""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    return f"{sign}${value / 1e6:,.1f}M" if value >= 1e5 else f"{sign}${value:,.0f}"
+
+
+def _counted(lines: tuple[str, ...], what: str) -> list[str]:
+    """``"2 warnings: first; second"`` (the first three), or nothing."""
+    if not lines:
+        return []
+    plural = what if len(lines) == 1 else f"{what}s"
+    more = f"; and {len(lines) - 3:,} more" if len(lines) > 3 else ""
+    return [f"{len(lines):,} {plural}: " + "; ".join(lines[:3]) + more]
 
 
 def _labels_as_text(table: pd.DataFrame) -> pd.DataFrame:

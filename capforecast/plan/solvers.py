@@ -54,7 +54,7 @@ class HighsBackend:
         """Solve with HiGHS in phases (see :mod:`capforecast.plan.highs`)."""
         from capforecast.plan import highs
 
-        with _quiet_stdout():
+        with quiet_stdout():
             # HiGHS prints a banner from C++ when constructed, whatever its options say.
             return highs.solve(program, mip_gap=mip_gap, time_limit_s=time_limit_s)
 
@@ -114,7 +114,7 @@ class CbcBackend:
 
 
 @contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
+def quiet_stdout() -> Iterator[None]:
     """Silence the process-level standard output (C++ writes bypass ``sys.stdout``)."""
     try:
         fd = sys.stdout.fileno()

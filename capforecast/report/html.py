@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
+from capforecast.plan.result import Plan
 from capforecast.report import plots
 from capforecast.scenario.compare import Comparison
 from capforecast.scenario.run import ScenarioRun
@@ -55,6 +56,50 @@ def _table(table: pd.DataFrame, *, index: bool = True) -> str:
     return shown.to_html(index=index, escape=True, border=0)
 
 
+#: Rows of a long table shown in the report (the CSV files and the workbook have all).
+ROWS_SHOWN = 40
+
+
+def _finance(plan: Plan) -> list[str]:
+    """The finance views of a plan (docs/finance.md): cash against P&L by fiscal year,
+    capex by vendor, depreciation by SKU and fiscal year, and TCO per reference unit-hour."""
+    parts = [
+        "<h3>Cash against P&amp;L by fiscal year</h3>",
+        '<p class="note">USD, undiscounted, expected. <code>cash</code> is what is paid '
+        "(capex when paid); <code>pnl</code> is the expense booked (depreciation instead of "
+        "capex); salvage is received.</p>",
+        _table(plan.fiscal_years, index=False),
+    ]
+    if not plan.capex_by_vendor.empty:
+        by_vendor = plan.capex_by_vendor.pivot_table(
+            index="vendor", columns="fiscal_year", values="capex", aggfunc="sum", fill_value=0.0
+        )
+        parts += ["<h3>Capex by vendor and fiscal year (USD, when paid)</h3>", _table(by_vendor)]
+    if not plan.depreciation.empty:
+        schedule = plan.depreciation.pivot_table(
+            index="sku", columns="fiscal_year", values="depreciation", aggfunc="sum"
+        )
+        parts += [
+            "<h3>Depreciation of the orders by fiscal year (USD, straight line)</h3>",
+            _table(schedule.fillna(0.0)),
+        ]
+    if not plan.tco.empty:
+        shown = plan.tco.head(ROWS_SHOWN)
+        more = len(plan.tco) - len(shown)
+        note = (
+            f" The first {len(shown):,} of {len(plan.tco):,} rows: all are in tco.csv."
+            if more
+            else ""
+        )
+        parts += [
+            "<h3>Cost of ownership per reference unit-hour (USD)</h3>",
+            f'<p class="note">Capex over the service life, energy and opex, per reference '
+            f"unit-hour delivered, beside the price to rent or contract it.{note}</p>",
+            _table(shown, index=False),
+        ]
+    return parts
+
+
 def comparison_report(
     runs: Sequence[ScenarioRun],
     comparison: Comparison,
@@ -69,9 +114,14 @@ def comparison_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>Baseline: <b>{html.escape(comparison.baseline)}</b>. Money is USD; costs are "
-        "discounted expected costs (<code>total_cost</code> is the objective, risk-adjusted "
-        "under <code>risk: cvar</code>), orders are at list price; shortfall is in reference "
+        f"<p>Baseline: <b>{html.escape(comparison.baseline)}</b>. Money is USD. "
+        "<b>Cash</b> (capex, energy, opex, cloud contracts and rent, less salvage) is shown "
+        "undiscounted (<code>cash</code>) and at its present value; the <b>penalty</b> of "
+        "unmet demand and the terminal value are valuations in the objective, not cash. "
+        "<code>total_cost</code> is the objective: the present value of cash plus the "
+        "valuations, risk-adjusted under <code>risk: cvar</code>; <code>cost_*</code> are its "
+        "discounted parts. A difference within the plans' MIP gaps (<code>gap_usd</code>) "
+        "is reported as no change. Orders are at list price; shortfall is in reference "
         "unit-periods (H100-equivalent quarters).</p>",
         "<h2>Scenarios</h2><ul>",
     ]
@@ -112,6 +162,14 @@ def comparison_report(
             parts.append("<h3>What binds</h3><ul>")
             parts += [f"<li>{html.escape(line)}</li>" for line in plan.explanations]
             parts.append("</ul>")
+        parts += [
+            "<h3>Cash and valuations</h3>",
+            '<p class="note">USD, expected over scenarios; <code>cash</code> undiscounted, '
+            "<code>present_value</code> discounted. Only rows of kind <code>cash</code> are "
+            "money paid or received.</p>",
+            _table(plan.cost_table(), index=False),
+        ]
+        parts += _finance(plan)
         parts += ["<h3>Orders</h3>", _table(plan.purchases, index=False)]
         for heading, table in (
             ("Reserved cloud contracts (cash, USD undiscounted)", plan.offers),

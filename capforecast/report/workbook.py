@@ -18,6 +18,7 @@ import pandas as pd
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
 
 from capforecast.core.io import map_text, neutral, write_bytes_atomic
+from capforecast.plan.result import Plan
 from capforecast.scenario.compare import Comparison
 from capforecast.scenario.run import ScenarioRun
 
@@ -46,8 +47,28 @@ UNITS = {
     "min_share": "share",
     "max_share": "share",
     "reserved": "reference units",
+    "cash": "USD",
+    "present_value": "USD",
+    "cash_present_value": "USD",
+    "penalty": "USD",
+    "energy": "USD",
+    "opex": "USD",
+    "cloud_offers": "USD",
+    "rent": "USD",
+    "salvage": "USD",
+    "total": "USD",
+    "energy_cost": "USD",
+    "in_service_capex": "USD",
+    "depreciation": "USD",
+    "book_value": "USD",
+    "pnl": "USD",
 }
-SUFFIXES = {"_kw": "kW", "_usd": "USD"}
+SUFFIXES = {
+    "_kw": "kW",
+    "_usd": "USD",
+    "_per_hour": "USD per reference unit-hour",
+    "_per_period": "USD per reference unit-period",
+}
 _UNIT = re.compile(r" \[[^\]]*\]$")
 
 
@@ -156,17 +177,26 @@ def _stable(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+#: The tables of every plan in the workbook, in order; the last three only where a plan
+#: has rows.
+PLAN_SHEETS = (
+    "costs", "cash", "fiscal_years", "capex_by_vendor", "depreciation", "tco", "purchases",
+    "spend", "shortfall", "offers", "vendors", "rules",
+)  # fmt: skip
+
+
 def comparison_sheets(
     runs: Sequence[ScenarioRun], comparison: Comparison
 ) -> dict[str, pd.DataFrame]:
-    """The sheets of the finance workbook: the comparison's tables, then the orders, spend
-    and shortfall of every plan, with the plan's scenario name in a first ``plan`` column
+    """The sheets of the finance workbook: the comparison's tables, then the money of every
+    plan (``costs``: cash apart from valuations; ``cash``: by period), its orders, spend
+    and shortfall, with the plan's scenario name in a first ``plan`` column
     (``scenario`` in ``shortfall`` is the demand scenario); and, where any plan has them,
     its reserved cloud contracts (``offers``), capex by vendor (``vendors``) and the
     analyst's rules at the plan (``rules``)."""
     tables = {name: table.reset_index() for name, table in comparison.tables().items()}
-    for name in ("purchases", "spend", "shortfall", "offers", "vendors", "rules"):
-        frames = [getattr(run.plan, name) for run in runs]
+    for name in PLAN_SHEETS:
+        frames = [_plan_table(run.plan, name) for run in runs]
         if name in ("offers", "vendors", "rules") and all(f.empty for f in frames):
             continue
         tables[name] = pd.concat(
@@ -177,3 +207,8 @@ def comparison_sheets(
             ignore_index=True,
         )
     return tables
+
+
+def _plan_table(plan: Plan, name: str) -> pd.DataFrame:
+    """A plan's table by name; ``costs`` is :meth:`Plan.cost_table`."""
+    return plan.cost_table() if name == "costs" else getattr(plan, name)

@@ -21,6 +21,12 @@ from capforecast.requirement.reduction import forward_selection
 
 PeriodStat = Literal["mean", "max"]
 
+#: The share of capacity usable in practice when none is given, the same everywhere
+#: (:func:`requirement`, ``capforecast.workflow``, a scenario's ``forecast:``): 85%, which
+#: leaves room for scheduling gaps, maintenance and bursts. The requirement is divided by
+#: it. Pass 1.0 to plan for capacity used to the last unit.
+DEFAULT_UTILIZATION_TARGET = 0.85
+
 
 def regions_of(table: pd.DataFrame) -> list[str]:
     """The regions named in the ``region`` column of ``table``, sorted; empty when it has
@@ -110,7 +116,7 @@ def requirement(
     *,
     service_level: float = 0.9,
     period_stat: PeriodStat = "mean",
-    utilization_target: float | Mapping[str, float] = 1.0,
+    utilization_target: float | Mapping[str, float] = DEFAULT_UTILIZATION_TARGET,
     by_region: bool = False,
 ) -> pd.DataFrame:
     """Required capacity per workload (and region) and period, in reference units, at a
@@ -136,7 +142,8 @@ def requirement(
         busiest step that touches it).
     utilization_target
         Fraction of capacity that can be used in practice (one number or one per
-        workload); the requirement is divided by it.
+        workload; a workload a mapping leaves out gets the default); the requirement is
+        divided by it. Default :data:`DEFAULT_UTILIZATION_TARGET` (0.85).
     by_region
         Whether to keep the requirement of each region apart: the series of a workload
         are then summed per ``region`` of ``attributes`` (every series needs one) and the
@@ -164,7 +171,7 @@ def requirement(
     >>> attributes = pd.DataFrame({"unique_id": ["a"], "workload": ["training"], "sku": ["B200"]})
     >>> perf = pd.DataFrame({"sku": ["B200"], "workload": ["training"], "factor": [2.0]})
     >>> requirement(paths, attributes, perf, pd.period_range("2027Q1", periods=2, freq="Q"),
-    ...             service_level=0.5)
+    ...             service_level=0.5, utilization_target=1.0)
        workload  period  demand
     0  training  2027Q1    30.0
     1  training  2027Q2    30.0
@@ -175,7 +182,7 @@ def requirement(
     >>> regional = pd.concat([attributes.assign(region="us"),
     ...                       attributes.assign(unique_id="b", region="eu")])
     >>> requirement(both, regional, perf, pd.period_range("2027Q1", periods=1, freq="Q"),
-    ...             service_level=0.5, by_region=True)
+    ...             service_level=0.5, utilization_target=1.0, by_region=True)
        workload region  period  demand
     0  training     eu  2027Q1    60.0
     1  training     us  2027Q1    30.0
@@ -208,7 +215,7 @@ def requirement_paths(
     periods: pd.PeriodIndex,
     *,
     period_stat: PeriodStat = "mean",
-    utilization_target: float | Mapping[str, float] = 1.0,
+    utilization_target: float | Mapping[str, float] = DEFAULT_UTILIZATION_TARGET,
     by_region: bool = False,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The requirement on every path, before any quantile (arguments as in
@@ -234,8 +241,8 @@ def requirement_paths(
     >>> groups, per_path = requirement_paths(paths, attributes, perf, quarter, by_region=True)
     >>> groups.to_dict("list"), per_path.shape
     ({'workload': ['training', 'training'], 'region': ['eu', 'us']}, (2, 1, 1))
-    >>> requirement_paths(paths, attributes, perf, quarter)[1].ravel().tolist()
-    [2.0]
+    >>> requirement_paths(paths, attributes, perf, quarter)[1].ravel().tolist()  # / 0.85
+    [2.35294...]
     """
     if period_stat not in ("mean", "max"):
         raise ParameterError(
@@ -269,7 +276,7 @@ def requirement_paths(
         )  # [group, path, period]
     targets = np.array(
         [
-            utilization_target.get(w, 1.0)
+            utilization_target.get(w, DEFAULT_UTILIZATION_TARGET)
             if isinstance(utilization_target, Mapping)
             else utilization_target
             for w in groups["workload"]
@@ -343,7 +350,7 @@ def requirement_scenarios(
     *,
     n_scenarios: int = 10,
     period_stat: PeriodStat = "mean",
-    utilization_target: float | Mapping[str, float] = 1.0,
+    utilization_target: float | Mapping[str, float] = DEFAULT_UTILIZATION_TARGET,
     by_region: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Demand scenarios with probabilities: every path's requirement, reduced to
@@ -372,7 +379,7 @@ def requirement_scenarios(
     >>> perf = pd.DataFrame({"sku": ["H100"], "workload": ["training"], "factor": [1.0]})
     >>> demand, scenarios = requirement_scenarios(
     ...     paths, attributes, perf, pd.period_range("2027Q1", periods=1, freq="Q"),
-    ...     n_scenarios=2, by_region=True)
+    ...     n_scenarios=2, utilization_target=1.0, by_region=True)
     >>> demand  # path 2 is busy in the US and quiet in Europe: the scenario keeps both
        workload region  period scenario  demand
     0  training     eu  2027Q1    path1     2.0

@@ -15,11 +15,24 @@ import pandas as pd
 
 from capforecast.plan.result import COST_COMPONENTS, Plan
 
+#: Money of each plan after the objective: cash over the horizon (undiscounted) and its
+#: present value, the penalty of unmet demand (a valuation), and what the MIP gap allows
+#: (``gap_usd``: the gap times the objective, the most the plan may be above its best).
+MONEY = ["cash", "cash_present_value", "penalty", "gap_usd"]
 #: The figures of each plan after its costs, in the order of ``kpis``.
 NUMBERS = ["capex_orders", "units_ordered", "expected_shortfall", "expected_rented", "coverage"]
 NUMBERS += ["min_power_headroom_kw", "units_retired_early", "clusters_not_placed"]
-KPI_COLUMNS = ["status", "total_cost", *(f"cost_{c}" for c in COST_COMPONENTS), *NUMBERS]
+KPI_COLUMNS = ["status", "total_cost", *MONEY, *(f"cost_{c}" for c in COST_COMPONENTS), *NUMBERS]
 KPI_COLUMNS.append("first_shortfall")
+#: A difference of these columns within the plans' gaps is no change; a unit figure
+#: follows the cost component that prices it.
+WITHIN_GAP = ["total_cost", "cash", "cash_present_value", "penalty", "capex_orders"]
+WITHIN_GAP += [f"cost_{c}" for c in COST_COMPONENTS]
+PRICED_BY = {
+    "expected_shortfall": "cost_shortfall",
+    "coverage": "cost_shortfall",
+    "expected_rented": "cost_rent",
+}
 #: Expected unmet demand below this (reference unit-periods) is no shortfall.
 SHORTFALL_TOLERANCE = 1e-6
 
@@ -30,11 +43,16 @@ class Comparison:
 
     baseline: str
     kpis: pd.DataFrame  # index scenario
-    deltas: pd.DataFrame  # kpis minus the baseline's (numbers only)
+    #: kpis minus the baseline's (numbers only); a difference the plans' MIP gaps allow
+    #: (``gap_usd`` of both) is 0, and ``within_gap`` says where that was applied.
+    deltas: pd.DataFrame
     capex_by_year: pd.DataFrame  # index (scenario, year): undiscounted capex of orders
     units_by_sku: pd.DataFrame  # index (scenario, sku): units ordered
     power_headroom: pd.DataFrame  # index (scenario, site, period): cap - draw, kW
     summary: list[str] = field(default_factory=list)
+    #: index scenario, columns of ``deltas``: True where a non-zero difference was
+    #: within the MIP gaps and is reported as no change.
+    within_gap: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def _repr_html_(self) -> str:
         """How a comparison shows in Jupyter: what changed, then the key figures."""
@@ -52,7 +70,7 @@ class Comparison:
 
 def _kpis(plan: Plan) -> dict[str, object]:
     if not plan.has_solution:  # no plan: nothing to measure, and nothing is zero
-        numbers = ["total_cost", *(f"cost_{c}" for c in COST_COMPONENTS), *NUMBERS]
+        numbers = ["total_cost", *MONEY, *(f"cost_{c}" for c in COST_COMPONENTS), *NUMBERS]
         return {
             "status": str(plan.status),
             **dict.fromkeys(numbers, np.nan),
@@ -72,9 +90,14 @@ def _kpis(plan: Plan) -> dict[str, object]:
         first = str(late.index[0]) if len(late) else "none"
     power = plan.power
     headroom = float((power["cap_kw"] - power["draw_kw"]).min()) if not power.empty else np.nan
+    objective = np.nan if plan.objective is None else float(plan.objective)
     record: dict[str, object] = {
         "status": str(plan.status),
-        "total_cost": np.nan if plan.objective is None else float(plan.objective),
+        "total_cost": objective,
+        "cash": plan.cash_total,
+        "cash_present_value": plan.cash_present_value,
+        "penalty": plan.penalty,
+        "gap_usd": abs(objective) * (plan.gap or 0.0),
     }
     for component in COST_COMPONENTS:
         record[f"cost_{component}"] = float(plan.costs.get(component, 0.0))
@@ -148,6 +171,8 @@ def compare(plans: Mapping[str, Plan], *, baseline: str | None = None) -> Compar
     deltas = numbers - numbers.loc[baseline]
     # Differences at rounding level (1e-12 of the figure) are no difference.
     deltas = deltas.mask(deltas.abs() <= 1e-12 * numbers.abs().max().clip(lower=1), 0.0)
+    within = _within_gaps(numbers, deltas, baseline)
+    deltas = deltas.mask(within, 0.0)
     solved = {n: p for n, p in plans.items() if p.has_solution}
     capex = _stack(
         {
@@ -174,8 +199,22 @@ def compare(plans: Mapping[str, Plan], *, baseline: str | None = None) -> Compar
         ["scenario", "site", "period"],
         ["draw_kw", "cap_kw", "headroom_kw"],
     )
-    comparison = Comparison(baseline, kpis, deltas, capex, units, headroom)
+    comparison = Comparison(baseline, kpis, deltas, capex, units, headroom, within_gap=within)
     return Comparison(**{**comparison.__dict__, "summary": _summary(comparison)})
+
+
+def _within_gaps(numbers: pd.DataFrame, deltas: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Where a difference is no larger than the two plans' MIP gaps allow: each plan may be
+    up to ``gap_usd`` above its best, so two plans of the same problem may differ by the
+    sum of theirs in any money figure. A unit figure (shortfall, rent) follows the cost
+    that prices it. True only where the difference is non-zero."""
+    allowed = numbers["gap_usd"].fillna(0.0) + numbers.loc[baseline, "gap_usd"]
+    within = pd.DataFrame(False, index=deltas.index, columns=deltas.columns)
+    for column in WITHIN_GAP:
+        within[column] = deltas[column].abs() <= allowed
+    for column, cost in PRICED_BY.items():
+        within[column] = within[cost]
+    return within & (deltas != 0)
 
 
 def _stack(frames: dict[str, pd.DataFrame], names: list[str], columns: list[str]) -> pd.DataFrame:
@@ -194,10 +233,24 @@ def _units(plan: Plan) -> pd.Series:
     return plan.purchases.groupby("sku")["units"].sum().astype(float)
 
 
-def _money(usd: float) -> str:
-    sign = "+" if usd >= 0 else "-"
+def _usd(usd: float) -> str:
     usd = abs(usd)
-    return f"{sign}${usd / 1e6:,.1f}M" if usd >= 1e5 else f"{sign}${usd:,.0f}"
+    return f"${usd / 1e6:,.1f}M" if usd >= 1e5 else f"${usd:,.0f}"
+
+
+def _money(usd: float) -> str:
+    return ("+" if usd >= 0 else "-") + _usd(usd)
+
+
+def _split(delta: pd.Series) -> str:
+    """What a change of the objective is made of: cash (present value), the penalty of
+    unmet demand and the terminal value (both valuations, not cash)."""
+    parts = [f"cash {_money(delta['cash_present_value'])} (present value)"]
+    if delta["penalty"] != 0:
+        parts.append(f"penalty of unmet demand {_money(delta['penalty'])} (a valuation)")
+    if delta["cost_terminal_value"] != 0:
+        parts.append(f"terminal value {_money(delta['cost_terminal_value'])} (a valuation)")
+    return ", ".join(parts)
 
 
 def _cost_label(row: pd.Series) -> str:
@@ -226,12 +279,18 @@ def _summary(comparison: Comparison) -> list[str]:
         parts = []
         if row["status"] != ref["status"]:
             parts.append(f"the solve ended {row['status']} (baseline: {ref['status']})")
-        cost = row["total_cost"] - ref["total_cost"]
-        if not np.isnan(cost):
+        delta, within = comparison.deltas.loc[name], comparison.within_gap.loc[name]
+        allowed = row["gap_usd"] + ref["gap_usd"]
+        if delta["total_cost"] != 0:
+            cost = delta["total_cost"]
             share = f" ({cost / ref['total_cost']:+.1%})" if ref["total_cost"] else ""
-            parts.append(f"{_cost_label(row)} {_money(cost)}{share}")
-        parts.append(f"orders {_money(row['capex_orders'] - ref['capex_orders'])} at list price")
-        short = row["expected_shortfall"] - ref["expected_shortfall"]
+            parts.append(f"{_cost_label(row)} {_money(cost)}{share}: {_split(delta)}")
+        elif within["total_cost"]:
+            parts.append(f"{_cost_label(row)}: no change beyond the MIP gaps (±{_usd(allowed)})")
+        capex = delta["capex_orders"]
+        if capex != 0:
+            parts.append(f"orders {_money(capex)} at list price")
+        short = delta["expected_shortfall"]
         if abs(short) > SHORTFALL_TOLERANCE:
             parts.append(
                 f"expected shortfall {ref['expected_shortfall']:,.0f} -> "
@@ -255,6 +314,9 @@ def _summary(comparison: Comparison) -> list[str]:
         if len(change):
             order = change.abs().sort_values(ascending=False, kind="stable").index[:3]
             parts.append("units " + ", ".join(f"{sku} {change[sku]:+,.0f}" for sku in order))
+        if not parts or all("no change" in p for p in parts):
+            same = "orders identical" if capex == 0 and not len(change) else "orders differ"
+            parts = [f"no change ({same}; every difference within the MIP gaps, ±{_usd(allowed)})"]
         lines.append(f"{name} against {base}: " + "; ".join(parts) + ".")
     return lines
 

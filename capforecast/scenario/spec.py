@@ -94,6 +94,7 @@ from capforecast.core.periods import Periods
 from capforecast.core.yamlfile import Lines, read_yaml, validation_problems
 from capforecast.plan.options import PlanOptions
 from capforecast.plan.rules import rules_from
+from capforecast.requirement.aggregate import DEFAULT_UTILIZATION_TARGET
 
 
 def _fraction(value: object) -> object:
@@ -478,7 +479,7 @@ class ForecastSettings(BaseModel):
     paths: int = Field(default=200, ge=10, le=LIMITS.paths)
     seed: int = Field(default=0, ge=0)
     scenarios: int | None = Field(default=None, ge=1, le=LIMITS.demand_scenarios)
-    utilization_target: float = Field(default=0.85, gt=0, le=1)
+    utilization_target: float = Field(default=DEFAULT_UTILIZATION_TARGET, gt=0, le=1)
 
 
 class Inputs(BaseModel):

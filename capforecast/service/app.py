@@ -102,7 +102,8 @@ RESULT_TABLES: dict[str, tuple[str, ...]] = {
     "forecasts": ("forecast",),
     "plans": (
         "purchases", "capacity", "allocation", "rent", "shortfall", "spend", "power",
-        "scenario_costs", "retirements", "clusters", "offers", "vendors", "rules", "binding",
+        "scenario_costs", "retirements", "clusters", "offers", "vendors", "rules", "cash",
+        "penalties", "depreciation", "fiscal_years", "capex_by_vendor", "tco", "binding",
         "relaxations",
     ),
     "comparisons": ("kpis", "deltas", "capex_by_year", "units_by_sku", "power_headroom"),
