@@ -142,6 +142,9 @@ def test_the_warnings_are_in_the_plan(sample: PlanningInputs) -> None:
     plan = solve(inputs)
     for check in (m.check for m in MISTAKES[2:]):
         assert sum(w.startswith(f"[{check}]") for w in plan.warnings) == 1, plan.warnings
+    # The headline counts them and names demand nothing can serve first.
+    *_, line = repr(plan).splitlines()
+    assert line.startswith(f"  {len(plan.warnings)} warnings: [unservable_workload]"), line
 
 
 def test_the_sample_is_sane(sample: PlanningInputs) -> None:

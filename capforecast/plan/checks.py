@@ -18,7 +18,7 @@ import pandas as pd
 
 from capforecast.core.errors import InputError, Problem, did_you_mean
 from capforecast.core.limits import clipped
-from capforecast.plan.data import ModelData
+from capforecast.plan.data import PENALTY_MULTIPLIER, ModelData
 from capforecast.plan.inputs import PlanningInputs
 
 
@@ -584,18 +584,10 @@ def check_default_penalty(inputs: PlanningInputs, data: ModelData) -> list[Findi
     """Warning: a workload's shortfall penalty is the default (docs/model.md §5): say its
     value, where it comes from and what rent costs, and suggest setting it. One line per
     value (workloads sharing it are named together)."""
-    option = inputs.options.shortfall_penalty
-    if isinstance(option, int | float):
-        return []
-    catalog = inputs.catalog.set_index("sku")["unit_price"].reindex(data.skus)
-    unit_price = catalog.to_numpy(dtype=float)
+    unit_price = inputs.catalog.set_index("sku")["unit_price"].reindex(data.skus).to_numpy()
     groups: dict[tuple[float, int], list[int]] = {}
-    for w, workload in enumerate(data.workloads):
-        if workload in (option or {}):
-            continue
-        serves = np.flatnonzero((data.factor[:, w] > 0) & data.orderable)
-        s = int(serves[np.argmax(unit_price[serves] / data.factor[serves, w])])
-        groups.setdefault((float(data.penalty[w]), s), []).append(w)
+    for w in np.flatnonzero(data.penalty_sku >= 0):
+        groups.setdefault((float(data.penalty[w]), int(data.penalty_sku[w])), []).append(int(w))
     findings = []
     for (penalty, s), members in groups.items():
         names = ", ".join(f"'{clipped(data.workloads[w])}'" for w in members)
@@ -612,7 +604,8 @@ def check_default_penalty(inputs: PlanningInputs, data: ModelData) -> list[Findi
             f"no shortfall penalty is given for workload{'s' if len(members) > 1 else ''} "
             f"{names}: unmet demand is valued at the default, {_money(penalty)} per reference "
             f"unit-period (${penalty / data.hours:,.2f} per reference unit-hour at "
-            f"{data.hours:,.0f} hours per period), 10 x the dearest price per reference unit "
+            f"{data.hours:,.0f} hours per period), {PENALTY_MULTIPLIER:g} x the dearest price "
+            "per reference unit "
             f"of an orderable SKU serving it ({clipped(data.skus[s])}: {_money(unit_price[s])} / "
             f"{factor:g}){beside}. It decides how much the plan buys: set shortfall_penalty "
             "in options.yaml (docs/your-company.md#choosing-the-shortfall-penalty)"

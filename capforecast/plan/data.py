@@ -214,7 +214,7 @@ class ModelData:
     rent_cap: np.ndarray  # [w, g, t], 0 when not given
     clusters: Clusters
     penalty: np.ndarray  # [w]
-    penalty_source: list[str]  # [w], where φ_w comes from, in words
+    penalty_sku: np.ndarray  # [w], the SKU a default φ_w comes from; -1 when given
     discount: np.ndarray  # [t], δ^t
     discount_factor: float  # δ
     hours: float
@@ -348,8 +348,8 @@ class ModelData:
         vendor_limits = inputs.vendor_limits
         slots = site_table["slots"].reindex(sites).astype("float64").fillna(np.inf).to_numpy()
         unit_price = catalog["unit_price"].reindex(skus).to_numpy(dtype=float)
-        penalty, penalty_source = _penalty(
-            options.shortfall_penalty, workloads, skus, unit_price, factor, orderable
+        penalty, penalty_sku = _penalty(
+            options.shortfall_penalty, workloads, unit_price, factor, orderable
         )
         fleet_rows = FleetRows.from_inputs(inputs)
         lifetime = catalog["lifetime"].reindex(skus).fillna(1).to_numpy(dtype=int)
@@ -407,7 +407,7 @@ class ModelData:
             rent_price=rent_price,
             rent_cap=rent_cap,
             penalty=penalty,
-            penalty_source=penalty_source,
+            penalty_sku=penalty_sku,
             discount=options.discount_factor ** np.arange(len(periods), dtype=float),
             discount_factor=options.discount_factor,
             hours=options.hours_per_period,
@@ -479,34 +479,30 @@ def _eligible(inputs: PlanningInputs, workloads: list[str], regions: list[str]) 
 def _penalty(
     option: float | dict[str, float] | None,
     workloads: list[str],
-    skus: list[str],
     unit_price: np.ndarray,
     factor: np.ndarray,
     orderable: np.ndarray,
-) -> tuple[np.ndarray, list[str]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """``φ_w``: the option, else ``10 · max_{s ∈ S^o: f_{s,w}>0} unit_price_s / f_{s,w}``;
-    and where each comes from, in words.
+    and for a default, the SKU ``s`` of that maximum (-1 for a penalty given).
 
     Only orderable SKUs count: a legacy SKU has no price, and the penalty is what not
     buying costs. (The loader rejects a workload that no orderable SKU serves without an
     explicit penalty.)
     """
     given = option if isinstance(option, dict) else {}
-    penalty, source = np.empty(len(workloads)), []
+    penalty, dearest = np.empty(len(workloads)), np.full(len(workloads), -1, dtype=np.int64)
     for w, workload in enumerate(workloads):
         if isinstance(option, int | float):
             penalty[w] = float(option)
-            source.append("options.yaml")
         elif workload in given:
             penalty[w] = float(given[workload])
-            source.append("options.yaml")
         else:
             serves = np.flatnonzero((factor[:, w] > 0) & orderable)
             per_unit = unit_price[serves] / factor[serves, w]
+            dearest[w] = serves[np.argmax(per_unit)]
             penalty[w] = PENALTY_MULTIPLIER * float(per_unit.max())
-            dearest = skus[serves[np.argmax(per_unit)]]
-            source.append(f"default: {PENALTY_MULTIPLIER:g} x {dearest}'s price per reference unit")
-    return penalty, source
+    return penalty, dearest
 
 
 def _per_workload(

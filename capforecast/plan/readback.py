@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capforecast.plan.data import ModelData
+from capforecast.plan.data import PENALTY_MULTIPLIER, ModelData
 from capforecast.plan.finance import (
     CAPEX_BY_VENDOR_COLUMNS,
     DEPRECIATION_COLUMNS,
@@ -417,7 +417,13 @@ def _penalties(data: ModelData) -> pd.DataFrame:
             "workload": np.asarray(data.workloads, dtype=object),
             "penalty_per_period": data.penalty,
             "penalty_per_hour": data.penalty / data.hours,
-            "source": np.asarray(data.penalty_source, dtype=object),
+            "source": [
+                "options.yaml"
+                if s < 0
+                else f"default: {PENALTY_MULTIPLIER:g} x the price per "
+                f"reference unit of {data.skus[s]}"
+                for s in data.penalty_sku
+            ],
         }
     )
 

@@ -106,6 +106,10 @@ VENDOR_COLUMNS = ("vendor", "capex", "share", "min_share", "max_share")
 RULE_COLUMNS = ("rule", "period", "left", "sense", "right", "slack", "unit")
 
 
+#: Warnings shown first in a plan's headline: demand that nothing can serve.
+LOUD = ("[unservable_workload]",)
+
+
 def empty_table(columns: tuple[str, ...]) -> pd.DataFrame:
     """A table with these columns and no rows (a plan's table without a solution)."""
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
@@ -295,7 +299,7 @@ class Plan:
         gap = "n/a" if self.gap is None else f"{self.gap:.2%}"
         lines = [f"{self.status}, gap {gap}, solver {self.solver} ({self.message})"]
         if not self.has_solution:
-            return [*lines, *self.diagnosis[:3], *_counted(self.warnings, "warning")]
+            return [*lines, *self.diagnosis[:3], *_counted(self._warnings_first(), "warning")]
         sums = {name: float(self.cash[name].sum()) for name in CASH_COLUMNS[1:-1]}
         parts = [f"{name.replace('_', ' ')} {_usd(v)}" for name, v in sums.items() if v]
         lines += [
@@ -308,7 +312,11 @@ class Plan:
         orders = self.purchases.groupby("sku", sort=True)["units"].sum()
         bought = ", ".join(f"{sku} {units:,}" for sku, units in orders.items())
         lines.append(f"orders: {bought or 'none'} (units)")
-        return lines + _counted(self.warnings, "warning")
+        return lines + _counted(self._warnings_first(), "warning")
+
+    def _warnings_first(self) -> tuple[str, ...]:
+        """The warnings, those of :data:`LOUD` checks first (stable otherwise)."""
+        return tuple(sorted(self.warnings, key=lambda w: not w.startswith(LOUD)))
 
     def __repr__(self) -> str:
         return "Plan: " + "\n  ".join(self.headline())
