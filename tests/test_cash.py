@@ -142,15 +142,16 @@ def test_the_company_uses_every_kind_of_cash_and_leaves_demand_unmet(
     assert (row["penalty_per_period"], row["source"]) == (20_000, "options.yaml")
 
 
+@pytest.mark.parametrize("name", ["sample", "company"])
 def test_the_report_and_workbook_show_the_cash_and_the_penalty_apart(
-    plans: dict[str, Plan], tmp_path: Path
+    plans: dict[str, Plan], tmp_path: Path, name: str
 ) -> None:
-    folder = tmp_path / "company"
-    write_planning_inputs(company(), folder)
-    scenario = Scenario(name="company", inputs={"planning": folder})  # type: ignore[arg-type]
-    plan = plans["company"]
-    run = ScenarioRun(scenario, company(), plan, 0.0)
-    comparison = compare({"company": plan})
+    inputs = company() if name == "company" else sample_planning_inputs()
+    write_planning_inputs(inputs, tmp_path)
+    scenario = Scenario(name=name, inputs={"planning": tmp_path})  # type: ignore[arg-type]
+    plan = plans[name]
+    run = ScenarioRun(scenario, inputs, plan, 0.0)
+    comparison = compare({name: plan})
     page = comparison_report([run], comparison)
     table = plan.cost_table().set_index("component")
     for component in CASH_COLUMNS[1:]:

@@ -205,7 +205,11 @@ class Plan:
     @property
     def cash_total(self) -> float:
         """The cash over the horizon (USD, undiscounted, expected): ``cash["total"]``."""
-        return float(self.cash["total"].sum()) if len(self.cash) else 0.0
+        return self.cash_sums()["total"]
+
+    def cash_sums(self) -> dict[str, float]:
+        """Each column of ``cash`` summed over the horizon (USD, undiscounted, expected)."""
+        return {c: float(self.cash[c].sum()) if len(self.cash) else 0.0 for c in CASH_COLUMNS[1:]}
 
     @property
     def penalty(self) -> float:
@@ -230,10 +234,8 @@ class Plan:
             if cost_kind(name) == "cash":
                 present[cash_column(name)] += value
         present["total"] = self.cash_present_value
-        rows = [
-            (name, "cash", float(self.cash[name].sum()) if len(self.cash) else 0.0, value)
-            for name, value in present.items()
-        ]
+        sums = self.cash_sums()
+        rows = [(name, "cash", sums[name], value) for name, value in present.items()]
         rows += [
             (name, cost_kind(name), np.nan, value)
             for name, value in self.costs.items()
@@ -245,10 +247,9 @@ class Plan:
     def _cash_summary(self) -> dict[str, Any]:
         """The cash of ``plan.json``: each component and the total over the horizon
         (undiscounted) and the total's present value."""
-        sums = {c: _number(float(self.cash[c].sum())) for c in CASH_COLUMNS[1:]}
         return {
             "unit": "USD, undiscounted, expected over scenarios",
-            **sums,
+            **{c: _number(v) for c, v in self.cash_sums().items()},
             "present_value": _number(self.cash_present_value),
         }
 
@@ -300,13 +301,13 @@ class Plan:
         lines = [f"{self.status}, gap {gap}, solver {self.solver} ({self.message})"]
         if not self.has_solution:
             return [*lines, *self.diagnosis[:3], *_counted(self._warnings_first(), "warning")]
-        sums = {name: float(self.cash[name].sum()) for name in CASH_COLUMNS[1:-1]}
-        parts = [f"{name.replace('_', ' ')} {_usd(v)}" for name, v in sums.items() if v]
+        sums = self.cash_sums()
+        parts = [f"{c.replace('_', ' ')} {usd(sums[c])}" for c in CASH_COLUMNS[1:-1] if sums[c]]
         lines += [
-            f"cash {_usd(self.cash_total)} undiscounted (present value "
-            f"{_usd(self.cash_present_value)}): " + ", ".join(parts),
-            f"terminal value {_usd(self.cost_of('valuation'))} (a valuation, not cash)",
-            f"penalty of unmet demand {_usd(self.penalty)} for {self.expected_unmet:,.0f} "
+            f"cash {usd(self.cash_total)} undiscounted (present value "
+            f"{usd(self.cash_present_value)}): " + ", ".join(parts),
+            f"terminal value {usd(self.cost_of('valuation'))} (a valuation, not cash)",
+            f"penalty of unmet demand {usd(self.penalty)} for {self.expected_unmet:,.0f} "
             "reference unit-periods expected unmet (a valuation, not cash)",
         ]
         orders = self.purchases.groupby("sku", sort=True)["units"].sum()
@@ -322,8 +323,8 @@ class Plan:
         return "Plan: " + "\n  ".join(self.headline())
 
     def _repr_html_(self) -> str:
-        """How a plan shows in Jupyter: the headline, then cash by component, orders by
-        SKU and site, every warning, and what binds."""
+        """How a plan shows in Jupyter: the headline, then orders by SKU and site, every
+        warning, and what binds."""
         import html
 
         lines = self.headline()
@@ -385,7 +386,7 @@ def _nan(value: float | None) -> float:
     return np.nan if value is None else float(value)
 
 
-def _usd(value: float) -> str:
+def usd(value: float) -> str:
     """USD in millions above $100k: ``$12.3M``, ``-$0.4M``, ``$5,000``."""
     sign = "-" if value < 0 else ""
     value = abs(value)

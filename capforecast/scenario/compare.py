@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from capforecast.plan.result import COST_COMPONENTS, Plan
+from capforecast.plan.result import COST_COMPONENTS, Plan, usd
 
 #: Money of each plan after the objective: cash over the horizon (undiscounted) and its
 #: present value, the penalty of unmet demand (a valuation), and what the MIP gap allows
@@ -233,13 +233,8 @@ def _units(plan: Plan) -> pd.Series:
     return plan.purchases.groupby("sku")["units"].sum().astype(float)
 
 
-def _usd(usd: float) -> str:
-    usd = abs(usd)
-    return f"${usd / 1e6:,.1f}M" if usd >= 1e5 else f"${usd:,.0f}"
-
-
-def _money(usd: float) -> str:
-    return ("+" if usd >= 0 else "-") + _usd(usd)
+def _money(value: float) -> str:
+    return ("+" if value >= 0 else "-") + usd(abs(value))
 
 
 def _split(delta: pd.Series) -> str:
@@ -286,7 +281,7 @@ def _summary(comparison: Comparison) -> list[str]:
             share = f" ({cost / ref['total_cost']:+.1%})" if ref["total_cost"] else ""
             parts.append(f"{_cost_label(row)} {_money(cost)}{share}: {_split(delta)}")
         elif within["total_cost"]:
-            parts.append(f"{_cost_label(row)}: no change beyond the MIP gaps (±{_usd(allowed)})")
+            parts.append(f"{_cost_label(row)}: no change beyond the MIP gaps (±{usd(allowed)})")
         capex = delta["capex_orders"]
         if capex != 0:
             parts.append(f"orders {_money(capex)} at list price")
@@ -316,7 +311,7 @@ def _summary(comparison: Comparison) -> list[str]:
             parts.append("units " + ", ".join(f"{sku} {change[sku]:+,.0f}" for sku in order))
         if not parts or all("no change" in p for p in parts):
             same = "orders identical" if capex == 0 and not len(change) else "orders differ"
-            parts = [f"no change ({same}; every difference within the MIP gaps, ±{_usd(allowed)})"]
+            parts = [f"no change ({same}; every difference within the MIP gaps, ±{usd(allowed)})"]
         lines.append(f"{name} against {base}: " + "; ".join(parts) + ".")
     return lines
 
