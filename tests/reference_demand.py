@@ -16,28 +16,36 @@ GROUP = ["org", "team", "workload", "sku", "region"]
 def reference_demand(
     jobs: pd.DataFrame, window_start: pd.Timestamp, window_end: pd.Timestamp, step: str
 ) -> pd.DataFrame:
-    """GPU-hours in use and pending per group and bucket, and their averages."""
+    """GPU-hours in use, pending and asked for (each job's run from its submission) per
+    group and bucket, and their averages."""
     step_ns = pd.Timedelta(step).value
     start = jobs["start_time"]
-    running = pd.DataFrame(
-        {
-            **{c: jobs[c] for c in GROUP},
-            "gpus": jobs["gpus"],
-            "running": True,
-            "t0": start,
-            "t1": jobs["end_time"].fillna(window_end),
-        }
-    )[start.notna()]
-    pending = pd.DataFrame(
-        {
-            **{c: jobs[c] for c in GROUP},
-            "gpus": jobs["gpus"],
-            "running": False,
-            "t0": jobs["submit_time"],
-            "t1": start.fillna(jobs["end_time"]).fillna(window_end),
-        }
+    started = start.notna()
+
+    def span(kind: str, t0: pd.Series, t1: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame(
+            {**{c: jobs[c] for c in GROUP}, "gpus": jobs["gpus"], "kind": kind, "t0": t0,
+             "t1": t1}
+        )  # fmt: skip
+
+    # How long each started job ran, as far as the log tells (to the window's end if it
+    # has no end); a job that never ran asks for the median run of the finished jobs of
+    # its workload and SKU, else of all finished jobs.
+    ran = jobs["end_time"].fillna(start.clip(lower=window_end)) - start
+    finished = started & jobs["end_time"].notna()
+    typical = ran[finished].groupby([jobs["workload"], jobs["sku"]]).median()
+    keys = pd.MultiIndex.from_frame(jobs[["workload", "sku"]])
+    guess = pd.Series(typical.reindex(keys).to_numpy(), index=jobs.index)
+    guess = guess.fillna(ran[finished].median()).fillna(pd.Timedelta(0))
+    asked = ran.where(started, guess)
+    spans = pd.concat(
+        [
+            span("in_use", start, jobs["end_time"].fillna(window_end))[started],
+            span("pending", jobs["submit_time"], start.fillna(jobs["end_time"]).fillna(window_end)),
+            span("demand", jobs["submit_time"], jobs["submit_time"] + asked),
+        ],
+        ignore_index=True,
     )
-    spans = pd.concat([running, pending], ignore_index=True)
     spans["t0"] = spans["t0"].clip(lower=window_start)
     spans["t1"] = spans["t1"].clip(upper=window_end)
     spans = spans[(spans["t1"] > spans["t0"]) & (spans["gpus"] > 0)].reset_index(drop=True)
@@ -53,13 +61,14 @@ def reference_demand(
     )
     lo = origin + bucket * step_ns
     overlap = np.minimum(t1[owner], lo + step_ns) - np.maximum(t0[owner], lo)
-    pieces = spans.iloc[owner][[*GROUP, "running"]].reset_index(drop=True)
+    pieces = spans.iloc[owner][[*GROUP, "kind"]].reset_index(drop=True)
     pieces["ds"] = pd.to_datetime(lo)
     pieces["hours"] = spans["gpus"].to_numpy()[owner] * overlap / 3.6e12
+    kinds = ["in_use", "pending", "demand"]
     hours = pieces.pivot_table(
-        index=[*GROUP, "ds"], columns="running", values="hours", aggfunc="sum", fill_value=0.0
-    ).reindex(columns=[True, False], fill_value=0.0)
-    hours.columns = ["gpu_hours", "pending_gpu_hours"]
+        index=[*GROUP, "ds"], columns="kind", values="hours", aggfunc="sum", fill_value=0.0
+    ).reindex(columns=kinds, fill_value=0.0)
+    hours.columns = ["gpu_hours", "pending_gpu_hours", "demand_gpu_hours"]
     groups = hours.index.droplevel("ds").unique()
     buckets = pd.date_range(window_start.floor(step), window_end, freq=step, inclusive="left")
     grid = pd.MultiIndex.from_tuples(
@@ -72,5 +81,6 @@ def reference_demand(
     ) / pd.Timedelta(hours=1)
     table["in_use"] = table["gpu_hours"] / covered
     table["pending"] = table["pending_gpu_hours"] / covered
-    table["demand"] = table["in_use"] + table["pending"]
+    table["in_use_plus_pending"] = table["in_use"] + table["pending"]
+    table["demand"] = table["demand_gpu_hours"] / covered
     return table.sort_values([*GROUP, "ds"]).reset_index(drop=True)

@@ -78,6 +78,50 @@ def test_demand_pending_and_gpu_hours_equal_the_hand_worked_figures(hand_log: Pa
     np.testing.assert_array_equal(history["y"], table["demand"])
 
 
+#: The worked example of docs/telemetry.md: two 8-GPU, 10-hour jobs submitted together,
+#: the second waiting 10 hours; and a 2-GPU job of another team that never ran (cancelled
+#: after 5 hours in the queue), which asks for the median run of its workload and SKU.
+QUEUED_LOG = """job_id,team,workload,sku,gpus,submit_time,start_time,end_time
+first,vision,training,H100,8,2024-01-01 00:00,2024-01-01 00:00,2024-01-01 10:00
+second,vision,training,H100,8,2024-01-01 00:00,2024-01-01 10:00,2024-01-01 20:00
+never,nlp,training,H100,2,2024-01-01 02:00,,2024-01-01 07:00
+"""
+
+
+@pytest.mark.parametrize("grain", ["hour", "day"])
+def test_queued_work_is_counted_once_as_it_was_asked_for(tmp_path: Path, grain: str) -> None:
+    (tmp_path / "jobs.csv").write_text(QUEUED_LOG)
+    config = _config(tmp_path, grain=grain, end="2024-01-02")
+    table = demand(read_config(config)).table
+    vision = table[table["team"] == "vision"].set_index("ds")
+    if grain == "day":
+        day = vision.iloc[0]
+        # 160 GPU-hours of work in the day: the work rate is 6.67; in use + pending counts
+        # the second job's wait as well: 10.0.
+        assert day["in_use"] == pytest.approx(160 / 24)
+        assert day["demand"] == pytest.approx(160 / 24)
+        assert day["in_use_plus_pending"] == pytest.approx(240 / 24)
+        assert day["pending"] == pytest.approx(80 / 24)
+        # The history's y is the configured measure, demand by default.
+        for measure in ("demand", "in_use_plus_pending"):
+            settings = read_config(
+                _config(tmp_path, grain=grain, end="2024-01-02", measure=measure)
+            )
+            history = demand(settings).history().set_index("unique_id")
+            assert history.loc["vision/training/H100", "y"] == day[measure]
+    else:
+        # What was asked for without waiting: 16 GPUs for ten hours, then nothing.
+        assert vision["demand"].tolist() == [16.0] * 10 + [0.0] * 14
+        assert vision["in_use"].tolist() == [8.0] * 20 + [0.0] * 4
+        assert vision["in_use_plus_pending"].tolist() == [16.0] * 10 + [8.0] * 10 + [0.0] * 4
+    # The job that never ran asks for 2 GPUs for the median finished run of training on
+    # H100 (10 hours) from its submission at 02:00.
+    nlp = table[table["team"] == "nlp"]
+    assert nlp["demand_gpu_hours"].sum() == pytest.approx(2 * 10)
+    assert nlp["pending_gpu_hours"].sum() == pytest.approx(2 * 5)
+    assert nlp["gpu_hours"].sum() == 0
+
+
 def test_every_bad_row_is_counted_with_file_row_and_example(hand_log: Path) -> None:
     result = demand(read_config(_config(hand_log)))
     found = {(Path(p.file).name, p.row, p.column, p.reason) for p in result.problems.itertuples()}
@@ -183,7 +227,8 @@ def _compare(jobs: pd.DataFrame, folder: Path, grain: str, start: str, end: str)
     for column in GROUP:
         assert ours[column].tolist() == reference[column].tolist()
     assert (ours["ds"].to_numpy() == reference["ds"].to_numpy()).all()
-    for column in ("gpu_hours", "pending_gpu_hours", "in_use", "pending", "demand"):
+    columns = ("gpu_hours", "pending_gpu_hours", "demand_gpu_hours", "in_use", "pending")
+    for column in (*columns, "in_use_plus_pending", "demand"):
         np.testing.assert_allclose(ours[column], reference[column], rtol=1e-9, atol=1e-9)
 
 

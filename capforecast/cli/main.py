@@ -214,9 +214,10 @@ def ingest(
     config: Annotated[Path, typer.Argument(help="telemetry.yaml: the job log and its columns.")],
     out: Annotated[Path, typer.Option(help="History file; .csv or .parquet by suffix.")],
 ) -> None:
-    """Turn the job log of CONFIG into demand history: accelerators in use plus pending,
-    per group and day or hour. Also writes OUT's details ('.demand') and every bad row
-    with its file, row and reason ('.problems') next to OUT."""
+    """Turn the job log of CONFIG into demand history: the accelerators each job asked
+    for from its submission (or the config's ``measure``), per group and day or hour.
+    Also writes OUT's details ('.demand') and every bad row with its file, row and
+    reason ('.problems') next to OUT."""
     from capforecast.telemetry import demand, read_config
 
     details, problems = _beside(out, "demand"), _beside(out, "problems")

@@ -124,6 +124,10 @@ class TelemetryConfig(BaseModel):
     utilization: Source | None = None
     inventory: Source | None = None
     grain: Literal["hour", "day"] = "day"
+    #: The measure of demand that the history's ``y`` is (docs/telemetry.md): ``demand``
+    #: (each job's run from its submission: what was asked for), ``in_use``, ``pending``
+    #: or ``in_use_plus_pending``.
+    measure: Literal["demand", "in_use", "pending", "in_use_plus_pending"] = "demand"
     start: datetime | None = None
     end: datetime | None = None
     skus: list[str] | None = None

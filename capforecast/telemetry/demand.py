@@ -1,9 +1,19 @@
-"""Demand history from job logs: accelerators in use, queued, and the demand behind both.
+"""Demand history from job logs: what was asked for, what ran, and what queued.
 
 What a cluster shows is censored: when it is full, jobs queue, and usage understates
-demand. So per group (org, team, workload, SKU, region) and hour or day this computes
-the accelerators in use and pending (time averages over the bucket), and takes their sum
-as the uncensored demand; the History table of docs/data.md carries that sum as ``y``.
+demand; adding the queue to usage counts queued work twice (once waiting, once running).
+So per group (org, team, workload, SKU, region) and hour or day this computes, as time
+averages over the bucket:
+
+- ``demand``: each job's GPUs from its submission for as long as it ran (its run moved back
+  by its wait): the demand had nothing queued, not capped by the fleet. The default ``y``
+  of the History table (``measure`` in the config).
+- ``in_use``: GPUs running jobs; ``pending``: GPUs queued; ``in_use_plus_pending``: their
+  sum, the backlog a scheduler sees.
+
+Two 8-GPU, 10-hour jobs submitted together, the second waiting 10 hours, are 16 GPUs of
+``demand`` for ten hours (6.67 over the day), ``in_use`` 8 for twenty hours (6.67),
+``pending`` 8 for ten hours (3.33), and ``in_use_plus_pending`` 10.0 over the day.
 
 Bad rows are counted per reason with the file and row of each (``problems``), and left out
 of the aggregates as the config says; they are never dropped without a trace.
@@ -30,11 +40,12 @@ STEP_SECONDS = {"hour": 3600, "day": 86_400}
 class Demand:
     """The demand per group and bucket, and every bad job row."""
 
-    table: pd.DataFrame  # org, team, workload, sku, region, ds, in_use, pending, demand, ...
+    table: pd.DataFrame  # org, team, workload, sku, region, ds, demand, in_use, pending, ...
     problems: pd.DataFrame  # file, row, column, reason, value, excluded
     rows: int  # job rows read
     window: tuple[pd.Timestamp, pd.Timestamp]
     node_hours: int  # job-node-hours in the window: the size of utilization's job_hours
+    measure: str = "demand"  # the column of ``table`` that the history's ``y`` is
 
     @property
     def hours(self) -> float:
@@ -61,13 +72,14 @@ class Demand:
         )
 
     def history(self) -> pd.DataFrame:
-        """The History table of docs/data.md: ``unique_id, ds, y`` (y = demand) and the
-        group's attributes; ``unique_id`` joins the non-empty attributes with ``/``."""
+        """The History table of docs/data.md: ``unique_id, ds, y`` (y = the ``measure``,
+        ``demand`` by default) and the group's attributes; ``unique_id`` joins the
+        non-empty attributes with ``/``."""
         table = self.table
         parts = table[list(HISTORY_ATTRIBUTES)].astype(str)
         unique_id = parts.apply(lambda row: "/".join(v for v in row if v), axis=1)
         return pd.DataFrame(
-            {"unique_id": unique_id, "ds": table["ds"], "y": table["demand"], **parts}
+            {"unique_id": unique_id, "ds": table["ds"], "y": table[self.measure], **parts}
         ).reset_index(drop=True)
 
 
@@ -111,4 +123,4 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
     check(f"rows of demand by group and {config.grain}", int(size["demand_rows"]),
           LIMITS.telemetry_rows)  # fmt: skip
     table = store.sql("demand", **window)
-    return Demand(table, problems, rows, (start, end), int(size["node_hours"]))
+    return Demand(table, problems, rows, (start, end), int(size["node_hours"]), config.measure)

@@ -1,24 +1,49 @@
--- Accelerators in use and pending per group and time bucket, as averages over the part
--- of the bucket inside the window, and the GPU-hours behind them; every group has a row
--- for every bucket (zeros included). From the clean job rows (view jobs_clean): a job is
--- pending from its submission to its start (or, if it never started, to its end or the
--- window's end) and in use from its start to its end (or the window's end). Fractional
--- GPU requests count as the fraction. Parameters: $grain ('hour' or 'day'), $step_s (its
--- length in seconds), $window_start, $window_end.
-WITH spans AS (
-    SELECT org, team, workload, sku, region, gpus, TRUE AS running,
-           GREATEST(start_time, $window_start) AS t0,
-           LEAST(COALESCE(end_time, $window_end), $window_end) AS t1
+-- Demand per group and time bucket, as averages over the part of the bucket inside the
+-- window, and the GPU-hours behind them; every group has a row for every bucket (zeros
+-- included). From the clean job rows (view jobs_clean), three kinds of span per job:
+--   in_use   from its start to its end (or the window's end);
+--   pending  from its submission to its start (or, if it never started, to its end or the
+--            window's end);
+--   demand   its run moved back to its submission: from submit_time for as long as it ran
+--            (end or window's end, minus start), what it asked for had nothing queued. A job
+--            that never ran asks for the median run time of the finished jobs of its
+--            workload and SKU (of all finished jobs when none), from its submission.
+-- Fractional GPU requests count as the fraction. Parameters: $grain ('hour' or 'day'),
+-- $step_s (its length in seconds), $window_start, $window_end.
+WITH runs AS (  -- seconds each job that started ran, as far as the log tells
+    SELECT *, epoch(COALESCE(end_time, GREATEST(start_time, $window_end)) - start_time) AS ran_s
     FROM jobs_clean
     WHERE start_time IS NOT NULL
+),
+typical AS (  -- the median run of the finished jobs of each workload and SKU
+    SELECT workload, sku, median(ran_s) AS ran_s FROM runs WHERE end_time IS NOT NULL GROUP BY ALL
+),
+overall AS (SELECT median(ran_s) AS ran_s FROM runs WHERE end_time IS NOT NULL),
+spans AS (
+    SELECT org, team, workload, sku, region, gpus, 'in_use' AS kind,
+           GREATEST(start_time, $window_start) AS t0,
+           LEAST(COALESCE(end_time, $window_end), $window_end) AS t1
+    FROM runs
     UNION ALL
-    SELECT org, team, workload, sku, region, gpus, FALSE,
+    SELECT org, team, workload, sku, region, gpus, 'pending',
            GREATEST(submit_time, $window_start),
            LEAST(COALESCE(start_time, end_time, $window_end), $window_end)
     FROM jobs_clean
+    UNION ALL
+    SELECT org, team, workload, sku, region, gpus, 'demand',
+           GREATEST(submit_time, $window_start),
+           LEAST(submit_time + to_microseconds(CAST(ran_s * 1e6 AS BIGINT)), $window_end)
+    FROM runs
+    UNION ALL
+    SELECT j.org, j.team, j.workload, j.sku, j.region, j.gpus, 'demand',
+           GREATEST(j.submit_time, $window_start),
+           LEAST(j.submit_time + to_microseconds(CAST(
+               COALESCE(t.ran_s, o.ran_s, 0) * 1e6 AS BIGINT)), $window_end)
+    FROM jobs_clean j LEFT JOIN typical t USING (workload, sku) CROSS JOIN overall o
+    WHERE j.start_time IS NULL
 ),
 pieces AS (
-    SELECT org, team, workload, sku, region, gpus, running, t0, t1,
+    SELECT org, team, workload, sku, region, gpus, kind, t0, t1,
            unnest(range(date_trunc($grain, t0), t1, to_seconds($step_s))) AS ds
     FROM spans
     WHERE t1 > t0 AND gpus > 0
@@ -26,9 +51,11 @@ pieces AS (
 hours AS (
     SELECT org, team, workload, sku, region, ds,
            fsum(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
-               FILTER (WHERE running) / 3600 AS gpu_hours,
+               FILTER (WHERE kind = 'in_use') / 3600 AS gpu_hours,
            fsum(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
-               FILTER (WHERE NOT running) / 3600 AS pending_gpu_hours
+               FILTER (WHERE kind = 'pending') / 3600 AS pending_gpu_hours,
+           fsum(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
+               FILTER (WHERE kind = 'demand') / 3600 AS demand_gpu_hours
     FROM pieces
     GROUP BY ALL
 ),
@@ -43,11 +70,14 @@ grid AS (
     FROM groups g CROSS JOIN buckets b
 )
 SELECT g.org, g.team, g.workload, g.sku, g.region, g.ds,
+       COALESCE(h.demand_gpu_hours, 0) / g.covered_hours AS demand,
        COALESCE(h.gpu_hours, 0) / g.covered_hours AS in_use,
        COALESCE(h.pending_gpu_hours, 0) / g.covered_hours AS pending,
-       (COALESCE(h.gpu_hours, 0) + COALESCE(h.pending_gpu_hours, 0)) / g.covered_hours AS demand,
+       (COALESCE(h.gpu_hours, 0) + COALESCE(h.pending_gpu_hours, 0)) / g.covered_hours
+           AS in_use_plus_pending,
        COALESCE(h.gpu_hours, 0) AS gpu_hours,
-       COALESCE(h.pending_gpu_hours, 0) AS pending_gpu_hours
+       COALESCE(h.pending_gpu_hours, 0) AS pending_gpu_hours,
+       COALESCE(h.demand_gpu_hours, 0) AS demand_gpu_hours
 FROM grid g
 LEFT JOIN hours h USING (org, team, workload, sku, region, ds)
 ORDER BY g.org, g.team, g.workload, g.sku, g.region, g.ds
