@@ -66,7 +66,7 @@ def quarterly_plan(
     n_paths: int = 200,
     seed: int = 0,
     service_level: float = 0.9,
-    period_stat: PeriodStat = "mean",
+    period_stat: PeriodStat = None,
     utilization_target: float = DEFAULT_UTILIZATION_TARGET,
     n_scenarios: int | None = None,
     progress: Progress | None = None,
@@ -133,7 +133,7 @@ def forecast_requirement(
     n_paths: int = 200,
     seed: int = 0,
     service_level: float = 0.9,
-    period_stat: PeriodStat = "mean",
+    period_stat: PeriodStat = None,
     utilization_target: float = DEFAULT_UTILIZATION_TARGET,
     n_scenarios: int | None = None,
     progress: Progress | None = None,
@@ -158,7 +158,8 @@ def forecast_requirement(
     series = history["unique_id"].nunique()
     say(f"Simulating {n_paths} paths of {series} series, {horizon} steps ahead ({model})")
     paths = sample_paths(history, horizon, model=model, n_paths=n_paths, seed=seed, freq=freq)
-    attributes = history[["unique_id", *[c for c in HISTORY_ATTRIBUTES if c in history]]]
+    carried = [c for c in (*HISTORY_ATTRIBUTES, "statistic") if c in history]
+    attributes = history[["unique_id", *carried]]
     scenarios = None
     if n_scenarios is None:
         say(f"Deriving the requirement at P{round(service_level * 100)} for {len(periods)} periods")

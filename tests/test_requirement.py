@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capforecast import InputError, requirement, requirement_scenarios
+from capforecast.core.errors import ParameterError
 from capforecast.requirement import DEFAULT_UTILIZATION_TARGET
 from capforecast.requirement.reduction import forward_selection
 
@@ -59,11 +60,12 @@ def _by_pandas(paths: pd.DataFrame, level: float, stat: str) -> pd.Series:
     table["ref"] = table["value"] * table["factor"]
     daily = table.groupby(["workload", "ds", "path"])["ref"].sum().reset_index()
     daily["period"] = daily["ds"].dt.to_period("Q")
-    per_path = daily.groupby(["workload", "period", "path"])["ref"].agg(stat)
+    reduced = daily.groupby(["workload", "period", "path"])["ref"]
+    per_path = reduced.quantile(0.95) if stat == "p95" else reduced.agg(stat)
     return per_path.groupby(level=["workload", "period"]).quantile(level)
 
 
-@pytest.mark.parametrize("stat", ["mean", "max"])
+@pytest.mark.parametrize("stat", ["mean", "max", "p95"])
 def test_matches_the_definition(stat: str) -> None:
     paths = _paths(1)
     got = requirement(
@@ -232,3 +234,41 @@ def test_weekly_steps_are_spread_over_the_periods_they_straddle() -> None:
         utilization_target=1.0,
     )
     assert peak["demand"].tolist() == pytest.approx([20.0, 20.0])
+
+
+def test_each_workload_is_reduced_by_its_statistic_from_the_history() -> None:
+    """A history from telemetry names each workload's statistic: inference's p95 of the
+    days of a quarter, training's mean; a map of ``period_stat`` overrides it, and a
+    statistic that is not one is a clear error."""
+    paths = _paths(3)
+    attributes = ATTRIBUTES.assign(statistic=["mean", "mean", "p95"])
+    got = requirement(paths, attributes, PERF, PERIODS, utilization_target=1.0)
+    demand = got.set_index(["workload", "period"])["demand"]
+    for workload, stat in (("training", "mean"), ("inference", "p95")):
+        expected = _by_pandas(paths, 0.9, stat).loc[workload]
+        np.testing.assert_allclose(demand.loc[workload].to_numpy(), expected.to_numpy())
+    # The mean of the same paths is lower than their 95th percentile day.
+    plain = requirement(paths, ATTRIBUTES, PERF, PERIODS, utilization_target=1.0)
+    assert (plain.set_index(["workload", "period"])["demand"].loc["inference"]
+            < demand.loc["inference"]).all()  # fmt: skip
+    overridden = requirement(
+        paths, attributes, PERF, PERIODS, utilization_target=1.0, period_stat={"inference": "max"}
+    )
+    expected = _by_pandas(paths, 0.9, "max").loc["inference"].to_numpy()
+    np.testing.assert_allclose(
+        overridden.set_index(["workload", "period"])["demand"].loc["inference"], expected
+    )
+    with pytest.raises(ParameterError, match="'mean', 'max' or a percentile"):
+        requirement(paths, ATTRIBUTES, PERF, PERIODS, period_stat="peak")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_mean_p95_and_max_are_ordered(seed: int) -> None:
+    paths = _paths(seed, n_paths=5)
+    reduced = {
+        stat: requirement(paths, ATTRIBUTES, PERF, PERIODS, period_stat=stat)["demand"]
+        for stat in ("mean", "p95", "max")
+    }
+    assert (reduced["mean"] <= reduced["p95"] + 1e-9).all()
+    assert (reduced["p95"] <= reduced["max"] + 1e-9).all()

@@ -75,7 +75,15 @@ def test_demand_pending_and_gpu_hours_equal_the_hand_worked_figures(hand_log: Pa
     history = result.history()
     assert list(history.columns[:3]) == ["unique_id", "ds", "y"]
     assert set(history["unique_id"]) == {"vision/training/H100", "nlp/inference/A100"}
-    np.testing.assert_array_equal(history["y"], table["demand"])
+    # Training's day is the mean of its hours; inference's their 95th percentile: job c
+    # never ran and asks, from 00:00, for the median finished run (of a and b: 15 h), so
+    # 4 GPUs for 15 hours of day 1 (a mean of 2.5) and none on day 2.
+    training = history["statistic"] == "mean"
+    np.testing.assert_array_equal(history["y"][training], table["demand"][training])
+    inference = history[~training].set_index("ds")
+    assert set(inference["statistic"]) == {"p95"}
+    assert inference["y"].tolist() == [4.0, 0.0]
+    assert table[table["team"] == "nlp"]["demand"].tolist() == [2.5, 0.0]
 
 
 #: The worked example of docs/telemetry.md: two 8-GPU, 10-hour jobs submitted together,
@@ -120,6 +128,14 @@ def test_queued_work_is_counted_once_as_it_was_asked_for(tmp_path: Path, grain: 
     assert nlp["demand_gpu_hours"].sum() == pytest.approx(2 * 10)
     assert nlp["pending_gpu_hours"].sum() == pytest.approx(2 * 5)
     assert nlp["gpu_hours"].sum() == 0
+
+
+def test_a_statistic_that_is_not_one_is_a_config_error(hand_log: Path) -> None:
+    config = _config(hand_log, statistic={"inference": "peak"})
+    with pytest.raises(
+        InputError, match=r"key 'statistic': .*'mean', 'max' or a percentile.*'peak'"
+    ):
+        read_config(config)
 
 
 def test_every_bad_row_is_counted_with_file_row_and_example(hand_log: Path) -> None:
@@ -315,6 +331,9 @@ def test_cli_ingest_writes_a_history_that_reads_back(
     assert "1 bad row, absurd_gpus (excluded); for example jobs.csv row 9" in result.stdout
     history = read_history(out, freq="D")
     assert set(history["unique_id"]) == {"vision/training/H100", "nlp/inference/A100"}
+    # Each series keeps the statistic its days were made by, for the requirement.
+    statistic = history.groupby("unique_id")["statistic"].first().to_dict()
+    assert statistic == {"vision/training/H100": "mean", "nlp/inference/A100": "p95"}
     problems = pd.read_csv(out.with_name("history.problems.csv"))
     assert len(problems) == 6 and set(problems.columns) >= {"file", "row", "column", "reason"}
     (hand_log / "jobs.csv").write_text("job_id,sku\nx,H100\n")

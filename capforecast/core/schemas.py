@@ -21,6 +21,14 @@ HISTORY = TableSchema(
             Column(name, "str", f"{name} of the series", required=False, nullable=True)
             for name in HISTORY_ATTRIBUTES
         ),
+        Column(
+            "statistic",
+            "str",
+            "how each value was made from finer demand (mean, max, p95): the requirement "
+            "reduces a period the same way",
+            required=False,
+            nullable=True,
+        ),
     ),
     key=("unique_id", "ds"),
 )

@@ -10,16 +10,19 @@ peak), and only then take the quantile at the service level.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from capforecast.core.errors import InputError, ParameterError, Problem
+from capforecast.core.statistics import DEFAULT_STATISTIC, quantile_of, reduce
 from capforecast.requirement.reduction import forward_selection
 
-PeriodStat = Literal["mean", "max"]
+#: How a period is reduced on each path: ``mean``, ``max`` or a percentile such as ``p95``
+#: (:mod:`capforecast.core.statistics`); one for every workload, a map by workload, or
+#: ``None``: each workload's ``statistic`` column of the history (``mean`` without one).
+PeriodStat = str | Mapping[str, str] | None
 
 #: The share of capacity usable in practice when none is given, the same everywhere
 #: (:func:`requirement`, ``capforecast.workflow``, a scenario's ``forecast:``): 85%, which
@@ -115,7 +118,7 @@ def requirement(
     periods: pd.PeriodIndex,
     *,
     service_level: float = 0.9,
-    period_stat: PeriodStat = "mean",
+    period_stat: PeriodStat = None,
     utilization_target: float | Mapping[str, float] = DEFAULT_UTILIZATION_TARGET,
     by_region: bool = False,
 ) -> pd.DataFrame:
@@ -138,8 +141,11 @@ def requirement(
         Quantile of the per-path requirement, in (0, 1); 0.9 is P90.
     period_stat
         How a period is reduced on each path: its time-weighted ``mean`` (a weekly step
-        that straddles two quarters counts in each for its days), or its ``max`` (the
-        busiest step that touches it).
+        that straddles two quarters counts in each for its days), its ``max`` (the
+        busiest step that touches it), or a percentile such as ``p95`` of the steps that
+        touch it; one for all workloads, or a map by workload. By default each workload's
+        ``statistic`` in ``attributes`` (a history from telemetry has it: ``p95`` for
+        inference, which is served at its busy hours and days), else ``mean``.
     utilization_target
         Fraction of capacity that can be used in practice (one number or one per
         workload; a workload a mapping leaves out gets the default); the requirement is
@@ -214,7 +220,7 @@ def requirement_paths(
     perf: pd.DataFrame,
     periods: pd.PeriodIndex,
     *,
-    period_stat: PeriodStat = "mean",
+    period_stat: PeriodStat = None,
     utilization_target: float | Mapping[str, float] = DEFAULT_UTILIZATION_TARGET,
     by_region: bool = False,
 ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -244,10 +250,6 @@ def requirement_paths(
     >>> requirement_paths(paths, attributes, perf, quarter)[1].ravel().tolist()  # / 0.85
     [2.35294...]
     """
-    if period_stat not in ("mean", "max"):
-        raise ParameterError(
-            f"The 'period_stat' parameter must be 'mean' or 'max'. Got {period_stat!r}."
-        )
     values = paths["value"].to_numpy(dtype=float)
     if not (np.isfinite(values) & (values >= 0)).all():
         bad = int((~(np.isfinite(values) & (values >= 0))).sum())
@@ -267,13 +269,17 @@ def requirement_paths(
     summed = np.bincount(flat, weights=values * factor[uid_codes], minlength=G * P * D)
     steps = summed.reshape(G, P, D)
     overlap = _overlap(starts, ends, periods)  # [step, period], in seconds
-    if period_stat == "mean":
-        # Time-weighted: a week that straddles two quarters counts in each for its days.
-        per_path = np.tensordot(steps, overlap / overlap.sum(axis=0), axes=([2], [0]))
-    else:
-        per_path = np.stack(
-            [steps[:, :, overlap[:, p] > 0].max(axis=2) for p in range(len(periods))], axis=2
-        )  # [group, path, period]
+    statistics = _statistics(period_stat, groups["workload"], attributes)
+    per_path = np.empty((G, P, len(periods)))  # [group, path, period]
+    for name in dict.fromkeys(statistics):
+        rows = np.flatnonzero(statistics == name)
+        if name == "mean":
+            # Time-weighted: a week that straddles two quarters counts in each for its days.
+            weights = overlap / overlap.sum(axis=0)
+            per_path[rows] = np.tensordot(steps[rows], weights, axes=([2], [0]))
+            continue
+        for p in range(len(periods)):
+            per_path[rows, :, p] = reduce(steps[rows][:, :, overlap[:, p] > 0], name, axis=2)
     targets = np.array(
         [
             utilization_target.get(w, DEFAULT_UTILIZATION_TARGET)
@@ -290,6 +296,29 @@ def requirement_paths(
     order = groups.sort_values(list(groups.columns)).index.to_numpy()  # a RangeIndex
     sorted_groups = groups.iloc[order].reset_index(drop=True)
     return sorted_groups, (per_path / targets[:, None, None])[order]
+
+
+def _statistics(
+    period_stat: PeriodStat, workloads: pd.Series, attributes: pd.DataFrame
+) -> np.ndarray:
+    """The statistic of each group (by its workload): ``period_stat`` (one, or a map by
+    workload), else the workload's ``statistic`` in ``attributes``, else ``mean``; each
+    checked."""
+    if isinstance(period_stat, str):
+        chosen = [period_stat] * len(workloads)
+    else:
+        given = dict(period_stat or {})
+        if period_stat is None and "statistic" in attributes.columns:
+            named = attributes.dropna(subset=["statistic"]).drop_duplicates("workload")
+            given = named.set_index(named["workload"].astype(str))["statistic"].astype(str)
+            given = given.to_dict()
+        chosen = [given.get(w, DEFAULT_STATISTIC) for w in workloads]
+    for name in set(chosen):
+        try:
+            quantile_of(name)
+        except ParameterError as error:
+            raise ParameterError(f"The 'period_stat' parameter: {error}") from None
+    return np.asarray(chosen, dtype=object)
 
 
 def _step_ends(starts: pd.DatetimeIndex, freq: str | None) -> pd.DatetimeIndex:
@@ -349,7 +378,7 @@ def requirement_scenarios(
     periods: pd.PeriodIndex,
     *,
     n_scenarios: int = 10,
-    period_stat: PeriodStat = "mean",
+    period_stat: PeriodStat = None,
     utilization_target: float | Mapping[str, float] = DEFAULT_UTILIZATION_TARGET,
     by_region: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

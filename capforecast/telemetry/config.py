@@ -32,8 +32,9 @@ from pydantic import (
     model_validator,
 )
 
-from capforecast.core.errors import InputError, Problem
+from capforecast.core.errors import InputError, ParameterError, Problem
 from capforecast.core.limits import shown
+from capforecast.core.statistics import DEFAULT_STATISTIC, DEFAULT_STATISTICS, quantile_of
 from capforecast.core.yamlfile import read_yaml, validation_problems
 
 #: The columns of each source, in capforecast's names; those marked True are required.
@@ -128,6 +129,10 @@ class TelemetryConfig(BaseModel):
     #: (each job's run from its submission: what was asked for), ``in_use``, ``pending``
     #: or ``in_use_plus_pending``.
     measure: Literal["demand", "in_use", "pending", "in_use_plus_pending"] = "demand"
+    #: How a day of the history is made from its hours, by workload (``default``: the
+    #: others): ``mean``, ``max`` or a percentile such as ``p95``. Inference is sized at
+    #: its busy hours (``p95``) and everything else by its mean unless this says otherwise.
+    statistic: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_STATISTICS))
     start: datetime | None = None
     end: datetime | None = None
     skus: list[str] | None = None
@@ -153,6 +158,20 @@ class TelemetryConfig(BaseModel):
                 f"a size like '3GB' or '512MiB', or a share like '50%'; got {shown(value)}"
             )
         return value.strip()
+
+    @field_validator("statistic")
+    @classmethod
+    def _statistics(cls, value: dict[str, str]) -> dict[str, str]:
+        for statistic in value.values():
+            try:
+                quantile_of(statistic)
+            except ParameterError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    def statistic_of(self, workload: str) -> str:
+        """The statistic that makes a day of ``workload``'s history from its hours."""
+        return self.statistic.get(workload, self.statistic.get("default", DEFAULT_STATISTIC))
 
     @model_validator(mode="after")
     def _check(self) -> TelemetryConfig:

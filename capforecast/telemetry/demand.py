@@ -29,6 +29,7 @@ import pandas as pd
 from capforecast.core.errors import InputError, Problem
 from capforecast.core.limits import LIMITS, check, shown
 from capforecast.core.schemas import HISTORY_ATTRIBUTES
+from capforecast.core.statistics import quantile_of
 from capforecast.telemetry.config import TelemetryConfig
 from capforecast.telemetry.store import TelemetryStore
 
@@ -40,12 +41,13 @@ STEP_SECONDS = {"hour": 3600, "day": 86_400}
 class Demand:
     """The demand per group and bucket, and every bad job row."""
 
-    table: pd.DataFrame  # org, team, workload, sku, region, ds, demand, in_use, pending, ...
+    #: org, team, workload, sku, region, ds, demand, in_use, pending, ..., and ``y`` (the
+    #: config's measure, reduced by the workload's ``statistic``)
+    table: pd.DataFrame
     problems: pd.DataFrame  # file, row, column, reason, value, excluded
     rows: int  # job rows read
     window: tuple[pd.Timestamp, pd.Timestamp]
     node_hours: int  # job-node-hours in the window: the size of utilization's job_hours
-    measure: str = "demand"  # the column of ``table`` that the history's ``y`` is
 
     @property
     def hours(self) -> float:
@@ -73,14 +75,16 @@ class Demand:
 
     def history(self) -> pd.DataFrame:
         """The History table of docs/data.md: ``unique_id, ds, y`` (y = the ``measure``,
-        ``demand`` by default) and the group's attributes; ``unique_id`` joins the
-        non-empty attributes with ``/``."""
+        ``demand`` by default, reduced to the step by the workload's ``statistic``), the
+        group's attributes and its ``statistic``; ``unique_id`` joins the non-empty
+        attributes with ``/``."""
         table = self.table
         parts = table[list(HISTORY_ATTRIBUTES)].astype(str)
         unique_id = parts.apply(lambda row: "/".join(v for v in row if v), axis=1)
         return pd.DataFrame(
-            {"unique_id": unique_id, "ds": table["ds"], "y": table[self.measure], **parts}
-        ).reset_index(drop=True)
+            {"unique_id": unique_id, "ds": table["ds"], "y": table["y"], **parts,
+             "statistic": table["statistic"]}
+        ).reset_index(drop=True)  # fmt: skip
 
 
 def job_problems(store: TelemetryStore) -> pd.DataFrame:
@@ -122,5 +126,33 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
     size = store.sql("work", **window).iloc[0]
     check(f"rows of demand by group and {config.grain}", int(size["demand_rows"]),
           LIMITS.telemetry_rows)  # fmt: skip
-    table = store.sql("demand", **window)
-    return Demand(table, problems, rows, (start, end), int(size["node_hours"]), config.measure)
+    table = _with_statistic(store, config, store.sql("demand", **window), window)
+    return Demand(table, problems, rows, (start, end), int(size["node_hours"]))
+
+
+def _with_statistic(
+    store: TelemetryStore, config: TelemetryConfig, table: pd.DataFrame, window: dict[str, object]
+) -> pd.DataFrame:
+    """``table`` with each row's ``statistic`` (by workload, ``config.statistic_of``) and
+    ``y``: the ``measure``, or at day grain for a statistic other than the mean, that
+    statistic of the day's hourly ``measure`` (hours inside the window)."""
+    statistic = table["workload"].map(config.statistic_of)
+    table = table.assign(statistic=statistic, y=table[config.measure])
+    if config.grain == "hour" or (statistic == "mean").all():
+        return table
+    hourly = {**window, "grain": "hour", "step_s": STEP_SECONDS["hour"]}
+    size = int(store.sql("work", **hourly).iloc[0]["demand_rows"])
+    check("rows of hourly demand behind the days' statistics", size, LIMITS.telemetry_rows)
+    hours = store.sql("demand", **hourly)
+    hours = hours.assign(
+        statistic=hours["workload"].map(config.statistic_of), day=hours["ds"].dt.floor("D")
+    )
+    keys = [*HISTORY_ATTRIBUTES, "day"]
+    days = [
+        rows.groupby(keys)[config.measure].quantile(quantile_of(name))
+        for name, rows in hours[hours["statistic"] != "mean"].groupby("statistic")
+    ]
+    peaks = pd.concat(days).rename("peak").rename_axis([*HISTORY_ATTRIBUTES, "ds"]).reset_index()
+    table = table.merge(peaks, on=[*HISTORY_ATTRIBUTES, "ds"], how="left")
+    table["y"] = table["peak"].where(table["statistic"] != "mean", table["y"])
+    return table.drop(columns="peak")
