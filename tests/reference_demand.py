@@ -29,14 +29,17 @@ def reference_demand(
         )  # fmt: skip
 
     # How long each started job ran, as far as the log tells (to the window's end if it
-    # has no end); a job that never ran asks for the median run of the finished jobs of
-    # its workload and SKU, else of all finished jobs.
+    # has no end); a job that never ran asks for its time_limit (seconds) when it has
+    # one, else the median run of the finished jobs of its workload and SKU, else of all
+    # finished jobs.
     ran = jobs["end_time"].fillna(start.clip(lower=window_end)) - start
     finished = started & jobs["end_time"].notna()
     typical = ran[finished].groupby([jobs["workload"], jobs["sku"]]).median()
     keys = pd.MultiIndex.from_frame(jobs[["workload", "sku"]])
     guess = pd.Series(typical.reindex(keys).to_numpy(), index=jobs.index)
     guess = guess.fillna(ran[finished].median()).fillna(pd.Timedelta(0))
+    if "time_limit" in jobs:  # the run time it asked for comes first
+        guess = pd.to_timedelta(jobs["time_limit"], unit="s").fillna(guess)
     asked = ran.where(started, guess)
     spans = pd.concat(
         [

@@ -13,7 +13,8 @@ user adapts their own schema without code::
 
 Times are timestamps, or numbers of seconds (``time_unit: s``) or milliseconds
 (``ms``) after ``epoch``. A source in a known public format names it instead of a mapping
-(``format: openb_pods``; see :data:`FORMATS`).
+(``format: openb_pods``, ``slurm_sacct``, ``kubernetes_pods``, ``dcgm_prometheus``; see
+:data:`FORMATS`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -51,6 +52,7 @@ JOB_COLUMNS = {
     "status": False,
     "region": False,
     "node": False,  # the node(s) it ran on, comma-separated; needed for per-team busy use
+    "time_limit": False,  # seconds it asked for (Slurm's Timelimit): a never-run job's run
 }
 UTILIZATION_COLUMNS = {"time": True, "node": True, "sku": True, "gpu_util": True, "mem_util": False}
 INVENTORY_COLUMNS = {
@@ -77,10 +79,24 @@ Reason = Literal[
 ]
 ALWAYS_EXCLUDED = ("unparsable_time", "end_before_start", "bad_gpus")
 
+
+class Format(NamedTuple):
+    """A public format read through an adapter query (``sql/<name>.sql``)."""
+
+    kind: str  # the kind of source it gives: jobs, utilization or inventory
+    columns: tuple[str, ...]  # the columns its files must have
+    optional: tuple[str, ...] = ()  # columns it uses when present (NULL when absent)
+    #: The delimiter of its text files, read without quoting (sacct's ``--parsable2``);
+    #: None: CSV, delimiter detected.
+    delimiter: str | None = None
+    #: Whether the adapter reads the times as written (then ``time_unit`` cannot be set).
+    own_times: bool = False
+
+
 #: Public formats read through an adapter query (``sql/<format>.sql``): the kind of source
 #: each gives and the columns its files must have.
 FORMATS = {
-    "openb_pods": (
+    "openb_pods": Format(
         "jobs",
         (
             "name",
@@ -94,7 +110,51 @@ FORMATS = {
             "scheduled_time",
         ),
     ),
-    "openb_nodes": ("inventory", ("sn", "gpu", "model")),
+    "openb_nodes": Format("inventory", ("sn", "gpu", "model")),
+    # sacct --allocations --parsable2 --format=JobID,JobName,User,Account,Partition,State,
+    # Submit,Start,End,Elapsed,Timelimit,AllocTRES,ReqTRES,NodeList,Cluster
+    "slurm_sacct": Format(
+        "jobs",
+        (
+            "JobID",
+            "Account",
+            "Partition",
+            "State",
+            "Submit",
+            "Start",
+            "End",
+            "Timelimit",
+            "AllocTRES",
+            "ReqTRES",
+            "NodeList",
+        ),
+        optional=("Cluster",),
+        delimiter="|",
+        own_times=True,
+    ),
+    # Pods from the Kubernetes API flattened to CSV (docs/telemetry.md gives the command).
+    "kubernetes_pods": Format(
+        "jobs",
+        (
+            "namespace",
+            "name",
+            "uid",
+            "creationTimestamp",
+            "startTime",
+            "finishedAt",
+            "phase",
+            "nodeName",
+            "requests",
+        ),
+        optional=("labels", "gpu_product"),
+        own_times=True,
+    ),
+    # DCGM exporter samples from Prometheus, one row per GPU and time.
+    "dcgm_prometheus": Format(
+        "utilization",
+        ("__name__", "timestamp", "value", "Hostname", "gpu", "modelName"),
+        own_times=True,
+    ),
 }
 
 
@@ -105,7 +165,14 @@ class Source(BaseModel):
 
     paths: list[str] = Field(min_length=1)
     columns: dict[str, str] = Field(default_factory=dict)
-    format: Literal["columns", "openb_pods", "openb_nodes"] = "columns"
+    format: Literal[
+        "columns",
+        "openb_pods",
+        "openb_nodes",
+        "slurm_sacct",
+        "kubernetes_pods",
+        "dcgm_prometheus",
+    ] = "columns"
     time_unit: Literal["timestamp", "s", "ms"] = "timestamp"
     epoch: datetime | None = None
 
@@ -113,6 +180,9 @@ class Source(BaseModel):
     def _epoch_for_numbers(self) -> Source:
         if self.time_unit != "timestamp" and self.epoch is None:
             raise ValueError(f"time_unit '{self.time_unit}' needs an epoch (e.g. 2023-01-01)")
+        own_times = self.format != "columns" and FORMATS[self.format].own_times
+        if self.time_unit != "timestamp" and own_times:
+            raise ValueError(f"format {self.format} reads its times itself: no time_unit")
         return self
 
 
@@ -180,9 +250,9 @@ class TelemetryConfig(BaseModel):
             if source is None:
                 continue
             if source.format != "columns":
-                if FORMATS[source.format][0] != name:
+                if FORMATS[source.format].kind != name:
                     raise ValueError(
-                        f"{name}.format: {source.format} files are {FORMATS[source.format][0]}"
+                        f"{name}.format: {source.format} files are {FORMATS[source.format].kind}"
                     )
                 if source.columns:
                     raise ValueError(f"{name}: a format and a column mapping cannot be mixed")

@@ -114,7 +114,7 @@ class TelemetryStore:
             table = f"_{kind}_{number}"
             self.con.execute(
                 f"CREATE TABLE {table}_text AS SELECT * FROM read_csv({_literal(path)}, "
-                "all_varchar = true, header = true)"
+                f"all_varchar = true, header = true{self._delimited(source)})"
             )
             self.con.execute(
                 f"CREATE VIEW {table} AS SELECT *, {_literal(path)} AS _file, "
@@ -151,6 +151,15 @@ class TelemetryStore:
         self.con.execute(f"CREATE VIEW {kind} AS {self._typed(kind, source)}")
         return []
 
+    @staticmethod
+    def _delimited(source: Source) -> str:
+        """The read_csv options of a format whose text files have a fixed delimiter and no
+        quoting (sacct's ``--parsable2``: a quote is part of the value)."""
+        if source.format == "columns" or FORMATS[source.format].delimiter is None:
+            return ""
+        delimiter = FORMATS[source.format].delimiter or ""
+        return f", delim = {_literal(delimiter)}, quote = '', escape = ''"
+
     def _present(self, relation: str) -> set[str]:
         """The column names of a table, view or table function (from metadata only)."""
         return {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
@@ -165,7 +174,9 @@ class TelemetryStore:
         if source.format == "columns":
             wanted = {c: (source.columns.get(c, c), r) for c, r in COLUMNS[kind].items()}
         else:
-            wanted = {c: (c, True) for c in FORMATS[source.format][1]}
+            known = FORMATS[source.format]
+            wanted = {c: (c, True) for c in known.columns}
+            wanted |= {c: (c, False) for c in known.optional}
         columns, problems = [], []
         for column, (name, required) in wanted.items():
             if name in present:
@@ -181,7 +192,7 @@ class TelemetryStore:
         """The typed view over ``<kind>_raw``: text columns as text, times as timestamps,
         numbers as doubles; ``<column>_text`` keeps what a time or number was written as."""
         times = {"submit_time", "start_time", "end_time", "time", "in_service_from", "retired_at"}
-        numbers = {"gpus", "gpu_util", "mem_util"}
+        numbers = {"gpus", "gpu_util", "mem_util", "time_limit"}
         selected = ["file", "row"]
         for column in COLUMNS[kind]:
             text = f"NULLIF(TRIM(CAST({column} AS VARCHAR)), '')"

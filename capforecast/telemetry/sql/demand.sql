@@ -6,7 +6,8 @@
 --            window's end);
 --   demand   its run moved back to its submission: from submit_time for as long as it ran
 --            (end or window's end, minus start), what it asked for had nothing queued. A job
---            that never ran asks for the median run time of the finished jobs of its
+--            that never ran asks for its time_limit (the run time it requested) when the
+--            log has one, else for the median run time of the finished jobs of its
 --            workload and SKU (of all finished jobs when none), from its submission.
 -- Fractional GPU requests count as the fraction. Parameters: $grain ('hour' or 'day'),
 -- $step_s (its length in seconds), $window_start, $window_end.
@@ -38,8 +39,12 @@ spans AS (
     SELECT j.org, j.team, j.workload, j.sku, j.region, j.gpus, 'demand',
            GREATEST(j.submit_time, $window_start),
            LEAST(j.submit_time + to_microseconds(CAST(
-               COALESCE(t.ran_s, o.ran_s, 0) * 1e6 AS BIGINT)), $window_end)
-    FROM jobs_clean j LEFT JOIN typical t USING (workload, sku) CROSS JOIN overall o
+               COALESCE(j.time_limit, t.ran_s, o.ran_s, 0) * 1e6 AS BIGINT)), $window_end)
+    FROM (  -- a time limit that is not a number of seconds up to 30 years is none
+        SELECT * REPLACE (CASE WHEN time_limit BETWEEN 0 AND 1e9 THEN time_limit END
+                          AS time_limit)
+        FROM jobs_clean
+    ) j LEFT JOIN typical t USING (workload, sku) CROSS JOIN overall o
     WHERE j.start_time IS NULL
 ),
 pieces AS (

@@ -29,8 +29,8 @@ UNION ALL
 SELECT file, row, 'gpus', 'absurd_gpus', gpus_text
 FROM jobs WHERE gpus > $max_gpus AND NOT isinf(gpus)
 UNION ALL
-SELECT file, row, 'sku', 'unknown_sku', sku
-FROM jobs WHERE len($skus) > 0 AND NOT list_contains($skus, sku)
+SELECT file, row, 'sku', 'unknown_sku', sku  -- a job with no GPUs is no GPU demand
+FROM jobs WHERE len($skus) > 0 AND NOT list_contains($skus, sku) AND NOT COALESCE(gpus = 0, FALSE)
 UNION ALL
 SELECT file, row, 'job_id', 'duplicate_job_id', job_id
 FROM copies WHERE copy > 1

@@ -16,5 +16,6 @@ SELECT file, row,
        deletion_time AS end_time,
        pod_phase AS status,
        '' AS region,
-       '' AS node
+       '' AS node,
+       NULL AS time_limit
 FROM {source}
