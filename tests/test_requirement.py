@@ -272,3 +272,12 @@ def test_mean_p95_and_max_are_ordered(seed: int) -> None:
     }
     assert (reduced["mean"] <= reduced["p95"] + 1e-9).all()
     assert (reduced["p95"] <= reduced["max"] + 1e-9).all()
+
+
+def test_timestamps_in_any_unit_give_the_same_requirement() -> None:
+    """A history read by DuckDB has microsecond timestamps: the steps are the same days."""
+    paths = _paths(5, n_paths=3)
+    micro = paths.assign(ds=paths["ds"].astype("datetime64[us]"))
+    got = requirement(micro, ATTRIBUTES, PERF, PERIODS, service_level=0.5)
+    expected = requirement(paths, ATTRIBUTES, PERF, PERIODS, service_level=0.5)
+    pd.testing.assert_frame_equal(got, expected)

@@ -261,7 +261,7 @@ def requirement_paths(
     path_codes, path_labels = pd.factorize(paths["path"], sort=True)
     groups, group_index, factor = _series_groups(list(uids), attributes, perf, by_region)
     G, P, D = len(groups), len(path_labels), len(starts)
-    starts = pd.DatetimeIndex(starts)
+    starts = pd.DatetimeIndex(starts).as_unit("ns")  # the arithmetic below is in ns
     ends = _step_ends(starts, paths.attrs.get("freq"))
     _check_coverage(uid_codes, list(uids), step_codes, starts, ends, periods)
     # Sum the series of each group on every path and step, in reference units.

@@ -207,6 +207,9 @@ class TelemetryConfig(BaseModel):
     end: datetime | None = None
     skus: list[str] | None = None
     sku_aliases: dict[str, str] = Field(default_factory=dict)
+    #: Regions as the telemetry writes them -> as the planning sites name them
+    #: (``us-east-1: us``), for jobs and inventory alike.
+    region_aliases: dict[str, str] = Field(default_factory=dict)
     max_gpus_per_job: float = Field(default=4096, gt=0)
     bad_rows: dict[Reason, Literal["exclude", "keep"]] = Field(default_factory=dict)
     #: ``gpu_util`` and ``mem_util`` as written: 0..100 (percent) or 0..1 (fraction).

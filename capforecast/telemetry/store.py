@@ -88,10 +88,19 @@ class TelemetryStore:
         marked ``excluded``."""
         name = f"_{kind}_problems"
         self.con.register(name, problems)
-        self.con.execute(
-            f"CREATE OR REPLACE VIEW {kind}_clean AS SELECT s.* FROM {kind} s ANTI JOIN "
+        clean = (
+            f"SELECT s.* FROM {kind} s ANTI JOIN "
             f"(SELECT DISTINCT file, row FROM {name} WHERE excluded) p USING (file, row)"
         )
+        if kind == "jobs" and self.has("inventory"):
+            # A job the log puts in no region is in the region of its (first) node.
+            clean = (
+                "SELECT j.* REPLACE (CASE WHEN j.region = '' THEN COALESCE(i.region, '') "
+                f"ELSE j.region END AS region) FROM ({clean}) j LEFT JOIN (SELECT node, "
+                "min(region) AS region FROM inventory WHERE region <> '' GROUP BY node) i "
+                "ON i.node = split_part(j.node, ',', 1)"
+            )
+        self.con.execute(f"CREATE OR REPLACE VIEW {kind}_clean AS {clean}")
 
     def materialize(self, name: str, **parameters: Any) -> None:
         """Run the named query into a table of the same name (for queries read often)."""
@@ -201,8 +210,9 @@ class TelemetryStore:
                 selected += [f"{self._time(column, source)} AS {column}", written]
             elif column in numbers:
                 selected += [f"TRY_CAST({column} AS DOUBLE) AS {column}", written]
-            elif column == "sku":
-                selected.append(f"{self._sku(text)} AS sku")
+            elif column in ("sku", "region"):
+                aliases = getattr(self.config, f"{column}_aliases")
+                selected.append(f"{_aliased(text, aliases)} AS {column}")
             else:
                 selected.append(f"COALESCE({text}, '') AS {column}")
         return f"SELECT {', '.join(selected)} FROM {kind}_raw"
@@ -215,9 +225,10 @@ class TelemetryStore:
         micros = f"CAST(ROUND(TRY_CAST({column} AS DOUBLE) * {1_000_000 // per_second}) AS BIGINT)"
         return f"(TIMESTAMP {_literal(str(source.epoch))} + to_microseconds({micros}))"
 
-    def _sku(self, text: str) -> str:
-        aliases = self.config.sku_aliases
-        if not aliases:
-            return f"COALESCE({text}, '')"
-        cases = " ".join(f"WHEN {_literal(a)} THEN {_literal(b)}" for a, b in aliases.items())
-        return f"COALESCE(CASE {text} {cases} ELSE {text} END, '')"
+
+def _aliased(text: str, aliases: dict[str, str]) -> str:
+    """The SQL of a text column with its ``aliases`` (as written -> as planned) applied."""
+    if not aliases:
+        return f"COALESCE({text}, '')"
+    cases = " ".join(f"WHEN {_literal(a)} THEN {_literal(b)}" for a, b in aliases.items())
+    return f"COALESCE(CASE {text} {cases} ELSE {text} END, '')"
