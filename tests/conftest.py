@@ -55,10 +55,11 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
 
 @pytest.fixture(scope="session")
 def client() -> Iterator[Client]:
-    """A real Dask cluster on this machine: two worker processes, one thread each."""
+    """A real Dask cluster on this machine: two worker processes, one thread each (its
+    dashboard on a free port: another run of the suite may hold 8787)."""
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as dask_client,
     ):

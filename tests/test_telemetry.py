@@ -344,27 +344,29 @@ def test_cli_ingest_writes_a_history_that_reads_back(
     assert "jobs.csv, column 'gpus': missing" in failed.stderr
 
 
-REGIONAL_JOBS = """job_id,team,workload,sku,gpus,submit_time,start_time,end_time,region,node
-a,vision,training,H100,8,2024-01-01 00:00,2024-01-01 00:00,2024-01-01 12:00,us-east-1,n1
-b,vision,training,H100,8,2024-01-01 00:00,2024-01-01 00:00,2024-01-01 12:00,,n2
-"""
-REGIONAL_INVENTORY = """node,sku,gpus,site,region
-n1,H100,8,virginia,us-east-1
-n2,H100,8,amsterdam,europe-west4
+REGIONAL_JOBS = """job_id,team,workload,sku,gpus,submit_time,start_time,end_time,region
+a,vision,training,H100,8,2024-01-01 00:00,2024-01-01 00:00,2024-01-01 12:00,us-east-1
+b,vision,training,H100,8,2024-01-01 00:00,2024-01-01 00:00,2024-01-01 12:00,europe-west4
+c,vision,training,H100,8,2024-01-01 00:00,2024-01-01 00:00,2024-01-01 12:00,
 """
 
 
 def test_regions_flow_from_telemetry_to_a_requirement_per_region(tmp_path: Path) -> None:
-    """The telemetry's region names become the planning sites' (``region_aliases``), a
-    job the log puts in no region is in its node's, and the history's regions give one
-    requirement per region; a series with no region at all is a clear error."""
+    """The telemetry's region names become the planning sites' (``region_aliases``) and
+    the history's regions give one requirement per region; a series with no region is a
+    clear error when the sites have regions."""
     (tmp_path / "jobs.csv").write_text(REGIONAL_JOBS)
-    (tmp_path / "inventory.csv").write_text(REGIONAL_INVENTORY)
     aliases = {"us-east-1": "us", "europe-west4": "eu"}
-    settings = {"inventory": {"paths": ["inventory.csv"]}, "region_aliases": aliases}
-    history = demand(read_config(_config(tmp_path, **settings))).history()
-    assert set(history["unique_id"]) == {"vision/training/H100/us", "vision/training/H100/eu"}
+    history = demand(read_config(_config(tmp_path, region_aliases=aliases))).history()
+    regions = history.groupby("unique_id")["region"].first().to_dict()
+    assert regions == {
+        "vision/training/H100/us": "us", "vision/training/H100/eu": "eu",
+        "vision/training/H100": "",
+    }  # fmt: skip
     sites = pd.DataFrame({"site": ["virginia", "amsterdam"], "region": ["us", "eu"]})
+    with pytest.raises(InputError, match="no region"):
+        demand_by_region(history, sites)  # job c names none
+    history = history[history["region"] != ""]
     assert demand_by_region(history, sites)
     paths = history.assign(path=0, value=history["y"])[["unique_id", "ds", "path", "value"]]
     perf = pd.DataFrame({"sku": ["H100"], "workload": ["training"], "factor": [1.0]})
@@ -380,8 +382,3 @@ def test_regions_flow_from_telemetry_to_a_requirement_per_region(tmp_path: Path)
         ("us", days[0]): 4.0,
         ("us", days[1]): 0.0,
     }
-    # Without the inventory, job b has no region: planning by region cannot place it.
-    settings = {"region_aliases": aliases}
-    alone = demand(read_config(_config(tmp_path, **settings))).history()
-    with pytest.raises(InputError, match="no region"):
-        demand_by_region(alone, sites)

@@ -92,14 +92,6 @@ class TelemetryStore:
             f"SELECT s.* FROM {kind} s ANTI JOIN "
             f"(SELECT DISTINCT file, row FROM {name} WHERE excluded) p USING (file, row)"
         )
-        if kind == "jobs" and self.has("inventory"):
-            # A job the log puts in no region is in the region of its (first) node.
-            clean = (
-                "SELECT j.* REPLACE (CASE WHEN j.region = '' THEN COALESCE(i.region, '') "
-                f"ELSE j.region END AS region) FROM ({clean}) j LEFT JOIN (SELECT node, "
-                "min(region) AS region FROM inventory WHERE region <> '' GROUP BY node) i "
-                "ON i.node = split_part(j.node, ',', 1)"
-            )
         self.con.execute(f"CREATE OR REPLACE VIEW {kind}_clean AS {clean}")
 
     def materialize(self, name: str, **parameters: Any) -> None:
