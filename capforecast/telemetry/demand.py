@@ -126,7 +126,7 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
     size = store.sql("work", **window).iloc[0]
     check(f"rows of demand by group and {config.grain}", int(size["demand_rows"]),
           LIMITS.telemetry_rows)  # fmt: skip
-    table = _with_statistic(store, config, store.sql("demand", **window), window)
+    table = _with_statistic(store, config, store.sql("demand", workloads=[], **window), window)
     return Demand(table, problems, rows, (start, end), int(size["node_hours"]))
 
 
@@ -143,7 +143,9 @@ def _with_statistic(
     hourly = {**window, "grain": "hour", "step_s": STEP_SECONDS["hour"]}
     size = int(store.sql("work", **hourly).iloc[0]["demand_rows"])
     check("rows of hourly demand behind the days' statistics", size, LIMITS.telemetry_rows)
-    hours = store.sql("demand", **hourly)
+    # Only the workloads whose days are not their mean, hour by hour.
+    peaked = sorted(w for w in table["workload"].unique() if config.statistic_of(w) != "mean")
+    hours = store.sql("demand", workloads=peaked, **hourly)
     hours = hours.assign(
         statistic=hours["workload"].map(config.statistic_of), day=hours["ds"].dt.floor("D")
     )

@@ -10,16 +10,25 @@
 --            log has one, else for the median run time of the finished jobs of its
 --            workload and SKU (of all finished jobs when none), from its submission.
 -- Fractional GPU requests count as the fraction. Parameters: $grain ('hour' or 'day'),
--- $step_s (its length in seconds), $window_start, $window_end.
-WITH runs AS (  -- seconds each job that started ran, as far as the log tells
-    SELECT *, epoch(COALESCE(end_time, GREATEST(start_time, $window_end)) - start_time) AS ran_s
+-- $step_s (its length in seconds), $window_start, $window_end, $workloads (only these
+-- workloads; an empty list: all).
+WITH finished AS (  -- every finished run of the log, for the estimates below
+    SELECT workload, sku, epoch(end_time - start_time) AS ran_s
     FROM jobs_clean
-    WHERE start_time IS NOT NULL
+    WHERE start_time IS NOT NULL AND end_time IS NOT NULL
 ),
 typical AS (  -- the median run of the finished jobs of each workload and SKU
-    SELECT workload, sku, median(ran_s) AS ran_s FROM runs WHERE end_time IS NOT NULL GROUP BY ALL
+    SELECT workload, sku, median(ran_s) AS ran_s FROM finished GROUP BY ALL
 ),
-overall AS (SELECT median(ran_s) AS ran_s FROM runs WHERE end_time IS NOT NULL),
+overall AS (SELECT median(ran_s) AS ran_s FROM finished),
+wanted AS (
+    SELECT * FROM jobs_clean WHERE len($workloads) = 0 OR list_contains($workloads, workload)
+),
+runs AS (  -- seconds each job that started ran, as far as the log tells
+    SELECT *, epoch(COALESCE(end_time, GREATEST(start_time, $window_end)) - start_time) AS ran_s
+    FROM wanted
+    WHERE start_time IS NOT NULL
+),
 spans AS (
     SELECT org, team, workload, sku, region, gpus, 'in_use' AS kind,
            GREATEST(start_time, $window_start) AS t0,
@@ -29,7 +38,7 @@ spans AS (
     SELECT org, team, workload, sku, region, gpus, 'pending',
            GREATEST(submit_time, $window_start),
            LEAST(COALESCE(start_time, end_time, $window_end), $window_end)
-    FROM jobs_clean
+    FROM wanted
     UNION ALL
     SELECT org, team, workload, sku, region, gpus, 'demand',
            GREATEST(submit_time, $window_start),
@@ -43,7 +52,7 @@ spans AS (
     FROM (  -- a time limit that is not a number of seconds up to 30 years is none
         SELECT * REPLACE (CASE WHEN time_limit BETWEEN 0 AND 1e9 THEN time_limit END
                           AS time_limit)
-        FROM jobs_clean
+        FROM wanted
     ) j LEFT JOIN typical t USING (workload, sku) CROSS JOIN overall o
     WHERE j.start_time IS NULL
 ),
