@@ -126,6 +126,7 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
     size = store.sql("work", **window).iloc[0]
     check(f"rows of demand by group and {config.grain}", int(size["demand_rows"]),
           LIMITS.telemetry_rows)  # fmt: skip
+    store.materialize("typical_runs")
     table = _with_statistic(store, config, store.sql("demand", workloads=[], **window), window)
     return Demand(table, problems, rows, (start, end), int(size["node_hours"]))
 

@@ -11,16 +11,9 @@
 --            workload and SKU (of all finished jobs when none), from its submission.
 -- Fractional GPU requests count as the fraction. Parameters: $grain ('hour' or 'day'),
 -- $step_s (its length in seconds), $window_start, $window_end, $workloads (only these
--- workloads; an empty list: all).
-WITH finished AS (  -- every finished run of the log, for the estimates below
-    SELECT workload, sku, epoch(end_time - start_time) AS ran_s
-    FROM jobs_clean
-    WHERE start_time IS NOT NULL AND end_time IS NOT NULL
-),
-typical AS (  -- the median run of the finished jobs of each workload and SKU
-    SELECT workload, sku, median(ran_s) AS ran_s FROM finished GROUP BY ALL
-),
-overall AS (SELECT median(ran_s) AS ran_s FROM finished),
+-- workloads; an empty list: all). Reads the table typical_runs (typical_runs.sql).
+WITH typical AS (SELECT * FROM typical_runs WHERE workload IS NOT NULL),
+overall AS (SELECT ran_s FROM typical_runs WHERE workload IS NULL),
 wanted AS (
     SELECT * FROM jobs_clean WHERE len($workloads) = 0 OR list_contains($workloads, workload)
 ),
