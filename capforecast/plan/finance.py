@@ -165,11 +165,9 @@ def fiscal_years(data: ModelData, cash: pd.DataFrame, schedule: pd.DataFrame) ->
     year = fiscal_year(horizon, data.fiscal_year_start)
     table = cash[list(CASH_COMPONENTS)].astype(float).groupby(year).sum()
     table["cash"] = table[list(CASH_COMPONENTS)].sum(axis=1)
-    booked = schedule[schedule["period"].isin(horizon)]
-    expense = booked["depreciation"].groupby(
-        fiscal_year(pd.PeriodIndex(booked["period"], freq=horizon.freq), data.fiscal_year_start)
-    )
-    table["depreciation"] = expense.sum().reindex(table.index, fill_value=0.0)
+    booked = schedule[schedule["period"].isin(horizon)]  # the schedule names its years
+    expense = booked.groupby("fiscal_year")["depreciation"].sum()
+    table["depreciation"] = expense.reindex(table.index, fill_value=0.0)
     table["pnl"] = table[["depreciation", *PNL_COMPONENTS]].sum(axis=1)
     return table.rename_axis("fiscal_year").reset_index()[list(FISCAL_YEAR_COLUMNS)]
 
