@@ -199,7 +199,7 @@ def test_a_kilobyte_job_log_cannot_ask_for_years_of_hours(tmp_path: Path) -> Non
     jobs.loc[0, "end_time"] = "2026-01-01 00:00"  # one job held 1,500 nodes for ten years
     jobs.to_csv(tmp_path / "jobs.csv", index=False)
     code, stderr, seconds, peak_mb = _cli("utilization", config, "--out", tmp_path / "u")
-    assert code == 2 and "job-node-hours in the window" in stderr, stderr
+    assert code == 2 and "node-hours in use in the window" in stderr, stderr
     assert seconds < 30 and peak_mb < MAX_MB
 
 

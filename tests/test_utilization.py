@@ -18,6 +18,7 @@ from capforecast.telemetry import read_config
 from capforecast.telemetry.findings import findings, report
 from capforecast.telemetry.utilization import ALL, GROUP, utilization
 from tests.conftest import CliResult
+from tests.reference_utilization import reference_use
 
 # Two 8-GPU H100 nodes at two sites, a 10-hour window. Job a fills n1; on n2, job b holds
 # 4 GPUs from 02:00 to 06:00 (queued 2 h) and job c half a GPU throughout; job d asks for 8
@@ -241,6 +242,52 @@ def test_insights_add_up_on_random_clusters(
     ranked = findings(result, read_config(folder / "telemetry.yaml"))
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
     assert (ranked["accelerators"] > 0).all()
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**31),
+    nodes=st.integers(1, 12),
+    jobs=st.integers(1, 120),
+)
+def test_busy_use_equals_the_hour_by_hour_reference(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, nodes: int, jobs: int
+) -> None:
+    # The queries never build a job x node x hour row; the reference builds them all.
+    folder = tmp_path_factory.mktemp("cluster")
+    result = utilization(read_config(_random_cluster(folder, seed, nodes, jobs)))
+    log = pd.read_csv(folder / "jobs.csv", parse_dates=["submit_time", "start_time", "end_time"])
+    samples = pd.read_csv(folder / "util.csv", parse_dates=["time"])
+    expected = reference_use(
+        log.assign(org="", region=""),
+        pd.read_csv(folder / "inventory.csv"),
+        samples.assign(gpu_util=samples["gpu_util"] / 100),
+        *result.demand.window,
+    )
+    sums = ["allocated_gpu_hours", "measured_gpu_hours", "busy_gpu_hours"]
+    teams = result.teams.rename(columns={"gpu_hours": "allocated_gpu_hours"})
+    assert len(teams) == len(expected["teams"])
+    pd.testing.assert_frame_equal(
+        teams.set_index(GROUP).sort_index()[sums],
+        expected["teams"].set_index(GROUP).sort_index()[sums],
+        rtol=1e-9, atol=1e-9, check_index_type=False,
+    )  # fmt: skip
+    sites = result.daily[(result.daily["sku"] != ALL) & (result.daily["site"] != ALL)]
+    sites = sites[sites[sums].sum(axis=1) > 0].set_index(["ds", "sku", "site"]).sort_index()
+    pd.testing.assert_frame_equal(
+        sites[sums], expected["daily"].set_index(["ds", "sku", "site"]).sort_index()[sums],
+        rtol=1e-9, atol=1e-9, check_index_type=False,
+    )  # fmt: skip
+    hours = result.hours
+    fragments = result.fragmentation.set_index("sku")
+    reference = expected["fractional"].set_index("sku")
+    assert list(fragments.index) == list(reference.index)
+    for ours, theirs in [("fractional_gpus", "fractional_gpu_hours"),
+                         ("packed_gpus", "packed_gpu_hours"),
+                         ("unshared_gpus", "unshared_gpu_hours")]:  # fmt: skip
+        assert fragments[ours].to_numpy() * hours == pytest.approx(reference[theirs].to_numpy())
 
 
 @pytest.fixture(scope="module")

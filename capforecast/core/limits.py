@@ -62,7 +62,7 @@ class Limits:
     scenarios: int = 200
     #: Days in a telemetry window.
     telemetry_days: int = 3700
-    #: Rows of telemetry demand (groups x buckets), and job-node-hours of utilization.
+    #: Rows of telemetry demand (groups x buckets), and node-hours in use of utilization.
     telemetry_rows: int = 5_000_000
     node_hours: int = 50_000_000
     #: Nodes (scalars, keys, items) of one YAML document.

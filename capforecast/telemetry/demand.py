@@ -47,7 +47,7 @@ class Demand:
     problems: pd.DataFrame  # file, row, column, reason, value, excluded
     rows: int  # job rows read
     window: tuple[pd.Timestamp, pd.Timestamp]
-    node_hours: int  # job-node-hours in the window: the size of utilization's job_hours
+    node_hours: int  # at most the SKU-node-hours of utilization's node_load
 
     @property
     def hours(self) -> float:

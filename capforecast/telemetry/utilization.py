@@ -78,10 +78,11 @@ def utilization(config: TelemetryConfig, *, store: TelemetryStore | None = None)
     hourly = demand(config.model_copy(update={"grain": "hour"}), store=store)
     start, end = hourly.window
     window = {"window_start": start, "window_end": end}
-    check("job-node-hours in the window", hourly.node_hours, LIMITS.node_hours)
+    check("node-hours in use in the window", hourly.node_hours, LIMITS.node_hours)
     problems = _source_problems(store, window)
-    store.materialize("job_hours", **window)
-    placed = store.con.execute("SELECT COUNT(*) FROM job_hours WHERE node <> ''").fetchone()
+    store.materialize("job_nodes", **window)
+    store.materialize("node_load")
+    placed = store.con.execute("SELECT COUNT(*) FROM job_nodes WHERE node <> ''").fetchone()
     by_site = bool(placed and placed[0])
     store.materialize("node_busy")
     daily = _daily(store.sql("allocation", by_site=by_site, **window), hourly)
@@ -94,7 +95,7 @@ def utilization(config: TelemetryConfig, *, store: TelemetryStore | None = None)
         queue=store.sql("queue_wait", **window),
         profiles=_profiles(hourly.table),
         peaks=_peaks(hourly.table),
-        fragmentation=_fragmentation(store.sql("fractional", **window), hours),
+        fragmentation=_fragmentation(store.sql("fractional"), hours),
         stranded=_stranded(store.sql("partial_nodes", **window) if by_site else None, hours),
         changes=_changes(hourly.table),
         problems=problems,

@@ -34,7 +34,7 @@ allocated AS (
            COALESCE(fsum(j.gpu_hours) FILTER (WHERE b.busy_fraction IS NOT NULL), 0)
                AS measured_gpu_hours,
            COALESCE(fsum(j.gpu_hours * b.busy_fraction), 0) AS busy_gpu_hours
-    FROM job_hours j
+    FROM node_load j
     LEFT JOIN inventory_clean i USING (node)
     LEFT JOIN node_busy b USING (node, hour)
     GROUP BY ALL

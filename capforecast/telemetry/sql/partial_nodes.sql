@@ -5,7 +5,7 @@ WITH load AS (
     SELECT node, hour, fsum(gpu_hours) AS allocated,
            epoch(LEAST(hour + INTERVAL 1 HOUR, $window_end) - GREATEST(hour, $window_start))
                / 3600 AS covered
-    FROM job_hours
+    FROM node_load
     WHERE node <> ''
     GROUP BY node, hour
 )
