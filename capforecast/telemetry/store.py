@@ -59,9 +59,11 @@ class TelemetryStore:
 
     def __init__(self, config: TelemetryConfig, *, threads: int | None = None) -> None:
         self.config = config
-        self.con = duckdb.connect()
         spill = tempfile.mkdtemp(prefix="capforecast-duckdb-")  # removed with the store
         weakref.finalize(self, shutil.rmtree, spill, ignore_errors=True)
+        # A database file, not memory: its tables are compressed and, past the memory
+        # limit, read back from disk rather than spilled.
+        self.con = duckdb.connect(str(Path(spill) / "telemetry.duckdb"))
         self.con.execute(f"SET memory_limit = {_literal(config.memory_limit)}")
         self.con.execute(f"SET temp_directory = {_literal(spill)}")
         if threads is not None:

@@ -49,24 +49,29 @@ spans AS (
     ) j LEFT JOIN typical t USING (workload, sku) CROSS JOIN overall o
     WHERE j.start_time IS NULL
 ),
-pieces AS (
-    SELECT org, team, workload, sku, region, gpus, kind, t0, t1,
-           unnest(range(date_trunc($grain, t0), t1, to_seconds($step_s))) AS ds
-    FROM spans
+events AS (  -- each span adds its GPUs from t0 and takes them back at t1
+    SELECT org, team, workload, sku, region, kind, t0 AS t, gpus FROM spans
+    WHERE t1 > t0 AND gpus > 0
+    UNION ALL
+    SELECT org, team, workload, sku, region, kind, t1, -gpus FROM spans
     WHERE t1 > t0 AND gpus > 0
 ),
-hours AS (
+steps AS (  -- per bucket with events: the change they make, and what they add within it
     SELECT org, team, workload, sku, region, ds,
-           fsum(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
-               FILTER (WHERE kind = 'in_use') / 3600 AS gpu_hours,
-           fsum(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
-               FILTER (WHERE kind = 'pending') / 3600 AS pending_gpu_hours,
-           fsum(gpus * epoch(LEAST(t1, ds + to_seconds($step_s)) - GREATEST(t0, ds)))
-               FILTER (WHERE kind = 'demand') / 3600 AS demand_gpu_hours
-    FROM pieces
+           fsum(gpus) FILTER (WHERE kind = 'in_use') AS in_use_step,
+           fsum(gpus) FILTER (WHERE kind = 'pending') AS pending_step,
+           fsum(gpus) FILTER (WHERE kind = 'demand') AS demand_step,
+           fsum(gpus * rest) FILTER (WHERE kind = 'in_use') AS in_use_part,
+           fsum(gpus * rest) FILTER (WHERE kind = 'pending') AS pending_part,
+           fsum(gpus * rest) FILTER (WHERE kind = 'demand') AS demand_part
+    FROM (
+        SELECT *, date_trunc($grain, t) AS ds,
+               epoch(date_trunc($grain, t) + to_seconds($step_s) - t) / 3600 AS rest
+        FROM events
+    )
     GROUP BY ALL
 ),
-groups AS (SELECT DISTINCT org, team, workload, sku, region FROM hours),
+groups AS (SELECT DISTINCT org, team, workload, sku, region FROM steps),
 buckets AS (
     SELECT unnest(range(date_trunc($grain, $window_start), $window_end, to_seconds($step_s))) AS ds
 ),
@@ -75,16 +80,34 @@ grid AS (
            epoch(LEAST(b.ds + to_seconds($step_s), $window_end) - GREATEST(b.ds, $window_start))
                / 3600 AS covered_hours
     FROM groups g CROSS JOIN buckets b
+),
+levels AS (  -- the GPUs each kind holds from the start of each bucket: what the events
+              -- of earlier buckets left (to 1e-9: starts and ends that cancel leave dust)
+    SELECT g.*, s.in_use_part, s.pending_part, s.demand_part,
+           fsum(s.in_use_step) OVER earlier AS in_use_before,
+           fsum(s.pending_step) OVER earlier AS pending_before,
+           fsum(s.demand_step) OVER earlier AS demand_before
+    FROM grid g
+    LEFT JOIN steps s USING (org, team, workload, sku, region, ds)
+    WINDOW earlier AS (PARTITION BY g.org, g.team, g.workload, g.sku, g.region ORDER BY g.ds
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+),
+held AS (  -- GPU-hours: what is held from the bucket's start for all of it, and what its
+           -- own events add (a span cut at the window's end takes back the rest)
+    SELECT *,
+           CASE WHEN abs(in_use_before) > 1e-9 THEN in_use_before * $step_s / 3600 ELSE 0 END
+               + COALESCE(in_use_part, 0) AS gpu_hours,
+           CASE WHEN abs(pending_before) > 1e-9 THEN pending_before * $step_s / 3600 ELSE 0 END
+               + COALESCE(pending_part, 0) AS pending_gpu_hours,
+           CASE WHEN abs(demand_before) > 1e-9 THEN demand_before * $step_s / 3600 ELSE 0 END
+               + COALESCE(demand_part, 0) AS demand_gpu_hours
+    FROM levels
 )
-SELECT g.org, g.team, g.workload, g.sku, g.region, g.ds,
-       COALESCE(h.demand_gpu_hours, 0) / g.covered_hours AS demand,
-       COALESCE(h.gpu_hours, 0) / g.covered_hours AS in_use,
-       COALESCE(h.pending_gpu_hours, 0) / g.covered_hours AS pending,
-       (COALESCE(h.gpu_hours, 0) + COALESCE(h.pending_gpu_hours, 0)) / g.covered_hours
-           AS in_use_plus_pending,
-       COALESCE(h.gpu_hours, 0) AS gpu_hours,
-       COALESCE(h.pending_gpu_hours, 0) AS pending_gpu_hours,
-       COALESCE(h.demand_gpu_hours, 0) AS demand_gpu_hours
-FROM grid g
-LEFT JOIN hours h USING (org, team, workload, sku, region, ds)
-ORDER BY g.org, g.team, g.workload, g.sku, g.region, g.ds
+SELECT org, team, workload, sku, region, ds,
+       demand_gpu_hours / covered_hours AS demand,
+       gpu_hours / covered_hours AS in_use,
+       pending_gpu_hours / covered_hours AS pending,
+       (gpu_hours + pending_gpu_hours) / covered_hours AS in_use_plus_pending,
+       gpu_hours, pending_gpu_hours, demand_gpu_hours
+FROM held
+ORDER BY org, team, workload, sku, region, ds
