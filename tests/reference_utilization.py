@@ -84,7 +84,8 @@ def reference_use(
     """``teams``: per group, GPU-hours allocated, measured (on node-hours with samples)
     and busy; ``daily``: the same per day, SKU and site (the job's SKU, the node's site,
     ``(unknown node)`` for a node the inventory lacks or none); ``fractional``: per SKU,
-    fractional, packed and unshared GPU-hours summed over hours."""
+    fractional, packed and unshared GPU-hours summed over hours; ``stranded``: per SKU and
+    site of the inventory, GPU-hours free on nodes while partly allocated."""
     hours = job_node_hours(jobs, start, end)
     busy = busy_fractions(hours, inventory, samples, start, end)
     table = hours.merge(busy, on=["node", "hour"], how="left")
@@ -106,4 +107,11 @@ def reference_use(
         np.ceil(per_hour["fractional_gpu_hours"] - 1e-9), per_hour["unshared_gpu_hours"]
     )
     fractional = per_hour.assign(packed_gpu_hours=packed).groupby("sku").sum().reset_index()
-    return {"teams": teams, "daily": daily, "fractional": fractional}
+    load = table[table["node"] != ""].groupby(["node", "hour"], as_index=False)["gpu_hours"].sum()
+    load = load.merge(inventory, on="node")
+    hour_end = (load["hour"] + pd.Timedelta(hours=1)).clip(upper=end)
+    covered = (hour_end - load["hour"].clip(lower=start)) / pd.Timedelta(hours=1)
+    free = load["gpus"] * covered - load["gpu_hours"]
+    load["stranded_gpu_hours"] = free.where(free > 1e-9, 0.0)
+    stranded = load.groupby(["sku", "site"], as_index=False)["stranded_gpu_hours"].sum()
+    return {"teams": teams, "daily": daily, "fractional": fractional, "stranded": stranded}

@@ -214,14 +214,14 @@ def _random_cluster(folder: Path, seed: int, nodes: int, jobs: int) -> Path:
 
 
 @settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     seed=st.integers(0, 2**31),
     nodes=st.integers(1, 12),
     jobs=st.integers(1, 120),
 )
-def test_insights_add_up_on_random_clusters(
+def test_random_clusters_add_up_and_equal_the_hour_by_hour_reference(
     tmp_path_factory: pytest.TempPathFactory, seed: int, nodes: int, jobs: int
 ) -> None:
     folder = tmp_path_factory.mktemp("cluster")
@@ -242,22 +242,7 @@ def test_insights_add_up_on_random_clusters(
     ranked = findings(result, read_config(folder / "telemetry.yaml"))
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
     assert (ranked["accelerators"] > 0).all()
-
-
-@settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    seed=st.integers(0, 2**31),
-    nodes=st.integers(1, 12),
-    jobs=st.integers(1, 120),
-)
-def test_busy_use_equals_the_hour_by_hour_reference(
-    tmp_path_factory: pytest.TempPathFactory, seed: int, nodes: int, jobs: int
-) -> None:
     # The queries never build a job x node x hour row; the reference builds them all.
-    folder = tmp_path_factory.mktemp("cluster")
-    result = utilization(read_config(_random_cluster(folder, seed, nodes, jobs)))
     log = pd.read_csv(folder / "jobs.csv", parse_dates=["submit_time", "start_time", "end_time"])
     samples = pd.read_csv(folder / "util.csv", parse_dates=["time"])
     expected = reference_use(
@@ -280,14 +265,16 @@ def test_busy_use_equals_the_hour_by_hour_reference(
         sites[sums], expected["daily"].set_index(["ds", "sku", "site"]).sort_index()[sums],
         rtol=1e-9, atol=1e-9, check_index_type=False,
     )  # fmt: skip
-    hours = result.hours
-    fragments = result.fragmentation.set_index("sku")
+    packed = result.fragmentation.set_index("sku")
     reference = expected["fractional"].set_index("sku")
-    assert list(fragments.index) == list(reference.index)
+    assert list(packed.index) == list(reference.index)
     for ours, theirs in [("fractional_gpus", "fractional_gpu_hours"),
                          ("packed_gpus", "packed_gpu_hours"),
                          ("unshared_gpus", "unshared_gpu_hours")]:  # fmt: skip
-        assert fragments[ours].to_numpy() * hours == pytest.approx(reference[theirs].to_numpy())
+        assert packed[ours].to_numpy() * result.hours == pytest.approx(reference[theirs].to_numpy())
+    stranded = result.stranded.set_index(["sku", "site"])["stranded_gpus"] * result.hours
+    free = expected["stranded"].set_index(["sku", "site"])["stranded_gpu_hours"]
+    assert stranded.to_dict() == pytest.approx(free.to_dict())
 
 
 @pytest.fixture(scope="module")

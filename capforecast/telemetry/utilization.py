@@ -21,6 +21,12 @@ out as the config says), over the same window:
 Busy utilization needs utilization samples per node and jobs that name their node; the
 node's mean utilization in an hour is shared among the jobs on it (unallocated GPUs are
 taken to be idle). Without them those columns are empty, and the rest still stands.
+
+Nothing is built per job, node and hour: each job is a row per node it ran on
+(``job_nodes``), the GPUs held per node and hour come from those spans' starts and ends
+(``node_load``), and a job's busy GPU-hours from a running sum of its node's busy fraction
+(``node_busy``, ``team_use``), so 10 million jobs and 100 million samples fit the default
+memory limit (docs/telemetry.md, "At fleet scale").
 """
 
 from __future__ import annotations
