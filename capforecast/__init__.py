@@ -15,6 +15,7 @@ History -> forecast -> requirement -> plan, each a plain function over validated
 
 from capforecast.core.errors import (
     CapforecastError,
+    FitError,
     InputError,
     NotFittedError,
     Problem,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ETS",
     "CapforecastError",
+    "FitError",
     "InputError",
     "NotFittedError",
     "Plan",

@@ -12,9 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capforecast import ETS, NotFittedError, SeasonalNaive, forecast, read_history, sample_paths
+from capforecast.core.errors import FitError, ParameterError
 from capforecast.forecast import Naive, Theta
+from capforecast.forecast.auto import Auto
+from capforecast.forecast.backtest import cross_validation, evaluate, select_models
 from capforecast.forecast.base import Forecaster
 from capforecast.forecast.engine import ForecastWarning
+from capforecast.forecast.ensemble import Ensemble
 from capforecast.forecast.models import MODELS, make_model
 
 # Every registered model, seasonal where it can be, plus non-default specifications.
@@ -161,7 +165,7 @@ class Exploding(Forecaster):
         self.season_length = season_length
 
     def _fit(self, y: np.ndarray) -> None:
-        raise ValueError("boom")
+        raise FitError("boom")
 
 
 def _panel(n_series: int = 3, n: int = 60) -> pd.DataFrame:
@@ -200,6 +204,56 @@ def test_engine_falls_back_per_failing_series() -> None:
     expected = SeasonalNaive(season_length=7).fit(panel.loc[panel["unique_id"] == "s1", "y"])
     got = table.loc[table["unique_id"] == "s1", "mean"].to_numpy()
     np.testing.assert_allclose(got, expected.predict(7).mean)
+
+
+class Buggy(Forecaster):
+    """A model with a bug: a bare ValueError is not a series it cannot fit."""
+
+    def __init__(self, season_length: int = 1) -> None:
+        self.season_length = season_length
+
+    def _fit(self, y: np.ndarray) -> None:
+        raise ValueError("a bug, not the series")
+
+
+def test_only_a_fit_error_falls_back_and_numerical_failures_become_one() -> None:
+    with pytest.raises(ValueError, match="a bug, not the series") as raised:
+        forecast(_panel(), 7, models=[Buggy()], levels=[80])
+    assert not isinstance(raised.value, FitError)
+    with pytest.raises(FitError, match="needs at least 4 observations"):
+        Theta().fit(np.ones(2))
+
+    class Singular(Exploding):
+        def _fit(self, y: np.ndarray) -> None:
+            np.linalg.inv(np.zeros((2, 2)))
+
+    with pytest.raises(FitError, match="Singular: LinAlgError"):
+        Singular().fit(np.ones(5))
+
+
+def test_every_model_has_one_name_across_results_and_scores() -> None:
+    panel = _panel(n_series=2)
+    damped = ETS(season_length=7, alias="ets_damped")
+    table = forecast(panel, 7, models=[ETS(season_length=7), damped], levels=[80])
+    assert sorted(table["model"].unique()) == ["ETS", "ets_damped"]
+    scores = evaluate(cross_validation(panel, 7, models=[Naive(), damped], n_windows=1), panel)
+    assert set(scores["model"]) == {"Naive", "ets_damped"}
+    assert set(select_models(scores)) <= {"Naive", "ets_damped"}
+    with pytest.raises(ParameterError, match="Two models of one run are named 'ETS'"):
+        forecast(panel, 7, models=[ETS(), ETS(trend=None)])
+    with pytest.raises(ParameterError, match="'alias' parameter of Theta"):
+        forecast(panel, 7, models=[Theta(alias="")])
+    # Ensemble and Auto take instances; their scores carry the members' names.
+    members = [Theta(season_length=7), Theta(season_length=7, alias="theta_flat")]
+    ensemble = Ensemble(season_length=7, horizon=7, members=members).fit(_series(120, seed=1))
+    assert list(ensemble.scores_) == ["Theta", "theta_flat"]
+    assert [m.name for m in ensemble.members_] == ["Theta", "theta_flat"]
+    with pytest.raises(ParameterError, match=r"must be forecaster instances.*make_model"):
+        Ensemble(members=["theta", "auto_ets"]).fit(_series(120, seed=1))  # type: ignore[list-item]
+    with pytest.raises(ParameterError, match="names the combination"):
+        Auto(candidates=[Naive(), Theta(alias="Ensemble")]).fit(_series(120, seed=1))
+    assert repr(damped).endswith("seasonal='add', alias='ets_damped')")
+    assert damped.clone().name == "ets_damped"
 
 
 def test_engine_does_not_mutate_history() -> None:
@@ -362,20 +416,20 @@ def test_naive_intervals_follow_the_random_walk_formula() -> None:
 
 
 def test_auto_keeps_the_naive_forecast_unless_clearly_beaten() -> None:
-    from capforecast.forecast.auto import SIMPLE, Auto
+    from capforecast.forecast.auto import Auto
 
     # A random walk: richer models may edge out naive in a backtest, but not by 100%.
     y = 100 + np.random.default_rng(1).normal(0, 1, 150).cumsum()
     strict = Auto(horizon=7, margin=1.0).fit(y)  # nothing can beat naive by 100%
     assert strict.chosen_.name in ("Naive", "SeasonalNaive")
     lenient = Auto(horizon=7, margin=0.0).fit(y)
-    options = {n: s for n, s in lenient.scores_.items() if n in ("naive", "ensemble")}
-    assert lenient.chosen_.name == make_model(min(options, key=options.__getitem__), 1).name
+    options = {n: s for n, s in lenient.scores_.items() if n in ("Naive", "Ensemble")}
+    assert lenient.chosen_.name == min(options, key=options.__getitem__)
     single = Auto(horizon=7, margin=0.0, ensemble=False).fit(y)
-    assert "ensemble" not in single.scores_
-    options = {n: s for n, s in single.scores_.items() if n not in SIMPLE or n == single.benchmark_}
-    best = min(options, key=options.__getitem__)
-    assert single.chosen_.name == make_model(best, 1).name
+    assert "Ensemble" not in single.scores_
+    simple = ("Naive", "SeasonalNaive")
+    options = {n: s for n, s in single.scores_.items() if n not in simple or n == single.benchmark_}
+    assert single.chosen_.name == min(options, key=options.__getitem__)
 
 
 def test_auto_picks_its_naive_benchmark_on_the_whole_history() -> None:
@@ -388,14 +442,14 @@ def test_auto_picks_its_naive_benchmark_on_the_whole_history() -> None:
     y = 300 + np.random.default_rng(5).normal(0, 3, 600).cumsum()
     y[-30:-20] = 0.0
     model = Auto(season_length=24, horizon=24).fit(y)
-    assert model.scores_["seasonal_naive"] < model.scores_["naive"]
-    assert model.benchmark_ == "naive"
+    assert model.scores_["SeasonalNaive"] < model.scores_["Naive"]
+    assert model.benchmark_ == "Naive"
     assert model.chosen_.name != "SeasonalNaive"
 
 
 def test_ensemble_weights_members_by_inverse_backtest_mase() -> None:
     from capforecast.forecast import Ensemble
-    from capforecast.forecast.ensemble import backtest_mase, origins, rolling_predictions
+    from capforecast.forecast.selection import backtest_mase, origins, rolling_predictions
 
     y = _series(160, seed=4)
     model = Ensemble(season_length=7, horizon=14, n_windows=3).fit(y)

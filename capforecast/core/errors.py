@@ -91,6 +91,13 @@ class ParameterError(CapforecastError, ValueError):
     """
 
 
+class FitError(CapforecastError, ValueError):
+    """A forecaster cannot fit this series (too short, constant where it needs variation,
+    an optimiser that failed): the series' problem, not the caller's. The panel engine
+    forecasts such a series with the seasonal naive fallback and says so; any other error
+    (a :class:`ParameterError`, a bug) is raised."""
+
+
 class NotFittedError(CapforecastError, AttributeError):
     """A forecaster was asked to predict before ``fit`` was called."""
 

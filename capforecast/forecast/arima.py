@@ -32,7 +32,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 from scipy.signal import lfilter
 
-from capforecast.core.errors import ParameterError
+from capforecast.core.errors import FitError, ParameterError
 from capforecast.forecast.base import Forecaster, Prediction, Selecting, normal_prediction
 
 #: Longest season given seasonal AR and MA terms by :class:`AutoARIMA`. Beyond it (weekly
@@ -247,7 +247,7 @@ def fit_css(w: np.ndarray, spec: Spec) -> Estimate:
     """Least conditional sum of squares; the ``loglik`` is R's CSS approximation
     ``-n/2 · log σ²`` (up to a constant shared by every model of the same ``d, D``)."""
     if len(w) - (spec.p + spec.P * spec.s) < spec.n_coef + 2:
-        raise ValueError(f"{spec.label()}: too few observations for CSS")
+        raise FitError(f"{spec.label()}: too few observations for CSS")
     start = np.zeros(spec.n_coef)
     if spec.constant:
         start[0] = float(np.mean(w))
@@ -271,7 +271,7 @@ def fit_css(w: np.ndarray, spec: Spec) -> Estimate:
     e = css_residuals(coef, w, spec)
     sigma2 = float(np.mean(e**2))
     if not (np.isfinite(sigma2) and sigma2 > 0):
-        raise ValueError(f"{spec.label()}: degenerate CSS fit")
+        raise FitError(f"{spec.label()}: degenerate CSS fit")
     loglik = -0.5 * len(w) * math.log(sigma2)
     return Estimate(coef, sigma2, loglik, _aicc(loglik, spec, len(w)))
 
@@ -365,7 +365,7 @@ def fit_exact(w: np.ndarray, spec: Spec) -> Estimate:
     """
     n = len(w)
     if n < spec.n_coef + 2:
-        raise ValueError(f"{spec.label()}: too few observations")
+        raise FitError(f"{spec.label()}: too few observations")
     if spec.p + spec.q + spec.P + spec.Q == 0:
         mu = float(np.mean(w)) if spec.constant else 0.0
         coef = np.array([mu]) if spec.constant else np.empty(0)
@@ -405,7 +405,7 @@ def fit_exact(w: np.ndarray, spec: Spec) -> Estimate:
         u, v = _innovations(coef, w, spec)
     sigma2 = float(np.mean(u**2 / v))
     if not (np.isfinite(coef).all() and np.isfinite(sigma2) and sigma2 > 0):
-        raise ValueError(f"{spec.label()}: exact likelihood fit failed")
+        raise FitError(f"{spec.label()}: exact likelihood fit failed")
     loglik = -0.5 * n * (math.log(2 * math.pi * sigma2) + 1.0) - 0.5 * float(np.sum(np.log(v)))
     return Estimate(coef, sigma2, loglik, _aicc(loglik, spec, n))
 
@@ -509,7 +509,9 @@ class ARIMA(Forecaster):
         order: tuple[int, int, int] = (0, 1, 1),
         seasonal_order: tuple[int, int, int] = (0, 1, 1),
         include_constant: bool = True,
+        alias: str | None = None,
     ) -> None:
+        self.alias = alias
         self.season_length = season_length
         self.order = order
         self.seasonal_order = seasonal_order
@@ -525,13 +527,18 @@ class ARIMA(Forecaster):
         spec = self.spec()
         w = difference(y, spec.d, spec.D, spec.s)
         if len(w) < spec.n_coef + 3:
-            raise ValueError(
+            raise FitError(
                 f"{spec.label()} needs at least {spec.n_coef + 3 + spec.n_lost} observations, "
                 f"got {len(y)}"
             )
         if np.ptp(w) == 0:
-            raise ValueError(f"{spec.label()}: the differenced series is constant")
-        self._set_estimate(y, spec, _quiet(fit_exact, w, spec))
+            raise FitError(f"{spec.label()}: the differenced series is constant")
+        try:
+            self._set_estimate(y, spec, _quiet(fit_exact, w, spec))
+        except FitError:
+            raise
+        except ValueError as exc:  # the likelihood fit or statsmodels' filter failed
+            raise FitError(f"{spec.label()}: {exc}") from exc
 
     def _set_estimate(self, y: np.ndarray, spec: Spec, estimate: Estimate) -> None:
         """Filter ``y`` with ``estimate`` in the undifferenced state space."""
@@ -711,7 +718,9 @@ class AutoARIMA(Selecting):
         stepwise: bool = True,
         nmodels: int = 94,
         approximation: bool | None = None,
+        alias: str | None = None,
     ) -> None:
+        self.alias = alias
         self.season_length = season_length
         self.max_p = max_p
         self.max_q = max_q
@@ -731,7 +740,7 @@ class AutoARIMA(Selecting):
     def _fit(self, y: np.ndarray) -> None:
         n, m = len(y), int(self.season_length)
         if is_constant(y):
-            raise ValueError("AutoARIMA: the series is constant")
+            raise FitError("AutoARIMA: the series is constant")
         D = 0
         if m > 1 and n > 2 * m:
             D = nsdiffs(y, m, self.max_D)
@@ -739,7 +748,7 @@ class AutoARIMA(Selecting):
         d = ndiffs(dx, self.max_d)
         w = difference(dx, d, 0, 1)
         if is_constant(w):
-            raise ValueError(f"AutoARIMA: the series is constant after d={d}, D={D} differences")
+            raise FitError(f"AutoARIMA: the series is constant after d={d}, D={D} differences")
         max_p, max_q = min(self.max_p, n // 3), min(self.max_q, n // 3)
         max_P, max_Q = min(self.max_P, n // 3 // m), min(self.max_Q, n // 3 // m)
         if m == 1 or m > MAX_SEASONAL_ARMA_PERIOD:
@@ -791,7 +800,7 @@ class AutoARIMA(Selecting):
             self.seasonal_order_ = (spec.P, spec.D, spec.Q)
             self.aicc_ = estimate.aicc
             return
-        raise ValueError("AutoARIMA: no ARIMA model could be fitted")
+        raise FitError("AutoARIMA: no ARIMA model could be fitted")
 
     def _stepwise(
         self,

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from capforecast.core.errors import FitError, ParameterError
 from capforecast.forecast.base import Forecaster, Prediction, z_score
-from capforecast.forecast.baselines import past_errors
-from capforecast.forecast.ensemble import (
-    FIT_ERRORS,
-    Ensemble,
+from capforecast.forecast.baselines import Naive, SeasonalNaive, _Repeating, past_errors
+from capforecast.forecast.ensemble import Ensemble, default_members
+from capforecast.forecast.selection import (
     backtest_mase,
+    check_forecasters,
     combine,
     default_horizon,
     inverse_score_weights,
@@ -20,18 +21,26 @@ from capforecast.forecast.ensemble import (
     rolling_predictions,
 )
 
-#: Naive forecasts that a richer candidate must beat by ``margin`` to be chosen.
-SIMPLE = ("naive", "seasonal_naive")
-
 #: Fewest backtest errors that calibrate the intervals of ``auto``.
 MIN_SCORES = 10
 
-#: Candidates ``auto`` chooses from, cheapest first (ties go to the earlier one). The
-#: naive ones are taken as they are; the richer ones are combined into an inverse-MASE
-#: ensemble (``ensemble=True``) or taken one by one. Drift and window average are left
-#: out: on M4 Weekly they win backtests by chance and bring intervals that do not widen
-#: enough (``benchmarks/m4.py``).
-AUTO_CANDIDATES = ("naive", "seasonal_naive", "theta", "auto_ets")
+#: The name of the ensemble of the richer candidates in ``scores_``.
+ENSEMBLE = "Ensemble"
+
+
+def default_candidates(season_length: int) -> list[Forecaster]:
+    """The candidates ``auto`` chooses from, cheapest first (ties go to the earlier one):
+    the naive and seasonal naive forecasts, taken as they are, and the default ensemble's
+    members. Drift and window average are left out: on M4 Weekly they win backtests by
+    chance and bring intervals that do not widen enough (``benchmarks/m4.py``)."""
+    simple = [Naive(), SeasonalNaive(season_length=season_length)]
+    return [*simple, *default_members(season_length)]
+
+
+def is_simple(model: Forecaster) -> bool:
+    """Whether ``model`` is a naive forecast, which a richer candidate must beat by
+    ``margin`` to be chosen."""
+    return isinstance(model, _Repeating)
 
 
 class Auto(Forecaster):
@@ -54,6 +63,11 @@ class Auto(Forecaster):
     can be scored (a short history, or a constant one, whose MASE is undefined) it keeps
     the naive forecast. The winner is refitted on the whole series.
 
+    ``candidates`` are forecaster instances with different names (default: ``Naive``,
+    ``SeasonalNaive``, ``Theta`` and ``AutoETS`` of ``season_length``); the naive ones
+    (``Naive``, ``SeasonalNaive``) are the benchmarks, the others the richer models.
+    ``scores_`` is keyed by their names, and ``"Ensemble"`` for their combination.
+
     With ``calibrate=True`` the intervals are conformalised: the backtest errors
     of the chosen model, divided by the spread of its own 80% interval, are the
     non-conformity scores, and the interval at level ``L`` is ``mean ± q_L · spread``
@@ -67,7 +81,11 @@ class Auto(Forecaster):
     >>> t = np.arange(120, dtype=float)
     >>> model = Auto(horizon=8).fit(100 + 3 * t)
     >>> model.chosen_.name, sorted(model.scores_)
-    ('Ensemble', ['auto_ets', 'ensemble', 'naive', 'seasonal_naive', 'theta'])
+    ('Ensemble', ['AutoETS', 'Ensemble', 'Naive', 'SeasonalNaive', 'Theta'])
+    >>> from capforecast.forecast.theta import Theta
+    >>> own = Auto(horizon=8, candidates=[Naive(), Theta(), Theta(alias="theta_2")])
+    >>> sorted(own.fit(100 + 3 * t).scores_)
+    ['Ensemble', 'Naive', 'Theta', 'theta_2']
     """
 
     min_length = 4
@@ -77,11 +95,13 @@ class Auto(Forecaster):
         season_length: int = 1,
         horizon: int | None = None,
         n_windows: int = 2,
-        candidates: Sequence[str] = AUTO_CANDIDATES,
+        candidates: Sequence[Forecaster] | None = None,
         ensemble: bool = True,
         calibrate: bool = False,
         margin: float = 0.02,
+        alias: str | None = None,
     ) -> None:
+        self.alias = alias
         self.season_length = season_length
         self.horizon = horizon
         self.n_windows = n_windows
@@ -94,35 +114,46 @@ class Auto(Forecaster):
         self._fit_dates(y, None)
 
     def _fit_dates(self, y: np.ndarray, ds: pd.DatetimeIndex | None) -> None:
-        from capforecast.forecast.models import make_model
-
+        candidates = (
+            default_candidates(self.season_length)
+            if self.candidates is None
+            else check_forecasters([*self.candidates], "candidates of Auto")
+        )
+        if ENSEMBLE in {c.name for c in candidates}:
+            raise ParameterError(
+                f"'{ENSEMBLE}' names the combination of Auto's richer candidates; give the "
+                "candidate of that name another alias."
+            )
         horizon = default_horizon(self.horizon, self.season_length)
         starts = origins(len(y), horizon, self.n_windows)
         backtests: dict[str, list[Prediction]] = {}
-        for name in self.candidates:
-            model = make_model(name, self.season_length)
+        for model in candidates:
             found = rolling_predictions(model, y, ds, starts, horizon)
             if found and np.isfinite(backtest_mase(y, starts, found)):
-                backtests[name] = found
+                backtests[model.name] = found
         scores = {name: backtest_mase(y, starts, found) for name, found in backtests.items()}
-        benchmark = _benchmark(y, horizon, self.season_length, [n for n in SIMPLE if n in scores])
-        richer = [name for name in backtests if name not in SIMPLE]
+        by_name = {c.name: c for c in candidates}
+        simple = [c for c in candidates if is_simple(c) and c.name in scores]
+        benchmark = _benchmark(y, horizon, simple)
+        richer = [name for name in backtests if not is_simple(by_name[name])]
         weights = inverse_score_weights([scores[name] for name in richer]) if richer else None
         if self.ensemble and weights is not None:
             combined = [
                 combine(list(window), weights)
                 for window in zip(*(backtests[name] for name in richer), strict=True)
             ]
-            backtests["ensemble"] = combined
-            scores["ensemble"] = backtest_mase(y, starts, combined)
+            backtests[ENSEMBLE] = combined
+            scores[ENSEMBLE] = backtest_mase(y, starts, combined)
         self.scores_, self.benchmark_ = scores, benchmark
         # The benchmark, and the ensemble (or, without it, each richer candidate).
         options = [
             n
             for n in scores
-            if n == benchmark or (n not in SIMPLE and (n == "ensemble") == self.ensemble)
+            if n == benchmark
+            or (n in richer and not self.ensemble)
+            or (n == ENSEMBLE and self.ensemble)
         ]
-        order = [*self.candidates, "ensemble"]
+        order = [*by_name, ENSEMBLE]
         ranking = sorted(options, key=lambda name: (scores[name], order.index(name)))
         # A richer model must beat the benchmark by a margin to be chosen.
         if (
@@ -132,42 +163,18 @@ class Auto(Forecaster):
         ):
             ranking.insert(0, ranking.pop(ranking.index(benchmark)))
         # No window could be scored (a short or constant history): without evidence, the
-        # naive forecast.
-        for name in ranking or ["naive"]:
+        # first naive candidate (the naive forecast by default).
+        fallback = next((c.name for c in candidates if is_simple(c)), candidates[0].name)
+        for name in ranking or [fallback]:
             try:
-                self.chosen_ = self._refit(name, richer, weights, y, ds)
-            except FIT_ERRORS:
+                members = [by_name[n] for n in richer]
+                self.chosen_ = _refit(by_name.get(name), members, weights, y, ds)
+            except FitError:
                 continue
             scores_ = _conformity(y, starts, backtests[name]) if name in backtests else np.empty(0)
             self.conformity_ = scores_ if self.calibrate and len(scores_) >= MIN_SCORES else None
             return
-        raise ValueError("no candidate of auto could be fitted")
-
-    def _refit(
-        self,
-        name: str,
-        richer: list[str],
-        weights: np.ndarray | None,
-        y: np.ndarray,
-        ds: pd.DatetimeIndex | None,
-    ) -> Forecaster:
-        """The chosen option fitted on the whole series."""
-        from capforecast.forecast.models import make_model
-
-        if name != "ensemble":
-            return make_model(name, self.season_length).fit(y, ds)
-        assert weights is not None  # the ensemble is an option only when it was scored
-        names, fitted, kept = [], [], []
-        for member, weight in zip(richer, weights, strict=True):
-            try:
-                fitted.append(make_model(member, self.season_length).fit(y, ds))
-            except FIT_ERRORS:
-                continue
-            names.append(member)
-            kept.append(weight)
-        if not fitted:
-            raise ValueError("no member of the ensemble could be fitted")
-        return Ensemble.of(names, fitted, np.asarray(kept))
+        raise FitError("no candidate of auto could be fitted")
 
     def _quantile(self, level: int) -> float:
         """Split-conformal quantile: the ``ceil((n+1) L)``-th smallest score, or ``inf``
@@ -204,17 +211,46 @@ class Auto(Forecaster):
         return mean + (paths - mean) * (q80 / z_score(80))
 
 
-def _benchmark(y: np.ndarray, horizon: int, season: int, simple: list[str]) -> str | None:
-    """The naive forecast a richer model has to beat: of ``simple``, the one with the
-    smaller mean absolute ``horizon``-step error from every past origin (they need no
-    fitting, so the whole history scores them, not only the backtest windows)."""
-    if len(simple) < 2 or season <= 1:
-        return simple[0] if simple else None
-    naive = past_errors(y, horizon, 1)[season - 1 :]
-    seasonal = past_errors(y, horizon, season)
-    if not np.isfinite(seasonal).any():
-        return "naive"
-    return min(simple, key=lambda n: (np.nanmean(np.abs(naive if n == "naive" else seasonal)), n))
+def _refit(
+    chosen: Forecaster | None,
+    richer: list[Forecaster],
+    weights: np.ndarray | None,
+    y: np.ndarray,
+    ds: pd.DatetimeIndex | None,
+) -> Forecaster:
+    """The chosen candidate (``None``: the ensemble of the richer ones, with ``weights``)
+    fitted on the whole series."""
+    if chosen is not None:
+        return chosen.clone().fit(y, ds)
+    assert weights is not None  # the ensemble is an option only when it was scored
+    fitted, kept = [], []
+    for member, weight in zip(richer, weights, strict=True):
+        try:
+            fitted.append(member.clone().fit(y, ds))
+        except FitError:
+            continue
+        kept.append(weight)
+    if not fitted:
+        raise FitError("no member of the ensemble could be fitted")
+    return Ensemble.of(fitted, np.asarray(kept))
+
+
+def _benchmark(y: np.ndarray, horizon: int, simple: list[Forecaster]) -> str | None:
+    """The name of the naive forecast a richer model has to beat: of ``simple``, the one
+    with the smallest mean absolute ``horizon``-step error from every past origin (they
+    need no fitting, so the whole history scores them, not only the backtest windows)."""
+    lags = [model._lag for model in simple if isinstance(model, _Repeating)]
+    if len(set(lags)) < 2:
+        return simple[0].name if simple else None
+    longest = max(lags)
+    errors = {}
+    for model, lag in zip(simple, lags, strict=True):
+        found = past_errors(y, horizon, lag)[longest - lag :]  # the same origins for all
+        if np.isfinite(found).any():
+            errors[model.name] = float(np.nanmean(np.abs(found)))
+    if not errors:
+        return simple[0].name
+    return min(errors, key=lambda name: (errors[name], name))
 
 
 def _conformity(y: np.ndarray, starts: list[int], predictions: list[Prediction]) -> np.ndarray:

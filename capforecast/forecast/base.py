@@ -6,6 +6,12 @@ for models that use the calendar such as Prophet, its timestamps ``ds``, a
 ``predict`` or ``sample_paths`` before ``fit`` raise
 :class:`~capforecast.core.errors.NotFittedError`. Every output is non-negative: demand for
 accelerators cannot be below zero.
+
+Every forecaster takes an ``alias``: its ``name`` in forecast tables, backtest scores and
+``select_models`` (default: the class name). Two models of one panel run must have
+different names. A series the model cannot fit raises
+:class:`~capforecast.core.errors.FitError`; a numerical failure inside a fit (a singular
+matrix, an overflow) is turned into one.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from capforecast.core.errors import NotFittedError, ParameterError
+from capforecast.core.errors import FitError, NotFittedError, ParameterError
+
+#: Numerical failures inside a fit that mean "this series cannot be fitted".
+NUMERICAL_ERRORS = (np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError, OverflowError)
 
 
 @dataclass(frozen=True)
@@ -97,17 +106,30 @@ class Forecaster:
         return self
 
     def clone(self) -> Self:
-        """A new, unfitted forecaster with the same parameters."""
+        """A new, unfitted forecaster with the same parameters (and alias)."""
         return type(self)(**self.get_params())
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        shown = {k: v for k, v in self.get_params().items() if k != "alias" or v is not None}
+        params = ", ".join(f"{k}={v!r}" for k, v in shown.items())
         return f"{type(self).__name__}({params})"
+
+    #: The name in forecast tables and scores; ``None``: the class name. Subclasses take
+    #: it as their last constructor parameter.
+    alias: str | None = None
 
     @property
     def name(self) -> str:
-        """The model label used in forecast tables."""
-        return type(self).__name__
+        """The model's name in forecast tables, scores and ``select_models``: its
+        ``alias``, else its class name."""
+        if self.alias is None:
+            return type(self).__name__
+        if not isinstance(self.alias, str) or not self.alias.strip():
+            raise ParameterError(
+                f"The 'alias' parameter of {type(self).__name__} must be a non-empty string. "
+                f"Got {self.alias!r} instead."
+            )
+        return self.alias
 
     def for_series(self, unique_id: str) -> Self:
         """The forecaster to fit on the series ``unique_id`` of a panel.
@@ -131,21 +153,26 @@ class Forecaster:
             )
         values = np.asarray(y, dtype=float)
         if values.ndim != 1:
-            raise ValueError(f"{self.name}.fit expects a 1-d series, got shape {values.shape}")
+            raise ParameterError(f"{self.name}.fit expects a 1-d series, got shape {values.shape}")
+        if ds is not None and len(ds) != len(values):
+            raise ParameterError(
+                f"{self.name}.fit got {len(ds)} timestamps for {len(values)} values"
+            )
+        if ds is None and self.needs_dates:
+            raise ParameterError(f"{self.name} needs the timestamps: call fit(y, ds=...).")
         if len(values) < self.min_length:
-            raise ValueError(
+            raise FitError(
                 f"{self.name} needs at least {self.min_length} observations, got {len(values)}"
             )
         if not np.isfinite(values).all():
-            raise ValueError(f"{self.name}.fit got non-finite values")
-        if ds is not None and len(ds) != len(values):
-            raise ValueError(f"{self.name}.fit got {len(ds)} timestamps for {len(values)} values")
-        if ds is not None:
-            self._fit_dates(values, pd.DatetimeIndex(ds))
-        elif self.needs_dates:
-            raise ParameterError(f"{self.name} needs the timestamps: call fit(y, ds=...).")
-        else:
-            self._fit(values)
+            raise FitError(f"{self.name}.fit got non-finite values")
+        try:
+            if ds is not None:
+                self._fit_dates(values, pd.DatetimeIndex(ds))
+            else:
+                self._fit(values)
+        except NUMERICAL_ERRORS as exc:
+            raise FitError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         self.n_obs_ = len(values)
         return self
 

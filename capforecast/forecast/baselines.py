@@ -135,7 +135,10 @@ class Naive(_Repeating):
 
     min_length = 2
 
-    def __init__(self, season_length: int = 1, intervals: str = "empirical") -> None:
+    def __init__(
+        self, season_length: int = 1, intervals: str = "empirical", alias: str | None = None
+    ) -> None:
+        self.alias = alias
         self.season_length = season_length  # accepted for a uniform registry; unused
         self.intervals = intervals
 
@@ -175,7 +178,10 @@ class SeasonalNaive(_Repeating):
     array([2., 6., 2.])
     """
 
-    def __init__(self, season_length: int = 1, intervals: str = "empirical") -> None:
+    def __init__(
+        self, season_length: int = 1, intervals: str = "empirical", alias: str | None = None
+    ) -> None:
+        self.alias = alias
         self.season_length = season_length
         self.intervals = intervals
 
@@ -225,7 +231,8 @@ class Drift(Forecaster):
 
     min_length = 3
 
-    def __init__(self, season_length: int = 1) -> None:
+    def __init__(self, season_length: int = 1, alias: str | None = None) -> None:
+        self.alias = alias
         self.season_length = season_length  # accepted for a uniform registry; unused
 
     def _fit(self, y: np.ndarray) -> None:
@@ -256,7 +263,8 @@ class WindowAverage(Forecaster):
     array([4.])
     """
 
-    def __init__(self, window: int = 4, season_length: int = 1) -> None:
+    def __init__(self, window: int = 4, season_length: int = 1, alias: str | None = None) -> None:
+        self.alias = alias
         self.window = window
         self.season_length = season_length  # accepted for a uniform registry; unused
 

@@ -18,7 +18,7 @@ import pandas as pd
 from pandas.tseries import offsets
 from pandas.tseries.frequencies import to_offset
 
-from capforecast.core.errors import ParameterError
+from capforecast.core.errors import FitError, ParameterError
 from capforecast.core.history import GapPolicy, fill_gaps
 from capforecast.core.limits import LIMITS, check, clipped
 from capforecast.forecast.base import Forecaster, Prediction, check_levels
@@ -26,6 +26,7 @@ from capforecast.forecast.baselines import SeasonalNaive
 from capforecast.forecast.dependence import pair_paths
 from capforecast.forecast.models import make_model
 from capforecast.forecast.parallel import map_series
+from capforecast.forecast.selection import check_forecasters
 
 #: Season length by the kind of a pandas offset (of multiple 1), when none is given.
 DEFAULT_SEASON: dict[type, int] = {
@@ -99,9 +100,7 @@ def fit_or_fallback(
     y, ds = series.y[:length], series.stamps[:length]
     try:
         return model.for_series(series.unique_id).clone().fit(y, ds)
-    except ParameterError:
-        raise  # the caller's mistake, not the series': no fallback hides it
-    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+    except FitError as exc:  # the series' problem; any other error is raised
         fallbacks.append(Fallback(series.unique_id, model.name, str(exc).splitlines()[0][:200]))
         season = season_length if len(y) >= season_length else 1
         return SeasonalNaive(season_length=season).fit(y)
@@ -129,15 +128,16 @@ def resolve_freq(
 def build_estimators(
     models: Sequence[str | Forecaster], season_length: int, horizon: int
 ) -> list[Forecaster]:
-    """Forecasters from names or instances; models that select by backtest (``auto``)
-    learn the horizon they will be asked for."""
+    """Forecasters from names or instances, with different names (a
+    :class:`ParameterError` says to give one an alias); models that select by backtest
+    (``auto``) learn the horizon they will be asked for."""
     built = []
     for model in models:
         estimator = make_model(model, season_length) if isinstance(model, str) else model
         if "horizon" in estimator.get_params() and estimator.get_params()["horizon"] is None:
             estimator = estimator.clone().set_params(horizon=horizon)
         built.append(estimator)
-    return built
+    return check_forecasters(built, "models of one run")
 
 
 @dataclass(frozen=True)

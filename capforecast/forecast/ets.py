@@ -8,6 +8,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from capforecast.core.errors import FitError
 from capforecast.forecast.base import Forecaster, Prediction, Selecting
 
 
@@ -51,7 +52,9 @@ class ETS(Forecaster):
         trend: str | None = "add",
         damped_trend: bool = True,
         seasonal: str | None = "add",
+        alias: str | None = None,
     ) -> None:
+        self.alias = alias
         self.season_length = season_length
         self.trend = trend
         self.damped_trend = damped_trend
@@ -73,14 +76,17 @@ class ETS(Forecaster):
         )
         if len(y) < parameters + 4:
             # As R's ets(): fewer points would let the model interpolate its data.
-            raise ValueError(f"ETS needs at least {parameters + 4} observations, got {len(y)}")
-        model = _ets_model(y, self.trend, damped, seasonal, self.season_length)
+            raise FitError(f"ETS needs at least {parameters + 4} observations, got {len(y)}")
         with warnings.catch_warnings():
             # Optimiser chatter (convergence, bounds) is judged by the result below.
             warnings.simplefilter("ignore")
-            self.result_ = model.fit(disp=False)
+            try:
+                model = _ets_model(y, self.trend, damped, seasonal, self.season_length)
+                self.result_ = model.fit(disp=False)
+            except ValueError as exc:  # statsmodels cannot fit this series
+                raise FitError(f"ETS: {exc}") from exc
         if not np.isfinite(self.result_.params).all():
-            raise ValueError("ETS fit produced non-finite parameters")
+            raise FitError("ETS fit produced non-finite parameters")
 
     def update(self, y: np.ndarray, ds: pd.DatetimeIndex | None = None) -> Self:
         """Re-filter the longer series ``y`` with the fitted parameters (no re-estimation)."""
@@ -144,7 +150,8 @@ class AutoETS(Selecting):
 
     min_length = 4
 
-    def __init__(self, season_length: int = 1) -> None:
+    def __init__(self, season_length: int = 1, alias: str | None = None) -> None:
+        self.alias = alias
         self.season_length = season_length
 
     def candidates(self, n_obs: int) -> list[ETS]:
@@ -167,13 +174,13 @@ class AutoETS(Selecting):
         for candidate in self.candidates(len(y)):
             try:
                 candidate.fit(y)
-            except (ValueError, np.linalg.LinAlgError):
+            except FitError:
                 continue
             score = float(candidate.result_.aicc)
             if np.isfinite(score) and (best is None or score < best[0]):
                 best = (score, candidate)
         if best is None:
-            raise ValueError("no ETS specification could be fitted")
+            raise FitError("no ETS specification could be fitted")
         self.aicc_, self.chosen_ = best
 
     def update(self, y: np.ndarray, ds: pd.DatetimeIndex | None = None) -> Self:

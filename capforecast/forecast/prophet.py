@@ -16,7 +16,7 @@ from typing import Any, Literal, Self, cast
 import numpy as np
 import pandas as pd
 
-from capforecast.core.errors import ParameterError
+from capforecast.core.errors import FitError, ParameterError
 from capforecast.forecast.base import Forecaster, Prediction
 
 #: The loggers silenced while Prophet runs: Prophet's, and cmdstanpy's (which installs its
@@ -196,7 +196,9 @@ class Prophet(Forecaster):
         changepoint_prior_scale: float = 0.05,
         uncertainty_samples: int = 1000,
         seed: int = 0,
+        alias: str | None = None,
     ) -> None:
+        self.alias = alias
         self.season_length = season_length  # accepted for a uniform registry; unused
         self.growth = growth
         self.cap = cap
@@ -376,10 +378,10 @@ class Prophet(Forecaster):
                 raise ParameterError(f"Prophet rejected its parameters: {exc}") from exc
             try:
                 model.fit(frame, seed=_numpy_seed(int(self.seed)))
-            except RuntimeError as exc:  # cmdstanpy: the optimiser failed on this series
-                raise ValueError(f"Prophet's optimiser failed: {exc}") from exc
+            except (RuntimeError, ValueError) as exc:  # the optimiser failed on this series
+                raise FitError(f"Prophet's optimiser failed: {exc}") from exc
         if not all(np.isfinite(np.asarray(v, dtype=float)).all() for v in model.params.values()):
-            raise ValueError("Prophet's fit produced non-finite parameters")
+            raise FitError("Prophet's fit produced non-finite parameters")
         self.model_ = model
 
     def _future(self, horizon: int) -> pd.DatetimeIndex:

@@ -72,7 +72,8 @@ class Theta(Forecaster):
 
     min_length = 4
 
-    def __init__(self, season_length: int = 1) -> None:
+    def __init__(self, season_length: int = 1, alias: str | None = None) -> None:
+        self.alias = alias
         self.season_length = season_length
 
     def _fit(self, y: np.ndarray) -> None:
