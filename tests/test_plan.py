@@ -372,3 +372,26 @@ def test_demo_end_to_end_and_reproducible_from_its_inputs(
     assert cli("plan", out / "inputs", "--out", again).code == 0  # type: ignore[attr-defined]
     for name in OUTPUTS:
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_a_solve_shows_the_search_as_it_goes_only_when_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from capforecast.examples import sample_planning_inputs
+    from capforecast.plan.result import usd
+
+    inputs = sample_planning_inputs()
+    quiet = solve(inputs)  # standard error is not a terminal here
+    assert capsys.readouterr().err == ""
+    shown = solve(inputs, progress=True)
+    lines = capsys.readouterr().err.replace("\r", "\n").split("\n")
+    updates = [line.strip() for line in lines if line.startswith("HiGHS: best plan")]
+    assert updates, lines
+    # The last update is the plan and the bound the solve returned (the LP relaxation's:
+    # the neighbourhood search's own bound is never shown), within the MIP gap.
+    assert shown.objective is not None and shown.bound is not None
+    last = f"HiGHS: best plan {usd(shown.objective)}, bound {usd(shown.bound)}, gap "
+    assert updates[-1].startswith(last), updates
+    gap = float(updates[-1].split("gap ")[1].split("%")[0]) / 100
+    assert gap <= inputs.options.mip_gap + 5e-5
+    assert shown.objective == quiet.objective

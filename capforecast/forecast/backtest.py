@@ -63,6 +63,7 @@ def cross_validation(
     gaps: GapPolicy = "error",
     n_jobs: int | None = None,
     client: Any = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin backtest of every model on every series.
 
@@ -80,7 +81,7 @@ def cross_validation(
         Refit the models at every origin (``True``), or fit once at the first origin and
         only update the state with the new observations afterwards (``False``; models
         without an update rule are refitted).
-    levels, freq, season_length, gaps, n_jobs, client
+    levels, freq, season_length, gaps, n_jobs, client, progress
         As in :func:`~capforecast.forecast.engine.forecast`.
 
     Returns
@@ -121,7 +122,11 @@ def cross_validation(
         levels=levels,
         season=panel.season_length,
     )
-    per_series, fallbacks = run_tasks(task, panel, n_jobs=n_jobs, client=client)
+    names = ", ".join(e.name for e in task.keywords["estimators"])
+    per_series, fallbacks = run_tasks(
+        task, panel, n_jobs=n_jobs, client=client, progress=progress,
+        what=f"backtest, {n_windows} windows ({names})",
+    )  # fmt: skip
     frames = [frame for found in per_series for frame in found]
     skipped = [s.unique_id for s, found in zip(panel.series, per_series, strict=True) if not found]
     if not frames:

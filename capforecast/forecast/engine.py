@@ -233,11 +233,20 @@ PanelTask = Callable[[Series], tuple[list[pd.DataFrame], list[Fallback]]]
 
 
 def run_tasks(
-    task: PanelTask, panel: Panel, *, n_jobs: int | None, client: Any
+    task: PanelTask,
+    panel: Panel,
+    *,
+    n_jobs: int | None,
+    client: Any,
+    progress: bool | None = None,
+    what: str = "series",
 ) -> tuple[list[list[pd.DataFrame]], list[Fallback]]:
-    """Run ``task`` on every series; return its frames per series and the fallbacks,
-    which are reported in one :class:`ForecastWarning`."""
-    results = map_series(task, panel.series, n_jobs=n_jobs, client=client)
+    """Run ``task`` on every series (with a progress bar headed ``what``); return its
+    frames per series and the fallbacks, which are reported in one
+    :class:`ForecastWarning`."""
+    results = map_series(
+        task, panel.series, n_jobs=n_jobs, client=client, progress=progress, what=what
+    )
     fallbacks = [fallback for _, found in results for fallback in found]
     report_fallbacks(fallbacks)
     return [frames for frames, _ in results], fallbacks
@@ -282,6 +291,7 @@ def forecast(
     gaps: GapPolicy = "error",
     n_jobs: int | None = None,
     client: Any = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Forecast every series of ``history`` with every model.
 
@@ -303,6 +313,9 @@ def forecast(
     n_jobs, client
         Local processes (default: every core for large panels) or a
         ``dask.distributed.Client``; results are identical either way.
+    progress
+        A progress bar (series done, elapsed, estimate left) on standard error: ``None``
+        shows it on a terminal or in Jupyter, never when output goes to a file or pipe.
 
     Returns
     -------
@@ -336,7 +349,10 @@ def forecast(
         freq=panel.freq,
         season=panel.season_length,
     )
-    per_series, fallbacks = run_tasks(task, panel, n_jobs=n_jobs, client=client)
+    names = ", ".join(e.name for e in task.keywords["estimators"])
+    per_series, fallbacks = run_tasks(
+        task, panel, n_jobs=n_jobs, client=client, progress=progress, what=f"forecast ({names})"
+    )
     table = pd.concat([frame for frames in per_series for frame in frames], ignore_index=True)
     table.attrs["fallbacks"] = fallbacks
     table.attrs["freq"] = panel.freq
@@ -384,6 +400,7 @@ def sample_paths(
     dependence: str = "history",
     n_jobs: int | None = None,
     client: Any = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Simulated futures of every series: ``unique_id, ds, path, value`` (non-negative).
 
@@ -396,7 +413,7 @@ def sample_paths(
     the series moved together in the past (:func:`~capforecast.forecast.dependence.
     pair_paths`), so that sums of paths across series (a workload's requirement) see
     joint peaks; ``"independent"`` keeps each series' own order (no cross-series
-    correlation). Other parameters as in :func:`forecast`.
+    correlation). Other parameters (``progress`` too) as in :func:`forecast`.
 
     Examples
     --------
@@ -429,7 +446,10 @@ def sample_paths(
         freq=panel.freq,
         season=panel.season_length,
     )
-    per_series, fallbacks = run_tasks(task, panel, n_jobs=n_jobs, client=client)
+    per_series, fallbacks = run_tasks(
+        task, panel, n_jobs=n_jobs, client=client, progress=progress,
+        what=f"sample paths ({estimator.name})",
+    )  # fmt: skip
     frames = [found[0] for found in per_series]
     if dependence == "history" and len(frames) > 1:
         paired = pair_paths(

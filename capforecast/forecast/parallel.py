@@ -11,11 +11,17 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
+from capforecast.core.progress import bar
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 #: Below this many series, process start-up costs more than parallelism saves.
 MIN_PARALLEL = 32
+
+#: Batches per worker: enough for a progress bar to move and for uneven series to even
+#: out, few enough that sending each one costs little.
+BATCHES_PER_PROCESS = 8
 
 
 def _run_batch(task: Callable[[Item], Result], batch: Sequence[Item]) -> list[Result]:
@@ -41,6 +47,8 @@ def map_series(
     *,
     n_jobs: int | None = None,
     client: Any = None,
+    progress: bool | None = False,
+    what: str = "series",
 ) -> list[Result]:
     """``[task(item) for item in items]``, in parallel when that pays off.
 
@@ -55,21 +63,46 @@ def map_series(
         ``MIN_PARALLEL`` items, ``1`` runs in this process.
     client
         A ``dask.distributed.Client``: the items are sent to its workers in batches.
+    progress, what
+        A progress bar headed ``what`` (:mod:`capforecast.core.progress`: ``None``
+        shows it on a terminal or in Jupyter), moved as batches finish.
     """
-    if client is not None:
-        count = max(1, 4 * len(client.scheduler_info().get("workers", {})))
-        # Scatter the data first: inside the task graph, a large panel would be sent
-        # through the scheduler (and dask warns about the graph's size).
-        batches = client.scatter(_batches(items, count))
-        futures = client.map(partial(_run_batch, task), batches, pure=False)
-        return [result for batch in client.gather(futures) for result in batch]
-    processes = workers(n_jobs)
-    if processes == 1 or (n_jobs is None and len(items) < MIN_PARALLEL):
-        return [task(item) for item in items]
-    from joblib import Parallel, delayed
+    with bar(len(items), what, progress) as shown:
+        if client is not None:
+            return _on_dask(task, items, client, shown)
+        processes = workers(n_jobs)
+        if processes == 1 or (n_jobs is None and len(items) < MIN_PARALLEL):
+            done = []
+            for item in items:
+                done.append(task(item))
+                shown.update(1)
+            return done
+        from joblib import Parallel, delayed
 
-    batches = _batches(items, 4 * processes)
-    results = Parallel(n_jobs=processes, backend="loky")(
-        delayed(_run_batch)(task, batch) for batch in batches
-    )
-    return [result for batch in results for result in batch]
+        # Batches small enough for the bar to move, large enough to keep overhead low.
+        batches = _batches(items, BATCHES_PER_PROCESS * processes)
+        finished = Parallel(n_jobs=processes, backend="loky", return_as="generator")(
+            delayed(_run_batch)(task, batch) for batch in batches
+        )
+        results: list[Result] = []
+        for batch in finished:  # in order
+            results.extend(batch)
+            shown.update(len(batch))
+        return results
+
+
+def _on_dask(
+    task: Callable[[Item], Result], items: Sequence[Item], client: Any, shown: Any
+) -> list[Result]:
+    """``map_series`` on a Dask cluster, in batches; ``shown`` moves as each one ends."""
+    from distributed import as_completed
+
+    count = max(1, BATCHES_PER_PROCESS * len(client.scheduler_info().get("workers", {})))
+    # Scatter the data first: inside the task graph, a large panel would be sent through
+    # the scheduler (and dask warns about the graph's size).
+    parts = _batches(items, count)
+    futures = client.map(partial(_run_batch, task), client.scatter(parts), pure=False)
+    sizes = {future.key: len(part) for future, part in zip(futures, parts, strict=True)}
+    for future in as_completed(futures):
+        shown.update(sizes[future.key])
+    return [result for batch in client.gather(futures) for result in batch]

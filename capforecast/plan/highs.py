@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -47,6 +48,7 @@ from capforecast.plan.highs_process import (
     INTEGRALITY,
     HighsError,
     HighsProblem,
+    News,
     Phase,
     neighbourhood,
     run_in_child,
@@ -98,11 +100,41 @@ def solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOut
         return SolverOutcome(PlanStatus.ERROR, None, None, str(error))
 
 
+#: Told the objective of the best plan so far (``inf`` before the first) and the best bound
+#: on the MIP (``None`` before the first) as a solve improves them: its progress
+#: (``capforecast.plan.solve(progress=...)``).
+LISTENERS: list[Callable[[float, float | None], None]] = []
+
+
+class _Progress:
+    """The best plan and the MIP bound of one solve, told to ``LISTENERS`` as they improve.
+    The neighbourhood search's own bound is no bound on the MIP: only its plans count."""
+
+    def __init__(self) -> None:
+        self.best: float = math.inf
+        self.bound: float | None = None
+
+    def tell(self, best: float | None = None, bound: float | None = None) -> None:
+        if best is not None:
+            self.best = min(self.best, best)
+        if bound is not None:
+            self.bound = bound if self.bound is None else max(self.bound, bound)
+        for listener in LISTENERS:
+            listener(self.best, self.bound)
+
+    def plans(self, best: float, _bound: float | None) -> None:
+        self.tell(best=best)
+
+    def plans_and_bounds(self, best: float, bound: float | None) -> None:
+        self.tell(best=best, bound=bound)
+
+
 def _solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOutcome:
     import highspy
 
     statuses = highspy.HighsModelStatus
     deadline = time.perf_counter() + time_limit_s
+    progress = _Progress()
     job = arrays(program)
     model = HighsProblem(job)
     if not model.integer.any():
@@ -125,6 +157,7 @@ def _solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOu
             PlanStatus.INFEASIBLE, None, None, "infeasible (its LP relaxation is infeasible)"
         )
     bound = relaxation.bound
+    progress.tell(bound=bound)
     best: Phase | None = None
     if bound is not None and relaxation.values is not None:
         relaxed = _dive(model, program.choices, relaxation.values, deadline)
@@ -133,6 +166,7 @@ def _solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOu
         floor = model.fixed_at(rounded, time_limit_s=NEIGHBOURHOOD_SHARE * left)
         if floor.status == statuses.kOptimal and floor.values is not None:
             best = floor
+            progress.tell(best=floor.objective)
         if best is None or not _within(best.objective, bound, mip_gap):
             left = deadline - time.perf_counter()
             found = _in_child(
@@ -141,6 +175,7 @@ def _solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOu
                 time_limit_s=NEIGHBOURHOOD_SHARE * left,
                 start=None if best is None else best.values,
                 target=_target(bound, mip_gap),
+                news=progress.plans,
             )
             if found.values is not None and (best is None or _better(found, best)):
                 best = found
@@ -155,6 +190,7 @@ def _solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOu
         mip_gap=mip_gap,
         time_limit_s=deadline - time.perf_counter(),
         start=None if best is None else best.values,
+        news=progress.plans_and_bounds,
     )
     claimed = best is not None and whole.status == statuses.kOptimal
     if claimed and not _within(whole.objective, whole.bound, mip_gap):
@@ -163,7 +199,11 @@ def _solve(program: Program, *, mip_gap: float, time_limit_s: float) -> SolverOu
         # found without the start, is 253,133): run again without it.
         logger.info("HiGHS stopped 'optimal' with a gap left; solving without the start")
         whole = _in_child(
-            job, mip_gap=mip_gap, time_limit_s=deadline - time.perf_counter(), start=None
+            job,
+            mip_gap=mip_gap,
+            time_limit_s=deadline - time.perf_counter(),
+            start=None,
+            news=progress.plans_and_bounds,
         )
     if whole.values is not None and (best is None or _better(whole, best)):
         best = whole
@@ -209,17 +249,23 @@ def _in_child(
     time_limit_s: float,
     start: np.ndarray | None,
     target: float | None = None,
+    news: News | None = None,
 ) -> Phase:
     """A MIP run in a child process killed at the deadline, stopping at the first plan
     costing at most ``target`` (in this process, where a child cannot be started, and then
-    to ``mip_gap`` only)."""
+    to ``mip_gap`` only); ``news`` hears of its plans and bounds as they come."""
     import highspy
 
     if time_limit_s <= 0:
         return Phase(highspy.HighsModelStatus.kTimeLimit, "Time limit reached", None, None, None)
     try:
         return run_in_child(
-            arrays, mip_gap=mip_gap, time_limit_s=time_limit_s, start=start, target=target
+            arrays,
+            mip_gap=mip_gap,
+            time_limit_s=time_limit_s,
+            start=start,
+            target=target,
+            news=news,
         )
     except (OSError, RuntimeError) as error:
         logger.warning("solving the MIP in this process instead: %s", error)

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -35,6 +36,10 @@ logger = logging.getLogger("capforecast.plan.highs")
 #: itself at the deadline), and the shortest time between two bound messages.
 GRACE_S = 1.0
 BOUND_EVERY_S = 1.0
+
+#: Told, in the parent, the cheapest plan's objective so far (``inf`` before the first) and
+#: the child's bound (``None`` before the first) each time the child reports either.
+News = Callable[[float, float | None], None]
 
 #: ``kSolutionStatusFeasible`` of HiGHS: the run has a primal solution.
 FEASIBLE_SOLUTION = 2
@@ -228,10 +233,11 @@ def run_in_child(
     time_limit_s: float,
     start: np.ndarray | None,
     target: float | None = None,
+    news: News | None = None,
 ) -> Phase:
     """The MIP of ``arrays`` solved by HiGHS in a child process, killed ``GRACE_S`` after
     ``time_limit_s`` if it has not stopped by then; the best plan and bound it reported
-    are kept either way."""
+    are kept either way, and ``news`` hears of each as it comes."""
     import highspy
 
     deadline = time.time() + time_limit_s
@@ -243,7 +249,7 @@ def run_in_child(
             stderr=errors,
         )
         try:
-            end, values, bound = _follow(child, arrays, start, mip_gap, target, deadline)
+            end, values, bound = _follow(child, arrays, start, mip_gap, target, deadline, news)
         finally:
             if child.poll() is None:
                 child.kill()
@@ -274,6 +280,7 @@ def _follow(
     mip_gap: float,
     target: float | None,
     deadline: float,
+    news: News | None = None,
 ) -> tuple[tuple[Any, ...] | None, np.ndarray | None, float | None]:
     """Give ``child`` its job and collect its messages until its last one, or until
     ``GRACE_S`` past ``deadline``: the last message (if it came), the best plan and bound."""
@@ -294,6 +301,7 @@ def _follow(
         pass  # the child died at start; the caller reads why
     values: np.ndarray | None = None
     bound: float | None = None
+    best = math.inf
     while True:
         try:
             received = messages.get(timeout=max(deadline + GRACE_S - time.time(), 0.0))
@@ -302,12 +310,15 @@ def _follow(
         kind = received[0]
         if kind == "plan":
             values = received[1]
+            best = min(best, _value(arrays, received[1]))
             logger.info("HiGHS MIP (child): a plan costing %.6g", _value(arrays, received[1]))
         elif kind == "bound" and math.isfinite(received[1]):
             bound = received[1]
-        elif kind == "end":
+        if kind in ("plan", "bound") and news is not None:
+            news(best, bound)
+        if kind == "end":
             return received, values, bound
-        elif kind == "closed":  # the child exited without its last message
+        if kind == "closed":  # the child exited without its last message
             return None, values, bound
 
 

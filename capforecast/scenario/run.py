@@ -73,7 +73,7 @@ def run_scenario(scenario: Scenario) -> ScenarioRun:
     """Plan ``scenario`` (see the module docstring)."""
     started = time.perf_counter()
     inputs = scenario_inputs(scenario)
-    plan = solve(inputs)
+    plan = solve(inputs, progress=False)  # scenarios run side by side: one line each instead
     return ScenarioRun(scenario, inputs, plan, time.perf_counter() - started)
 
 

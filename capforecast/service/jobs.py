@@ -75,8 +75,9 @@ def _forecast(store: Store, job_id: str, owner: str, request: dict[str, Any], fo
     history = read_history(path)
     store.progress(job_id, f"forecasting {history['unique_id'].nunique()} series")
     table = forecast(
-        history, request["horizon"], models=request["models"], levels=request["levels"], n_jobs=1
-    )
+        history, request["horizon"], models=request["models"], levels=request["levels"],
+        n_jobs=1, progress=False,
+    )  # fmt: skip
     _table_files(store, job_id, {"forecast": table.assign(ds=table["ds"].astype(str))})
 
 
@@ -90,7 +91,7 @@ def _plan(store: Store, job_id: str, owner: str, request: dict[str, Any], folder
     if request.get("options"):
         inputs = inputs.with_options(**request["options"])
     store.progress(job_id, f"solving with {inputs.options.solver}")
-    plan = solve(inputs)
+    plan = solve(inputs, progress=False)  # the job's progress is its store entry
     for name, data in plan.files().items():
         media = "application/json" if name.endswith(".json") else "text/csv"
         store.put_result(job_id, name, media, data)
