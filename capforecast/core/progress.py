@@ -45,26 +45,15 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def bar(total: int, what: str, show: bool | None, *, file: IO[str] | None = None) -> tqdm:
-    """A progress bar of ``total`` items headed ``what`` (see the module docstring)."""
+def bar(total: int | None, what: str, show: bool | None, *, file: IO[str] | None = None) -> tqdm:
+    """A progress bar of ``total`` series headed ``what`` (see the module docstring); with
+    ``total=None``, a one-line status with the time elapsed, whose text
+    ``set_description_str`` changes."""
     return tqdm(
         total=total,
         desc=what,
         unit="series",
-        file=sys.stderr if file is None else file,
-        disable=not wanted(show, file),
-        dynamic_ncols=True,
-        mininterval=0.5,
-    )
-
-
-def status(what: str, show: bool | None = True, *, file: IO[str] | None = None) -> tqdm:
-    """A one-line status headed ``what`` with the time elapsed; change its text with
-    ``set_description_str``."""
-    return tqdm(
-        total=None,
-        desc=what,
-        bar_format="{desc} [{elapsed}]",
+        bar_format=None if total is not None else "{desc} [{elapsed}]",
         file=sys.stderr if file is None else file,
         disable=not wanted(show, file),
         dynamic_ncols=True,

@@ -119,6 +119,8 @@ class Auto(Forecaster):
             if self.candidates is None
             else check_forecasters([*self.candidates], "candidates of Auto")
         )
+        if not candidates:
+            raise ParameterError("Auto needs at least one candidate.")
         if ENSEMBLE in {c.name for c in candidates}:
             raise ParameterError(
                 f"'{ENSEMBLE}' names the combination of Auto's richer candidates; give the "
@@ -165,9 +167,9 @@ class Auto(Forecaster):
         # No window could be scored (a short or constant history): without evidence, the
         # first naive candidate (the naive forecast by default).
         fallback = next((c.name for c in candidates if is_simple(c)), candidates[0].name)
+        members = [by_name[n] for n in richer]
         for name in ranking or [fallback]:
             try:
-                members = [by_name[n] for n in richer]
                 self.chosen_ = _refit(by_name.get(name), members, weights, y, ds)
             except FitError:
                 continue

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from capforecast.core.progress import status, wanted
+from capforecast.core.progress import bar, wanted
 from capforecast.plan.allocation import stable_allocation
 from capforecast.plan.data import ModelData
 from capforecast.plan.diagnosis import diagnose
@@ -132,7 +132,7 @@ def _reporting(show: bool | None) -> Iterator[None]:
     if not wanted(show):
         yield
         return
-    with status("solving") as line:
+    with bar(None, "solving", True) as line:
 
         def report(best: float, bound: float | None) -> None:
             found = [f"best plan {usd(best)}" if math.isfinite(best) else "no plan yet"]
