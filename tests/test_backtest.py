@@ -83,6 +83,8 @@ def test_metrics_agree_with_utilsforecast() -> None:
         "rmsse": losses.rmsse(wide, models, seasonality=1, train_df=train),
         "coverage-80": losses.coverage(wide, models, level=80),
         "coverage-95": losses.coverage(wide, models, level=95),
+        "winkler-80": losses.winkler_score(wide, models, level=80),
+        "winkler-95": losses.winkler_score(wide, models, level=95),
     }
     quantiles = np.array([0.025, 0.1, 0.9, 0.975])
     quantile_columns = {m: [f"{m}-lo-95", f"{m}-lo-80", f"{m}-hi-80", f"{m}-hi-95"] for m in models}
@@ -95,6 +97,10 @@ def test_metrics_agree_with_utilsforecast() -> None:
         np.testing.assert_allclose(
             merged[metric], factor * merged[f"{metric}_theirs"], rtol=1e-9, err_msg=metric
         )
+    # MSIS is the Winkler score over MASE's scale, so their ratios agree.
+    np.testing.assert_allclose(
+        ours["msis-80"] / ours["winkler-80"], ours["mase"] / ours["mae"], rtol=1e-9
+    )
 
 
 def test_select_models_picks_the_lowest_score() -> None:

@@ -356,10 +356,12 @@ def test_backtest_cli_writes_metrics_and_the_choice(
     )  # fmt: skip
     assert result.code == 0, result.stderr  # type: ignore[attr-defined]
     scores = pd.read_csv(out)
-    assert {"mase", "smape", "coverage-80", "width-95", "scaled_crps", "selected"} <= set(
-        scores.columns
-    )
+    wanted = {"mase", "smape", "coverage-80", "width-95", "winkler-80", "msis-95", "selected"}
+    assert wanted <= set(scores.columns)
     assert len(scores) == 3 * 2
+    drift = scores[scores["model"] == "Drift"]
+    line = f"Drift: coverage-80 {drift['coverage-80'].mean():.1%}"
+    assert line in result.stdout, result.stdout  # type: ignore[attr-defined]
     assert scores.groupby("unique_id")["selected"].sum().eq(1).all()
     best = scores.loc[scores.groupby("unique_id")["mase"].idxmin(), "model"]
     assert list(best) == list(scores[scores["selected"]]["model"])

@@ -187,6 +187,15 @@ def backtest(
     console.print(f"Wrote {len(scores):,} rows to {out}; models chosen by {metric}:", markup=False)
     for name, count in summary.items():
         console.print(f"  {escape(str(name))}: {count} series")
+    calibration = [c for c in scores.columns if c.startswith(("coverage-", "msis-"))]
+    console.print(
+        "Intervals, mean over series (coverage against its level; MSIS: lower is better):"
+    )
+    for name, means in scores.groupby("model", sort=True)[calibration].mean().iterrows():
+        shown = ", ".join(
+            f"{c} {v:.1%}" if c.startswith("coverage") else f"{c} {v:.2f}" for c, v in means.items()
+        )
+        console.print(f"  {escape(str(name))}: {shown}", markup=False)
 
 
 @app.command()

@@ -190,13 +190,14 @@ def evaluate(
 
     Scaled metrics (MASE, RMSSE) use the in-sample naive error of lag ``season_length``
     on the history before each cutoff (M4 uses lag 1). Interval metrics are reported for
-    every level in the table: ``coverage-80``, ``width-80``, ...
+    every level in the table: ``coverage-80``, ``width-80``, the interval (Winkler) score
+    ``winkler-80`` in units of ``y``, and ``msis-80``, the same scaled as MASE is (M4).
 
     Returns
     -------
     pandas.DataFrame
         ``unique_id, model, mae, rmse, smape, bias, mase, rmsse, scaled_crps,
-        coverage-<level>, width-<level>``.
+        coverage-<level>, width-<level>, winkler-<level>, msis-<level>``.
     """
     levels = sorted(int(c.split("-")[1]) for c in backtest.columns if c.startswith("lo-"))
     quantile_columns = metrics.interval_quantiles(levels)
@@ -222,6 +223,8 @@ def evaluate(
             hi = window[f"hi-{level}"].to_numpy(dtype=float)
             row[f"coverage-{level}"] = metrics.coverage(y, lo, hi)
             row[f"width-{level}"] = metrics.width(lo, hi)
+            row[f"winkler-{level}"] = metrics.winkler(y, lo, hi, level)
+            row[f"msis-{level}"] = metrics.msis(y, lo, hi, level, insample, season_length)
         rows.append(row)
     scores = pd.DataFrame(rows)
     return (

@@ -108,6 +108,33 @@ def width(lo: np.ndarray, hi: np.ndarray) -> float:
     return float(np.mean(hi - lo))
 
 
+def winkler(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: int) -> float:
+    """Mean interval (Winkler) score of the central ``level``% interval, in units of ``y``:
+    its width, plus ``2 / alpha`` times how far each actual falls outside it
+    (``alpha = 1 - level / 100``). Lower is better: a narrow interval that misses, and a
+    wide one that always covers, both score badly.
+
+    Examples
+    --------
+    >>> y, lo, hi = np.array([5.0, 12.0]), np.array([4.0, 4.0]), np.array([10.0, 10.0])
+    >>> winkler(y, lo, hi, 80)  # widths 6 and 6; the second misses by 2: + 2 / 0.2 x 2
+    16.0
+    """
+    alpha = 1.0 - level / 100.0
+    below = np.clip(lo - y, 0.0, None)
+    above = np.clip(y - hi, 0.0, None)
+    return float(np.mean(hi - lo + 2.0 / alpha * (below + above)))
+
+
+def msis(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: int, insample: np.ndarray, m: int = 1
+) -> float:
+    """Mean scaled interval score (M4): :func:`winkler` over the in-sample MAE of the
+    seasonal naive forecast of lag ``m``, comparable across series like MASE."""
+    scale = _naive_scale(insample, m, 1)
+    return winkler(y, lo, hi, level) / scale if scale > 0 else float("nan")
+
+
 PointMetric = Callable[[np.ndarray, np.ndarray], float]
 
 #: Metrics that need only actuals and the point forecast.
