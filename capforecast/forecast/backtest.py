@@ -112,9 +112,10 @@ def cross_validation(
     per_step = len(models) * (1 + 2 * len(levels))
     check_size(history["unique_id"].nunique(), horizon * n_windows, per_step)
     panel = prepare(history, freq, season_length, gaps)
+    estimators = build_estimators(models, panel.season_length, horizon)
     task = partial(
         _backtest_task,
-        estimators=build_estimators(models, panel.season_length, horizon),
+        estimators=estimators,
         horizon=horizon,
         n_windows=n_windows,
         step=step,
@@ -122,7 +123,7 @@ def cross_validation(
         levels=levels,
         season=panel.season_length,
     )
-    names = ", ".join(e.name for e in task.keywords["estimators"])
+    names = ", ".join(e.name for e in estimators)
     per_series, fallbacks = run_tasks(
         task, panel, n_jobs=n_jobs, client=client, progress=progress,
         what=f"backtest, {n_windows} windows ({names})",

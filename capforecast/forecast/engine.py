@@ -341,15 +341,16 @@ def forecast(
     models = list(dict.fromkeys(models))  # a model named twice is fitted once
     check_size(history["unique_id"].nunique(), horizon, len(models) * (1 + 2 * len(levels)))
     panel = prepare(history, freq, season_length, gaps)
+    estimators = build_estimators(models, panel.season_length, horizon)
     task = partial(
         _forecast_task,
-        estimators=build_estimators(models, panel.season_length, horizon),
+        estimators=estimators,
         horizon=horizon,
         levels=levels,
         freq=panel.freq,
         season=panel.season_length,
     )
-    names = ", ".join(e.name for e in task.keywords["estimators"])
+    names = ", ".join(e.name for e in estimators)
     per_series, fallbacks = run_tasks(
         task, panel, n_jobs=n_jobs, client=client, progress=progress, what=f"forecast ({names})"
     )

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from capforecast.core.errors import FitError, ParameterError
+from capforecast.core.limits import shown
 from capforecast.forecast import metrics
 from capforecast.forecast.base import Forecaster, Prediction
 
@@ -32,10 +33,15 @@ def check_forecasters(models: Sequence[object], what: str) -> list[Forecaster]:
     found: list[Forecaster] = []
     for model in models:
         if not isinstance(model, Forecaster):
+            hint = (
+                " Registry names are for the command line, the API and scenario files "
+                "(capforecast.forecast.make_model turns one into a forecaster)."
+                if isinstance(model, str)
+                else ""
+            )
             raise ParameterError(
                 f"The {what} must be forecaster instances, e.g. Theta(season_length=7); got "
-                f"{model!r}. Registry names are for the command line, the API and scenario "
-                "files (capforecast.forecast.make_model turns one into a forecaster)."
+                f"{shown(model)}.{hint}"
             )
         found.append(model)
     seen: set[str] = set()
