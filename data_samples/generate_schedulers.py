@@ -201,26 +201,24 @@ def _sacct(jobs: list[Job], users: dict[str, str]) -> list[list[str]]:
             "01:00:00", "02:00:00", "billing=32,cpu=32,mem=64G,node=1",
             "billing=32,cpu=32,mem=64G,node=1", "gpu-11", "alpha",
         ])  # fmt: skip
-    bad = [  # one of each reason in BAD_ROWS["sacct.txt"], in order
-        ["9101", "x", "u", "nlp", "training", "COMPLETED", "2026-11-31T25:00:00",
-         "2026-11-03T01:00:00", "2026-11-03T02:00:00", "01:00:00", "02:00:00",
-         "cpu=8,gres/gpu:h100=1,gres/gpu=1", "", "gpu-01", "alpha"],
-        ["9102", "x", "u", "nlp", "training", "COMPLETED", "2026-11-03T00:00:00",
-         "2026-11-03T05:00:00", "2026-11-03T04:00:00", "00:00:00", "02:00:00",
-         "cpu=8,gres/gpu:h100=1,gres/gpu=1", "", "gpu-01", "alpha"],
-        ["9103", "x", "u", "nlp", "training", "COMPLETED", "2026-11-03T06:00:00",
-         "2026-11-03T05:00:00", "2026-11-03T07:00:00", "02:00:00", "02:00:00",
-         "cpu=8,gres/gpu:h100=1,gres/gpu=1", "", "gpu-01", "alpha"],
-        ["9104", "x", "u", "nlp", "training", "COMPLETED", "2026-11-03T00:00:00",
-         "2026-11-03T01:00:00", "2026-11-03T02:00:00", "01:00:00", "02:00:00",
-         "cpu=8,gres/gpu:h100=-1", "", "gpu-01", "alpha"],
-        ["9105", "x", "u", "nlp", "training", "COMPLETED", "2026-11-03T00:00:00",
-         "2026-11-03T01:00:00", "2026-11-03T02:00:00", "01:00:00", "02:00:00",
-         "cpu=8,gres/gpu:h100=100000", "", "gpu-01", "alpha"],
-        ["9106", "x", "u", "nlp", "training", "COMPLETED", "2026-11-03T00:00:00",
-         "2026-11-03T01:00:00", "2026-11-03T02:00:00", "01:00:00", "02:00:00",
-         "cpu=8,gres/gpu:v100=1,gres/gpu=1", "", "gpu-01", "alpha"],
+    # One of each reason in BAD_ROWS["sacct.txt"], in order: a good row but for the fields
+    # that make it bad (by position: 6-8 submit, start, end; 9 elapsed; 11 AllocTRES).
+    good = ["x", "u", "nlp", "training", "COMPLETED", "2026-11-03T00:00:00",
+            "2026-11-03T01:00:00", "2026-11-03T02:00:00", "01:00:00", "02:00:00",
+            "cpu=8,gres/gpu:h100=1,gres/gpu=1", "", "gpu-01", "alpha"]  # fmt: skip
+    wrong: list[dict[int, str]] = [
+        {6: "2026-11-31T25:00:00"},
+        {7: "2026-11-03T05:00:00", 8: "2026-11-03T04:00:00", 9: "00:00:00"},
+        {6: "2026-11-03T06:00:00", 7: "2026-11-03T05:00:00", 8: "2026-11-03T07:00:00",
+         9: "02:00:00"},
+        {11: "cpu=8,gres/gpu:h100=-1"},
+        {11: "cpu=8,gres/gpu:h100=100000"},
+        {11: "cpu=8,gres/gpu:v100=1,gres/gpu=1"},
     ]  # fmt: skip
+    bad = [
+        [str(9101 + k), *(fields.get(n, v) for n, v in enumerate(good, start=1))]
+        for k, fields in enumerate(wrong)
+    ]
     return [*rows, *bad, rows[10]]  # the last: a duplicate job id
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
 
@@ -64,3 +65,11 @@ def client() -> Iterator[Client]:
         Client(cluster) as dask_client,
     ):
         yield dask_client
+
+
+def found_problems(problems: pd.DataFrame, *, values: bool = False) -> set[tuple[object, ...]]:
+    """Each problem of a telemetry table as ``(file name, row, column, reason[, value])``."""
+    return {
+        (Path(p.file).name, p.row, p.column, p.reason, *((p.value,) if values else ()))
+        for p in problems.itertuples()
+    }

@@ -17,6 +17,7 @@ from capforecast.telemetry.config import read_config
 from capforecast.telemetry.demand import demand
 from capforecast.telemetry.store import TelemetryStore
 from capforecast.telemetry.utilization import utilization
+from tests.conftest import found_problems
 from tests.reference_demand import GROUP, reference_demand
 
 SAMPLES = Path(__file__).parent.parent / "data_samples" / "telemetry" / "schedulers"
@@ -186,8 +187,7 @@ def test_every_bad_slurm_row_is_reported_with_file_row_and_reason(tmp_path: Path
         _job("11", alloc="cpu=8,gres/gpu:h100=-2"),  # row 14
     ]
     result = demand(read_config(_sacct(tmp_path, lines)))
-    found = {(Path(p.file).name, p.row, p.column, p.reason, p.value)
-             for p in result.problems.itertuples()}  # fmt: skip
+    found = found_problems(result.problems, values=True)
     assert found == {
         ("sacct.txt", 4, "submit_time", "unparsable_time", "(empty)"),
         ("sacct.txt", 5, "submit_time", "unparsable_time", "2026-11-31T25:00:00"),
@@ -342,7 +342,7 @@ def test_every_bad_pod_is_reported_with_file_row_and_reason(tmp_path: Path) -> N
         _pod("i", started="2026-11-03T01:00:00+0x"),  # row 11
     ]
     result = demand(read_config(_pods(tmp_path, rows)))
-    found = {(Path(p.file).name, p.row, p.column, p.reason) for p in result.problems.itertuples()}
+    found = found_problems(result.problems)
     assert found == {
         ("pods.csv", 3, "submit_time", "unparsable_time"),
         ("pods.csv", 4, "end_time", "end_before_start"),
@@ -400,8 +400,7 @@ def test_every_bad_dcgm_sample_is_reported(tmp_path: Path) -> None:
         "utilization: {paths: [dcgm.csv], format: dcgm_prometheus}\n"
     )
     problems = utilization(read_config(tmp_path / "telemetry.yaml")).problems
-    found = {(Path(p.file).name, p.row, p.column, p.reason, p.value)
-             for p in problems.itertuples()}  # fmt: skip
+    found = found_problems(problems, values=True)
     assert found == {
         ("dcgm.csv", 3, "time", "unparsable_time", "17935776OO"),
         ("dcgm.csv", 4, "gpu_util", "bad_util", "(empty)"),

@@ -18,7 +18,7 @@ from capforecast.core.history import read_history
 from capforecast.requirement import requirement
 from capforecast.telemetry import TelemetryStore, demand, read_config
 from capforecast.workflow import demand_by_region
-from tests.conftest import CliResult
+from tests.conftest import CliResult, found_problems
 from tests.reference_demand import GROUP, reference_demand
 
 HAND_LOG = """job_id,team,workload,sku,gpus,submit_time,start_time,end_time,status
@@ -142,7 +142,7 @@ def test_a_statistic_that_is_not_one_is_a_config_error(hand_log: Path) -> None:
 
 def test_every_bad_row_is_counted_with_file_row_and_example(hand_log: Path) -> None:
     result = demand(read_config(_config(hand_log)))
-    found = {(Path(p.file).name, p.row, p.column, p.reason) for p in result.problems.itertuples()}
+    found = found_problems(result.problems)
     assert found == {
         ("jobs.csv", 5, "gpus", "bad_gpus"),
         ("jobs.csv", 6, "end_time", "end_before_start"),

@@ -310,8 +310,9 @@ def _follow(
         kind = received[0]
         if kind == "plan":
             values = received[1]
-            best = min(best, _value(arrays, received[1]))
-            logger.info("HiGHS MIP (child): a plan costing %.6g", _value(arrays, received[1]))
+            cost = _value(arrays, values)
+            best = min(best, cost)
+            logger.info("HiGHS MIP (child): a plan costing %.6g", cost)
         elif kind == "bound" and math.isfinite(received[1]):
             bound = received[1]
         if kind in ("plan", "bound") and news is not None:

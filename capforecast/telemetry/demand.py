@@ -47,7 +47,6 @@ class Demand:
     problems: pd.DataFrame  # file, row, column, reason, value, excluded
     rows: int  # job rows read
     window: tuple[pd.Timestamp, pd.Timestamp]
-    node_hours: int  # at most the SKU-node-hours of utilization's node_load
 
     @property
     def hours(self) -> float:
@@ -128,7 +127,7 @@ def demand(config: TelemetryConfig, *, store: TelemetryStore | None = None) -> D
           LIMITS.telemetry_rows)  # fmt: skip
     store.materialize("typical_runs")
     table = _with_statistic(store, config, store.sql("demand", workloads=[], **window), window)
-    return Demand(table, problems, rows, (start, end), int(size["node_hours"]))
+    return Demand(table, problems, rows, (start, end))
 
 
 def _with_statistic(

@@ -84,9 +84,10 @@ def utilization(config: TelemetryConfig, *, store: TelemetryStore | None = None)
     hourly = demand(config.model_copy(update={"grain": "hour"}), store=store)
     start, end = hourly.window
     window = {"window_start": start, "window_end": end}
-    check("node-hours in use in the window", hourly.node_hours, LIMITS.node_hours)
-    problems = _source_problems(store, window)
     store.materialize("job_nodes", **window)
+    size = int(store.sql("node_hours").iloc[0, 0])
+    check("node-hours in use in the window", size, LIMITS.node_hours)
+    problems = _source_problems(store, window)
     store.materialize("node_load")
     placed = store.con.execute("SELECT COUNT(*) FROM job_nodes WHERE node <> ''").fetchone()
     by_site = bool(placed and placed[0])
