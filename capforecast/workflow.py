@@ -17,6 +17,7 @@ from capforecast.core.errors import InputError, Problem
 from capforecast.core.history import resample_history
 from capforecast.core.io import write_bytes_atomic, write_table
 from capforecast.core.limits import LIMITS, check
+from capforecast.core.periods import steps_until
 from capforecast.core.schemas import HISTORY_ATTRIBUTES
 from capforecast.forecast.engine import sample_paths
 from capforecast.plan.inputs import PlanningInputs, read_planning_inputs
@@ -42,18 +43,6 @@ class QuarterlyPlan:
     inputs: PlanningInputs
     plan: Plan
     inputs_dir: Path
-
-
-def steps_until(last: pd.Timestamp, period: pd.Period, freq: str) -> int:
-    """Steps of ``freq`` after ``last`` needed to reach the end of ``period``.
-
-    Examples
-    --------
-    >>> steps_until(pd.Timestamp("2026-11-29"), pd.Period("2026Q4", "Q"), "D")
-    32
-    """
-    end = period.end_time.normalize()
-    return max(0, len(pd.date_range(last, end, freq=freq)) - 1)
 
 
 def quarterly_plan(

@@ -556,7 +556,7 @@ def test_dependence_is_validated() -> None:
 
 
 def test_ets_refuses_too_few_points_and_the_engine_falls_back() -> None:
-    with pytest.raises(ValueError, match="at least 9 observations"):
+    with pytest.raises(ValueError, match="at least 10 observations"):
         ETS().fit(np.arange(6.0))
     panel = _panel(n=6)
     with pytest.warns(ForecastWarning, match="fits failed"):

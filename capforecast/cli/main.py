@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -137,8 +138,10 @@ def forecast(
 @app.command()
 def backtest(
     history: HistoryArg,
-    horizon: Annotated[int, typer.Option(help="Steps forecast from each cutoff.")],
     out: Annotated[Path, typer.Option(help="Metric table; .csv or .parquet by suffix.")],
+    horizon: Annotated[
+        int | None, typer.Option(help="Steps forecast from each cutoff (not with --requirement).")
+    ] = None,
     windows: Annotated[int, typer.Option(help="Number of rolling origins.")] = 3,
     step: Annotated[int | None, typer.Option(help="Steps between origins; default H.")] = None,
     freq: FreqOption = None,
@@ -148,8 +151,34 @@ def backtest(
     metric: Annotated[str, typer.Option(help="Metric that selects the model.")] = "mase",
     gaps: GapsOption = "error",
     jobs: JobsOption = None,
+    requirement: Annotated[
+        bool,
+        typer.Option(
+            "--requirement",
+            help="Backtest the P-level requirement per workload and period at the lead "
+            "times instead (needs --planning).",
+        ),
+    ] = False,
+    planning: Annotated[
+        Path | None,
+        typer.Option(help="Planning-input folder: perf, catalog (lead times, prices), sites."),
+    ] = None,
+    lead: Annotated[
+        list[int] | None,
+        typer.Option(help="Periods ahead to score, repeatable; default the catalog's lead times."),
+    ] = None,
+    service_level: Annotated[
+        float, typer.Option(help="Quantile of the requirement, e.g. 0.9 for P90.")
+    ] = 0.9,
+    paths: Annotated[int, typer.Option(help="Sample paths per series.", min=1)] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed of the paths.")] = 0,
 ) -> None:
-    """Backtest models on HISTORY; write metrics per series and model, and the choice."""
+    """Backtest models on HISTORY; write metrics per series and model, and the choice.
+
+    With --requirement: from the end of each past period, forecast, derive the
+    requirement at the service level as the plan does, and score it against the
+    requirement that came, at the lead times (coverage, pinball, over- and
+    under-provisioning in reference unit-periods and USD)."""
     from capforecast.forecast.backtest import (
         LOWER_IS_BETTER,
         cross_validation,
@@ -158,6 +187,12 @@ def backtest(
     )
 
     check_output(out, "table")
+    if requirement:
+        table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
+        _requirement_backtest(table, out, planning, model, lead, service_level, paths, seed)
+        return
+    if horizon is None:
+        raise ParameterError("Give --horizon (steps forecast from each cutoff), or --requirement.")
     if metric not in LOWER_IS_BETTER:  # checked before the (long) backtest runs
         raise ParameterError(f"Cannot select by '{metric}'; choose one of {list(LOWER_IS_BETTER)}.")
     table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
@@ -196,6 +231,61 @@ def backtest(
             f"{c} {v:.1%}" if c.startswith("coverage") else f"{c} {v:.2f}" for c, v in means.items()
         )
         console.print(f"  {escape(str(name))}: {shown}", markup=False)
+
+
+def _requirement_backtest(
+    history: pd.DataFrame,
+    out: Path,
+    planning: Path | None,
+    models: list[str] | None,
+    leads: list[int] | None,
+    service_level: float,
+    n_paths: int,
+    seed: int,
+) -> None:
+    """``backtest --requirement``: write the scored windows, print the summary and the
+    model whose provisioning errors cost least."""
+    from capforecast.plan.inputs import read_planning_inputs
+    from capforecast.requirement.backtest import requirement_backtest
+    from capforecast.workflow import demand_by_region
+
+    if planning is None:
+        raise ParameterError(
+            "--requirement needs --planning, the folder whose perf.csv converts demand to "
+            "reference units and whose catalog.csv gives lead times and prices."
+        )
+    inputs = read_planning_inputs(planning)
+    result = requirement_backtest(
+        history,
+        inputs.perf,
+        models=models or ["ets", "auto"],
+        leads=leads,
+        catalog=inputs.catalog,
+        period_freq=inputs.options.period_freq,
+        service_level=service_level,
+        by_region=demand_by_region(history, inputs.sites),
+        n_paths=n_paths,
+        seed=seed,
+        say=lambda message: errors.print(f"- {message}", markup=False, highlight=False),
+    )
+    write_table(result.windows, out)
+    level = f"P{round(service_level * 100)}"
+    console.print(
+        f"Wrote {len(result.windows):,} scored workload-periods to {out}. Requirement at "
+        f"{level}, per model and lead (periods after the origin); over and under are "
+        "reference unit-periods, USD at the catalog's ownership cost per unit-period "
+        "(a valuation, not cash):",
+        markup=False,
+    )
+    for row in result.summary.itertuples():
+        console.print(
+            f"  {escape(str(row.model))}, lead {row.lead}: covered {row.coverage:.0%} of "
+            f"{row.windows} (target {service_level:.0%}), pinball {row.pinball:,.1f}, over "
+            f"{row.over:,.0f} (${row.over_usd / 1e6:,.2f}M), under {row.under:,.0f} "
+            f"(${row.under_usd / 1e6:,.2f}M)",
+            markup=False,
+        )
+    console.print(f"Least costly provisioning errors: {escape(result.best())}", markup=False)
 
 
 @app.command()

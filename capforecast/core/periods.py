@@ -53,3 +53,15 @@ def select_periods(spec: Periods, periods: pd.Series) -> np.ndarray:
     starts = periods.dt.start_time.to_numpy()
     ends = periods.dt.end_time.to_numpy()
     return (ends >= first_start) & (starts <= last_end)
+
+
+def steps_until(last: pd.Timestamp, period: pd.Period, freq: str) -> int:
+    """Steps of ``freq`` after ``last`` needed to reach the end of ``period``.
+
+    Examples
+    --------
+    >>> steps_until(pd.Timestamp("2026-11-29"), pd.Period("2026Q4", "Q"), "D")
+    32
+    """
+    end = period.end_time.normalize()
+    return max(0, len(pd.date_range(last, end, freq=freq)) - 1)

@@ -94,7 +94,7 @@ class Auto(Forecaster):
         self,
         season_length: int = 1,
         horizon: int | None = None,
-        n_windows: int = 2,
+        n_windows: int = 3,
         candidates: Sequence[Forecaster] | None = None,
         ensemble: bool = True,
         calibrate: bool = False,

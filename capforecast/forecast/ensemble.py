@@ -61,7 +61,7 @@ class Ensemble(Forecaster):
         self,
         season_length: int = 1,
         horizon: int | None = None,
-        n_windows: int = 2,
+        n_windows: int = 3,
         members: Sequence[Forecaster] | None = None,
         weights: str = "inverse_mase",
         alias: str | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Self
 
 import numpy as np
@@ -12,29 +11,29 @@ from capforecast.core.errors import FitError
 from capforecast.forecast.base import Forecaster, Prediction, Selecting
 
 
-def _ets_model(
-    y: np.ndarray, trend: str | None, damped: bool, seasonal: str | None, season_length: int
-) -> Any:
-    """A statsmodels ``ETSModel`` with additive errors for ``y``."""
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
-    return ETSModel(
-        pd.Series(y),
-        error="add",
-        trend=trend,
-        damped_trend=damped,
-        seasonal=seasonal,
-        seasonal_periods=season_length if seasonal else None,
-    )
+def _impulse(fit: dict[str, Any], horizon: int) -> np.ndarray:
+    """The weights ``c_1 .. c_{h-1}`` of past innovations in the ``h``-step forecast error
+    of an additive-error ETS model: ``c_j = alpha + beta * (phi + ... + phi^j) + gamma``
+    when ``j`` is a multiple of the season (Hyndman et al. 2008, table 6.1)."""
+    alpha, beta, gamma, phi = (0.0 if np.isnan(v) else float(v) for v in fit["par"][:4])
+    _, trend, season, damped = fit["components"]
+    j = np.arange(1, horizon, dtype=float)
+    weights = np.full(len(j), alpha)
+    if trend != "N":
+        weights += beta * (np.cumsum(phi ** j) if damped == "D" else j)
+    if season != "N":
+        weights += gamma * (j % fit["m"] == 0)
+    return weights
 
 
 class ETS(Forecaster):
-    """Exponential smoothing state-space model (statsmodels ``ETSModel``).
+    """Exponential smoothing state-space model with additive errors, fitted by maximum
+    likelihood with statsforecast's compiled kernel (the algorithm of R's ``ets``).
 
-    Defaults to additive errors with a damped additive trend, and additive seasonality
-    when ``season_length > 1`` and the series holds at least two full seasons.
-    Intervals are the model's analytic prediction intervals; paths are simulated from the
-    fitted state space.
+    Defaults to a damped additive trend, and additive seasonality when
+    ``season_length > 1`` and the series holds at least two full seasons.
+    Intervals are the model's analytic prediction intervals; paths add normal innovations
+    through the same state space, so their quantiles match the intervals.
 
     Examples
     --------
@@ -63,6 +62,7 @@ class ETS(Forecaster):
     min_length = 4
 
     def _fit(self, y: np.ndarray) -> None:
+        from statsforecast.ets import ets_f
 
         seasonal = self.seasonal if self.season_length > 1 else None
         if seasonal is not None and len(y) < 2 * self.season_length + 2:
@@ -74,58 +74,56 @@ class ETS(Forecaster):
             + (1 if damped else 0)
             + (self.season_length if seasonal else 0)
         )
-        if len(y) < parameters + 4:
+        if len(y) <= parameters + 4:
             # As R's ets(): fewer points would let the model interpolate its data.
-            raise FitError(f"ETS needs at least {parameters + 4} observations, got {len(y)}")
-        with warnings.catch_warnings():
-            # Optimiser chatter (convergence, bounds) is judged by the result below.
-            warnings.simplefilter("ignore")
-            try:
-                model = _ets_model(y, self.trend, damped, seasonal, self.season_length)
-                self.result_ = model.fit(disp=False)
-            except ValueError as exc:  # statsmodels cannot fit this series
-                raise FitError(f"ETS: {exc}") from exc
-        if not np.isfinite(self.result_.params).all():
-            raise FitError("ETS fit produced non-finite parameters")
+            raise FitError(f"ETS needs at least {parameters + 5} observations, got {len(y)}")
+        code = "A" + ("A" if self.trend else "N") + ("A" if seasonal else "N")
+        try:
+            self.fit_ = ets_f(y, self.season_length if seasonal else 1, model=code, damped=damped)
+        except (ValueError, NotImplementedError) as exc:  # the kernel cannot fit this series
+            raise FitError(f"ETS: {exc}") from exc
+        if not (np.isfinite(self.fit_["states"][-1]).all() and np.isfinite(self.fit_["sigma2"])):
+            raise FitError("ETS fit produced non-finite states")
+
+    @property
+    def aicc(self) -> float:
+        """The corrected Akaike information criterion of the fit."""
+        self._check_fitted()
+        return float(self.fit_["aicc"])
 
     def update(self, y: np.ndarray, ds: pd.DatetimeIndex | None = None) -> Self:
         """Re-filter the longer series ``y`` with the fitted parameters (no re-estimation)."""
+        from statsforecast.ets import forward_ets
+
         self._check_fitted()
-        fitted = self.result_.model
-        model = _ets_model(
-            np.asarray(y, dtype=float),
-            fitted.trend,
-            fitted.damped_trend,
-            fitted.seasonal,
-            fitted.seasonal_periods,
-        )
         updated = self.clone()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            updated.result_ = model.smooth(self.result_.params)
+        updated.fit_ = forward_ets(self.fit_, np.asarray(y, dtype=float))
         updated.n_obs_ = len(y)
         return updated
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
-        start = self.result_.nobs
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prediction = self.result_.get_prediction(start=start, end=start + horizon - 1)
-            mean = np.asarray(prediction.predicted_mean, dtype=float)
-            intervals = {}
-            for level in levels:
-                frame = prediction.summary_frame(alpha=1 - level / 100)
-                intervals[level] = (
-                    frame["pi_lower"].to_numpy(dtype=float),
-                    frame["pi_upper"].to_numpy(dtype=float),
-                )
+        from statsforecast.ets import forecast_ets
+
+        found = forecast_ets(self.fit_, horizon, level=list(levels) or None)
+        mean = np.asarray(found["mean"], dtype=float)
+        intervals = {
+            level: (
+                np.asarray(found[f"lo-{level}"], dtype=float),
+                np.asarray(found[f"hi-{level}"], dtype=float),
+            )
+            for level in levels
+        }
         return Prediction(mean, intervals)
 
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            simulated = self.result_.simulate(horizon, anchor="end", repetitions=n_paths, rng=rng)
-        return np.asarray(simulated, dtype=float).reshape(horizon, n_paths).T
+        mean = self._predict(horizon, ()).mean
+        shocks = rng.normal(0.0, np.sqrt(self.fit_["sigma2"]), size=(n_paths, horizon))
+        # Step h carries its own shock and c_j of the shock j steps before it.
+        weights = np.concatenate([[1.0], _impulse(self.fit_, horizon)])
+        steps = np.arange(horizon)
+        lags = steps[:, None] - steps[None, :]
+        spread = np.where(lags >= 0, weights[np.clip(lags, 0, None)], 0.0)
+        return mean + shocks @ spread.T
 
 
 #: Longest season AutoETS models with seasonal states; longer ones (52 for weekly data)
@@ -176,7 +174,7 @@ class AutoETS(Selecting):
                 candidate.fit(y)
             except FitError:
                 continue
-            score = float(candidate.result_.aicc)
+            score = candidate.aicc
             if np.isfinite(score) and (best is None or score < best[0]):
                 best = (score, candidate)
         if best is None:

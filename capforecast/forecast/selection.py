@@ -83,12 +83,23 @@ def rolling_predictions(
     starts: Sequence[int],
     horizon: int,
 ) -> list[Prediction] | None:
-    """Raw 80% predictions of ``model`` fitted before each origin; ``None`` when a fit
-    fails (the candidate is then not scored)."""
-    found = []
+    """Raw 80% predictions of ``model`` before each origin; ``None`` when a fit fails
+    (the candidate is then not scored).
+
+    The model is fitted before the first origin and updated for the later ones
+    (:meth:`Forecaster.update`): models with estimated parameters re-filter the new
+    observations with them, as re-estimating on a few more points barely changes them;
+    the others refit."""
+    found: list[Prediction] = []
+    fitted: Forecaster | None = None
     for origin in starts:
+        past = None if ds is None else ds[:origin]
         try:
-            fitted = model.clone().fit(y[:origin], None if ds is None else ds[:origin])
+            fitted = (
+                model.clone().fit(y[:origin], past)
+                if fitted is None
+                else fitted.update(y[:origin], past)
+            )
         except FitError:
             return None
         found.append(fitted._predict(horizon, (80,)))

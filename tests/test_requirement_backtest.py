@@ -1,0 +1,180 @@
+"""The requirement backtest: the P-level requirement a lead time ahead, against what came."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capforecast.cli.main import run
+from capforecast.core.errors import ParameterError
+from capforecast.examples import sample_planning_dir
+from capforecast.requirement.backtest import (
+    complete_periods,
+    requirement_backtest,
+    unit_period_prices,
+)
+
+DAYS = pd.date_range("2025-01-01", "2025-12-31", freq="D")
+PERF = pd.DataFrame(
+    {"sku": ["H100", "B200"], "workload": ["training", "training"], "factor": [1.0, 2.0]}
+)
+CATALOG = pd.DataFrame(
+    {
+        "sku": ["H100", "B200"],
+        "unit_price": [20_000.0, 60_000.0],
+        "lead_time": [1.0, 2.0],
+        "lifetime": [20.0, 20.0],
+        "opex": [0.0, 0.0],
+    }
+)
+
+
+def _history(a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    """Two daily series of one workload: ``a`` on H100 (factor 1), ``b`` on B200 (2)."""
+    table = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "a", "ds": DAYS, "y": a, "sku": "H100"}),
+            pd.DataFrame({"unique_id": "b", "ds": DAYS, "y": b, "sku": "B200"}),
+        ],
+        ignore_index=True,
+    ).assign(workload="training")
+    table.attrs["freq"] = "D"
+    return table
+
+
+def _backtest(history: pd.DataFrame, **options: object) -> pd.DataFrame:
+    found = requirement_backtest(
+        history,
+        PERF,
+        models=["naive"],
+        catalog=CATALOG,
+        forecast_freq=None,
+        utilization_target=1.0,
+        period_stat="mean",
+        n_paths=20,
+        **options,  # type: ignore[arg-type]
+    )
+    return found.windows
+
+
+def test_a_step_after_the_origin_is_under_provisioned_by_its_size_in_money() -> None:
+    # a: 10 accelerators until June, 20 from July; b: 5 B200 (10 reference units).
+    a = np.where(DAYS < "2025-07-01", 10.0, 20.0)
+    windows = _backtest(_history(a, np.full(len(DAYS), 5.0))).set_index(["origin", "period"])
+    assert sorted(windows.index) == [
+        ("2025Q1", "2025Q2"),
+        ("2025Q1", "2025Q3"),
+        ("2025Q2", "2025Q3"),
+        ("2025Q2", "2025Q4"),
+        ("2025Q3", "2025Q4"),
+    ]
+    # Before the step, the naive paths are the flat history: P90 = 10 + 2 x 5 = 20.
+    flat = windows.loc[[("2025Q1", "2025Q2"), ("2025Q1", "2025Q3"), ("2025Q2", "2025Q4")]]
+    assert np.allclose(flat["forecast"], 20.0)
+    assert flat["lead"].tolist() == [1, 2, 2]
+    assert np.allclose(flat["realised"], [20.0, 30.0, 30.0])
+    assert flat["covered"].tolist() == [True, False, False]
+    assert np.allclose(flat["under"], [0.0, 10.0, 10.0])
+    assert np.allclose(flat["pinball"], [0.0, 9.0, 9.0])  # 0.9 x 10
+    # USD 1,000 per reference unit-period: the H100's 20,000 over 20 periods beats the
+    # B200's 60,000 / 20 / 2 = 1,500.
+    assert np.allclose(flat["under_usd"], [0.0, 10_000.0, 10_000.0])
+
+
+def test_the_summary_and_the_choice_follow_the_windows() -> None:
+    a = np.where(DAYS < "2025-07-01", 10.0, 20.0)
+    history = _history(a, np.full(len(DAYS), 5.0))
+    found = requirement_backtest(
+        history,
+        PERF,
+        models=["naive", "seasonal_naive"],
+        catalog=CATALOG,
+        forecast_freq=None,
+        utilization_target=1.0,
+        n_paths=20,
+    )
+    for (model, lead), rows in found.windows.groupby(["model", "lead"]):
+        row = found.summary.set_index(["model", "lead"]).loc[(model, lead)]
+        assert row["coverage"] == rows["covered"].mean()
+        assert row["cost_usd"] == pytest.approx(rows["over_usd"].sum() + rows["under_usd"].sum())
+    totals = found.summary.groupby("model")["cost_usd"].sum()
+    assert found.best() == totals.idxmin()
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), jump=st.floats(-5.0, 50.0))
+def test_nothing_after_the_origin_reaches_its_forecast(seed: int, jump: float) -> None:
+    rng = np.random.default_rng(seed)
+    a = 50 + rng.normal(0, 3, len(DAYS)).cumsum() * 0.2
+    b = 20 + rng.normal(0, 1, len(DAYS))
+    later = DAYS >= "2025-07-01"
+    changed = (a + jump * later).clip(0), (b + jump * later).clip(0)
+    first = _backtest(_history(a.clip(0), b.clip(0)), leads=[1, 2])
+    second = _backtest(_history(*changed), leads=[1, 2])
+    before = first["origin"].isin(["2025Q1", "2025Q2"])
+    assert first.loc[before, "forecast"].tolist() == second.loc[before, "forecast"].tolist()
+    over, under = first["over"], first["under"]
+    assert np.allclose(first["forecast"] - first["realised"], over - under)
+    tolerance = 1e-9 * np.maximum(1.0, first["forecast"].abs())
+    assert ((over == 0) | (under == 0)).all()
+    assert (first["covered"] == (under <= tolerance)).all()
+
+
+def test_complete_periods_and_prices() -> None:
+    history = _history(np.ones(len(DAYS)), np.ones(len(DAYS)))
+    assert complete_periods(history, "Q").astype(str).tolist() == [
+        f"2025Q{q}" for q in (1, 2, 3, 4)
+    ]
+    assert complete_periods(history.iloc[1:], "Q").astype(str).tolist() == [
+        "2025Q2",
+        "2025Q3",
+        "2025Q4",
+    ]
+    assert unit_period_prices(CATALOG, PERF) == {"training": 1000.0}
+
+
+def test_leads_come_from_the_catalog_and_are_checked() -> None:
+    history = _history(np.ones(len(DAYS)), np.ones(len(DAYS)))
+    windows = _backtest(history)
+    assert sorted(windows["lead"].unique()) == [1, 2]  # the catalog's lead times
+    with pytest.raises(ParameterError, match="at least 1"):
+        _backtest(history, leads=[0])
+    with pytest.raises(ParameterError, match="needs at least 5"):
+        _backtest(history, leads=[4])
+    with pytest.raises(ParameterError, match="Give the leads"):
+        requirement_backtest(history, PERF, forecast_freq=None)
+
+
+def test_command_line(tmp_path, capsys) -> None:
+    from capforecast.examples import sample_history_path
+
+    out = tmp_path / "requirement.csv"
+    args = ["backtest", str(sample_history_path()), "--requirement", "--out", str(out)]
+    assert run(args) == 2
+    assert "--requirement needs --planning" in capsys.readouterr().err
+    assert run(["backtest", str(sample_history_path()), "--out", str(out)]) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = run(
+            [
+                *args,
+                "--planning",
+                str(sample_planning_dir()),
+                "--model",
+                "naive",
+                "--lead",
+                "2",
+                "--paths",
+                "20",
+            ]
+        )
+    assert code == 0
+    table = pd.read_csv(out)
+    assert set(table["lead"]) == {2} and set(table["region"]) == {"eu", "us"}
+    shown = capsys.readouterr().out
+    assert "naive, lead 2: covered" in shown and "Least costly provisioning errors: naive" in shown
