@@ -1,7 +1,7 @@
 """Robustness on real GPU-cluster series: where elaborate models tend to lose to naive ones.
 
 Run ``python benchmarks/gpu_series.py``. Rolling-origin backtests of naive, seasonal naive
-and ``auto`` on
+and ``auto``, and of statsforecast's AutoETS on the same windows in the same run, on
 - the 25 Helios Venus virtual-cluster allocations (daily, step-like; h = 7, a window
   every week for the last 16 weeks),
 - Microsoft Philly active nodes, averaged per hour (bursty load; h = 24, a window every
@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.report import markdown_table, write_section  # noqa: E402
 from capforecast import read_history  # noqa: E402
+from capforecast.core.history import fill_gaps  # noqa: E402
 from capforecast.examples import helios_history_path  # noqa: E402
 from capforecast.forecast.backtest import cross_validation, evaluate  # noqa: E402
 
@@ -88,7 +89,9 @@ def study(name: str, history: pd.DataFrame, horizon: int, windows: int, season: 
             levels=[80, 95],
             gaps="interpolate",  # Philly's trace misses a few hours
         )
-    scores = evaluate(folds, history, season_length=1)
+    ours = time.perf_counter() - started
+    anchor, anchor_seconds = statsforecast_folds(history, horizon, windows, season)
+    scores = evaluate(pd.concat([folds, anchor], ignore_index=True), history, season_length=1)
     wide = scores.pivot(index="unique_id", columns="model", values="mase")
     best_naive = wide[["Naive", "SeasonalNaive"]].min(axis=1)
     # Where the best naive forecast is perfect (MASE 0), auto must be too (ratio 1, else
@@ -104,6 +107,7 @@ def study(name: str, history: pd.DataFrame, horizon: int, windows: int, season: 
         "MASE naive": round(float(wide["Naive"].mean()), 3),
         "MASE seasonal naive": round(float(wide["SeasonalNaive"].mean()), 3),
         "MASE auto": round(float(wide["Auto"].mean()), 3),
+        "MASE statsforecast AutoETS": round(float(wide[ANCHOR].mean()), 3),
         "auto / best naive (mean)": round(float(ratio.mean()), 3),
         "auto / best naive (worst series)": round(float(ratio.max()), 3),
     }
@@ -114,8 +118,40 @@ def study(name: str, history: pd.DataFrame, horizon: int, windows: int, season: 
         row[f"auto coverage {level}: [lo, hi] / (lo, hi)"] = (
             f"{closed.mean():.1%} / {inside.mean():.1%}"
         )
-    row["seconds"] = round(time.perf_counter() - started, 1)
+    row["seconds: capforecast (3 models) / statsforecast AutoETS"] = (
+        f"{ours:.1f} / {anchor_seconds:.1f}"
+    )
     return row
+
+
+ANCHOR = "statsforecast AutoETS"
+
+
+def statsforecast_folds(
+    history: pd.DataFrame, horizon: int, windows: int, season: int
+) -> tuple[pd.DataFrame, float]:
+    """statsforecast's AutoETS backtested on the same windows, as capforecast's folds
+    (``model`` = ``ANCHOR``), and its seconds (warm: a first call on one series is not
+    counted)."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
+    freq = history.attrs["freq"]
+    frame = fill_gaps(history, freq, "interpolate")[0][["unique_id", "ds", "y"]]
+    first = frame[frame["unique_id"] == frame["unique_id"].iloc[0]]
+    StatsForecast(models=[AutoETS(season_length=season)], freq=freq).forecast(df=first, h=horizon)
+    engine = StatsForecast(models=[AutoETS(season_length=season)], freq=freq, n_jobs=-1)
+    started = time.perf_counter()
+    found = engine.cross_validation(
+        df=frame, h=horizon, n_windows=windows, step_size=horizon, level=[80, 95]
+    )
+    seconds = time.perf_counter() - started
+    renamed = found.rename(
+        columns=lambda c: (
+            c.replace("AutoETS", "mean") if c == "AutoETS" else c.replace("AutoETS-", "")
+        )
+    )
+    return renamed.assign(model=ANCHOR), seconds
 
 
 def main() -> int:

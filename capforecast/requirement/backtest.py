@@ -78,7 +78,7 @@ def unit_period_prices(catalog: pd.DataFrame, perf: pd.DataFrame) -> dict[str, f
     Examples
     --------
     >>> catalog = pd.DataFrame({"sku": ["A", "B"], "unit_price": [40_000.0, 60_000.0],
-    ...                         "lifetime": [20.0, 20.0], "opex": [0.0, 1_000.0]})
+    ...                         "lifetime": [20.0, 20.0], "opex": [0.0, 500.0]})
     >>> perf = pd.DataFrame({"sku": ["A", "B"], "workload": ["training"] * 2,
     ...                      "factor": [1.0, 2.0]})
     >>> unit_period_prices(catalog, perf)
