@@ -48,10 +48,11 @@ def rows(data: str, found: RequirementBacktest, seconds: float) -> list[dict[str
             "over (ref. unit-periods)": round(row.over),
             "under (ref. unit-periods)": round(row.under),
         }
-        if "cost_usd" in found.summary:
-            entry["over + under, USD M (valuation)"] = (
-                f"{row.over_usd / 1e6:.2f} + {row.under_usd / 1e6:.2f}"
-            )
+        entry["over + under, USD M (valuation)"] = (
+            f"{row.over_usd / 1e6:.2f} + {row.under_usd / 1e6:.2f}"
+            if "cost_usd" in found.summary
+            else "no prices"
+        )
         entry["seconds (all leads)"] = round(seconds, 1)
         table.append(entry)
     return table

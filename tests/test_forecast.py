@@ -394,8 +394,8 @@ def test_auto_calibration_scales_intervals_by_conformal_quantiles() -> None:
     y = _series(200, seed=9)
     native = Auto(horizon=10, n_windows=3).fit(y)
     calibrated = Auto(horizon=10, n_windows=3, calibrate=True).fit(y)
-    assert native.conformity_ is None and calibrated.conformity_ is not None
-    scores = np.sort(calibrated.conformity_)
+    assert native.calibration_ is None and calibrated.calibration_ is not None
+    scores = calibrated.calibration_.scores
     assert len(scores) == 30  # 3 windows x 10 steps
     assert calibrated.chosen_.name == native.chosen_.name
     lo, hi = native.chosen_._predict(10, (80,)).intervals[80]

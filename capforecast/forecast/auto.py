@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from capforecast.core.errors import FitError, ParameterError
-from capforecast.forecast.base import Forecaster, Prediction, z_score
+from capforecast.forecast.base import Forecaster, Prediction
 from capforecast.forecast.baselines import Naive, SeasonalNaive, _Repeating, past_errors
+from capforecast.forecast.conformal import Calibration
 from capforecast.forecast.ensemble import Ensemble, default_members
 from capforecast.forecast.selection import (
     backtest_mase,
@@ -20,9 +21,6 @@ from capforecast.forecast.selection import (
     origins,
     rolling_predictions,
 )
-
-#: Fewest backtest errors that calibrate the intervals of ``auto``.
-MIN_SCORES = 10
 
 #: The name of the ensemble of the richer candidates in ``scores_``.
 ENSEMBLE = "Ensemble"
@@ -68,13 +66,11 @@ class Auto(Forecaster):
     (``Naive``, ``SeasonalNaive``) are the benchmarks, the others the richer models.
     ``scores_`` is keyed by their names, and ``"Ensemble"`` for their combination.
 
-    With ``calibrate=True`` the intervals are conformalised: the backtest errors
-    of the chosen model, divided by the spread of its own 80% interval, are the
-    non-conformity scores, and the interval at level ``L`` is ``mean ± q_L · spread``
-    with ``q_L`` their split-conformal quantile. Sample paths are widened by the same
-    factor at 80%. At least ``MIN_SCORES`` scores are needed, else the native intervals
-    are kept. It is off by default: on M4 Weekly the two backtest windows understate
-    the errors of the test weeks (see ``docs/forecasting.md``).
+    With ``calibrate=True`` the intervals are conformalised on the backtest errors of the
+    chosen model (:class:`~capforecast.forecast.conformal.Calibration`; at least
+    ``MIN_SCORES`` of them, else the native intervals are kept). It is off by default:
+    on M4 Weekly the backtest windows understate the errors of the test weeks (see
+    ``docs/forecasting.md``).
 
     Examples
     --------
@@ -173,44 +169,23 @@ class Auto(Forecaster):
                 self.chosen_ = _refit(by_name.get(name), members, weights, y, ds)
             except FitError:
                 continue
-            scores_ = _conformity(y, starts, backtests[name]) if name in backtests else np.empty(0)
-            self.conformity_ = scores_ if self.calibrate and len(scores_) >= MIN_SCORES else None
+            self.calibration_ = (
+                Calibration.of(y, starts, backtests[name])
+                if self.calibrate and name in backtests
+                else None
+            )
             return
         raise FitError("no candidate of auto could be fitted")
 
-    def _quantile(self, level: int) -> float:
-        """Split-conformal quantile: the ``ceil((n+1) L)``-th smallest score, or ``inf``
-        when there are too few scores for the level ``L``."""
-        assert self.conformity_ is not None
-        n = len(self.conformity_)
-        rank = int(np.ceil((n + 1) * level / 100))
-        return float(np.sort(self.conformity_)[rank - 1]) if rank <= n else float("inf")
-
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
-        if self.conformity_ is None:
+        if self.calibration_ is None:
             return self.chosen_._predict(horizon, levels)
-        raw = self.chosen_._predict(horizon, (80, *levels))
-        spread = _spread(raw)
-        intervals = {}
-        for level in levels:
-            q = self._quantile(level)
-            # Too few scores for this level: keep the model's own interval.
-            intervals[level] = (
-                (raw.mean - q * spread, raw.mean + q * spread)
-                if np.isfinite(q)
-                else raw.intervals[level]
-            )
-        return Prediction(raw.mean, intervals)
+        return self.calibration_.predict(self.chosen_, horizon, levels)
 
     def _paths(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
-        paths = self.chosen_._paths(horizon, n_paths, rng)
-        if self.conformity_ is None:
-            return paths
-        q80 = self._quantile(80)
-        if not np.isfinite(q80):
-            return paths
-        mean = self.chosen_._predict(horizon, ()).mean
-        return mean + (paths - mean) * (q80 / z_score(80))
+        if self.calibration_ is None:
+            return self.chosen_._paths(horizon, n_paths, rng)
+        return self.calibration_.paths(self.chosen_, horizon, n_paths, rng)
 
 
 def _refit(
@@ -253,21 +228,3 @@ def _benchmark(y: np.ndarray, horizon: int, simple: list[Forecaster]) -> str | N
     if not errors:
         return simple[0].name
     return min(errors, key=lambda name: (errors[name], name))
-
-
-def _conformity(y: np.ndarray, starts: list[int], predictions: list[Prediction]) -> np.ndarray:
-    """Backtest errors divided by the spread of the forecast's own 80% interval."""
-    found = []
-    for origin, prediction in zip(starts, predictions, strict=True):
-        actual = y[origin : origin + len(prediction.mean)]
-        spread = _spread(prediction)
-        usable = spread > 0
-        error = np.abs(actual - np.clip(prediction.mean, 0.0, None))
-        found.append(error[usable] / spread[usable])
-    return np.concatenate(found) if found else np.empty(0)
-
-
-def _spread(prediction: Prediction) -> np.ndarray:
-    """The standard deviation a model's 80% interval implies, step by step."""
-    lo, hi = prediction.intervals[80]
-    return (hi - lo) / (2 * z_score(80))

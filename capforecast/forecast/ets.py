@@ -20,7 +20,7 @@ def _impulse(fit: dict[str, Any], horizon: int) -> np.ndarray:
     j = np.arange(1, horizon, dtype=float)
     weights = np.full(len(j), alpha)
     if trend != "N":
-        weights += beta * (np.cumsum(phi ** j) if damped == "D" else j)
+        weights += beta * (np.cumsum(phi**j) if damped == "D" else j)
     if season != "N":
         weights += gamma * (j % fit["m"] == 0)
     return weights
