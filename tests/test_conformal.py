@@ -93,3 +93,20 @@ def test_short_series_keep_the_native_intervals_and_panels_set_the_horizon() -> 
     assert set(table["model"]) == {"theta_conformal"} and len(table) == 10
     with pytest.raises(ParameterError, match="alias"):
         forecast(history, 5, models=[Conformal(Theta()), Conformal(Theta())])
+
+
+class Flat(Overconfident):
+    """Overconfident with a spread that is numerically zero (a flat history's)."""
+
+    def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
+        return normal_prediction(np.full(horizon, self.last_), np.full(horizon, 1e-12), levels)
+
+
+def test_numerically_zero_spreads_are_not_scored() -> None:
+    # Flat at 40, then a step to 64 inside the backtest windows: errors of 24 over a
+    # spread of 1e-12 would widen the intervals to ~1e13; those steps are left out.
+    y = np.r_[np.full(60, 40.0), np.full(30, 64.0)]
+    model = Conformal(Flat(), horizon=10, n_windows=3).fit(y)
+    assert model.calibration_ is None
+    low, high = model.predict(10, levels=(80,)).intervals[80]
+    assert (high - low).max() < 1e-9

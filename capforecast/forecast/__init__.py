@@ -3,6 +3,7 @@
 from capforecast.forecast.arima import ARIMA, AutoARIMA
 from capforecast.forecast.backtest import cross_validation, evaluate, select_models
 from capforecast.forecast.base import Forecaster, Prediction
+from capforecast.forecast.conformal import Conformal
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
 from capforecast.forecast.engine import forecast, sample_paths
 from capforecast.forecast.ensemble import Ensemble
@@ -18,6 +19,7 @@ __all__ = [
     "MODELS",
     "AutoARIMA",
     "AutoETS",
+    "Conformal",
     "Drift",
     "Ensemble",
     "Forecaster",

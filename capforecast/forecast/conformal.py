@@ -40,12 +40,16 @@ class Calibration:
         cls, y: np.ndarray, starts: Sequence[int], predictions: Sequence[Prediction]
     ) -> Calibration | None:
         """The scores of ``predictions`` made at ``starts`` (80% intervals needed);
-        ``None`` with fewer than ``MIN_SCORES`` usable ones."""
+        ``None`` with fewer than ``MIN_SCORES`` usable ones (steps whose spread is
+        numerically zero are not scored)."""
         found = []
+        # A spread below a millionth of the series' level is numerically zero (a flat
+        # history): its ratio would be noise in the billions, so the step is not scored.
+        negligible = 1e-6 * max(1.0, float(np.mean(np.abs(y))))
         for origin, prediction in zip(starts, predictions, strict=True):
             actual = y[origin : origin + len(prediction.mean)]
             scale = spread(prediction)
-            usable = scale > 0
+            usable = scale > negligible
             error = np.abs(actual - np.clip(prediction.mean, 0.0, None))
             found.append(error[usable] / scale[usable])
         scores = np.sort(np.concatenate(found)) if found else np.empty(0)
