@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from capforecast.core.errors import InputError, Problem
+from capforecast.core.errors import InputError, ParameterError, Problem
 from capforecast.core.history import resample_history
 from capforecast.core.io import write_bytes_atomic, write_table
 from capforecast.core.limits import LIMITS, check
@@ -31,6 +31,7 @@ from capforecast.requirement.aggregate import (
     requirement,
     requirement_scenarios,
 )
+from capforecast.requirement.backtest import requirement_backtest, scale_by_lead
 
 Progress = Callable[[str], None]
 
@@ -58,6 +59,7 @@ def quarterly_plan(
     period_stat: PeriodStat = None,
     utilization_target: float = DEFAULT_UTILIZATION_TARGET,
     n_scenarios: int | None = None,
+    calibrate: bool = False,
     progress: Progress | None = None,
 ) -> QuarterlyPlan:
     """Forecast ``history``, derive the requirement and solve the plan.
@@ -72,6 +74,9 @@ def quarterly_plan(
     written as ``demand.csv`` and ``scenarios.csv``) and ``service_level`` is not used.
     The requirement is divided by ``utilization_target``
     (:data:`~capforecast.requirement.DEFAULT_UTILIZATION_TARGET`, 0.85, by default).
+    With ``calibrate``, the requirement is first backtested at the catalog's lead times
+    and each period's P-level is scaled by the factor that would have covered the
+    service level in the past (see :func:`forecast_requirement`).
     Inputs are copied to ``out_dir/inputs``; the plan is written to ``out_dir``.
 
     When the sites of ``planning_dir`` have regions (``sites.csv`` column ``region``),
@@ -98,6 +103,7 @@ def quarterly_plan(
         period_stat=period_stat,
         utilization_target=utilization_target,
         n_scenarios=n_scenarios,
+        calibrate=calibrate,
         progress=progress,
     )
     inputs_dir = out_dir / "inputs"
@@ -125,6 +131,7 @@ def forecast_requirement(
     period_stat: PeriodStat = None,
     utilization_target: float = DEFAULT_UTILIZATION_TARGET,
     n_scenarios: int | None = None,
+    calibrate: bool = False,
     progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The ``demand.csv`` table (and, with ``n_scenarios``, ``scenarios.csv``) for the
@@ -133,12 +140,26 @@ def forecast_requirement(
     The demand is by region (``workload, region, period, demand``) when the history has
     regions and the sites of ``template`` have regions too (see :func:`demand_by_region`,
     which checks the two agree before any forecasting).
+
+    With ``calibrate``, the requirement is calibrated at the lead time: it is backtested
+    from the end of every past period at the lead times of the catalog
+    (:func:`~capforecast.requirement.backtest.requirement_backtest`, same model, paths and
+    seed), and each period's demand is multiplied by the factor that would have covered
+    the service level of what came at its lead
+    (:meth:`~capforecast.requirement.backtest.RequirementBacktest.factors`; leads beyond
+    the catalog's take the nearest). Not with ``n_scenarios``.
     """
     say = progress or (lambda message: None)
     if n_scenarios is not None:
         check("demand scenarios", n_scenarios, LIMITS.demand_scenarios)
+        if calibrate:
+            raise ParameterError(
+                "Calibration at the lead time scales the requirement at a service level; "
+                "it does not apply to demand scenarios (n_scenarios)."
+            )
     by_region = demand_by_region(history, template.sites)
     periods = template.periods
+    original = history
     if forecast_freq is not None and forecast_freq != history.attrs.get("freq"):
         history = resample_history(history, forecast_freq)
     freq = history.attrs["freq"]
@@ -174,6 +195,30 @@ def forecast_requirement(
             utilization_target=utilization_target,
             by_region=by_region,
         )
+    if calibrate:
+        say(
+            f"Backtesting the P{round(service_level * 100)} requirement at the catalog's lead times"
+        )
+        found = requirement_backtest(
+            original,
+            template.perf,
+            models=[model],
+            catalog=template.catalog,
+            period_freq=template.options.period_freq,
+            service_level=service_level,
+            period_stat=period_stat,
+            utilization_target=utilization_target,
+            by_region=by_region,
+            forecast_freq=forecast_freq,
+            n_paths=n_paths,
+            seed=seed,
+            progress=False,
+        )
+        factors = found.factors(model)
+        shown = ", ".join(f"{lead} ahead x{factor:.2f}" for lead, factor in factors.items())
+        say(f"Scaling the requirement by lead: {shown or 'no lead had enough windows'}")
+        last_period = pd.Period(pd.Timestamp(original["ds"].max()), periods.freq)
+        demand = scale_by_lead(demand, factors, last_period)
     demand = demand.assign(period=demand["period"].astype(str), demand=demand["demand"].round(3))
     return demand, scenarios
 

@@ -178,3 +178,42 @@ def test_command_line(tmp_path, capsys) -> None:
     assert set(table["lead"]) == {2} and set(table["region"]) == {"eu", "us"}
     shown = capsys.readouterr().out
     assert "naive, lead 2: covered" in shown and "Least costly provisioning errors: naive" in shown
+
+
+def test_the_plan_calibrated_at_the_lead_time_scales_each_period_by_its_factor() -> None:
+    from capforecast.examples import sample_history
+    from capforecast.plan.inputs import read_planning_inputs
+    from capforecast.requirement.backtest import scale_by_lead
+    from capforecast.workflow import forecast_requirement
+
+    history = sample_history()
+    history = history[history["unique_id"].isin(history["unique_id"].unique()[::4])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        template = read_planning_inputs(sample_planning_dir())
+        options = {"model": "naive", "n_paths": 20, "seed": 3}
+        plain, _ = forecast_requirement(history, template, **options)
+        calibrated, _ = forecast_requirement(history, template, calibrate=True, **options)
+        found = requirement_backtest(
+            history,
+            template.perf,
+            models=["naive"],
+            catalog=template.catalog,
+            by_region=True,
+            n_paths=20,
+            seed=3,
+        )
+    factors = found.factors("naive")
+    assert sorted(factors) == [1, 2, 3]  # the catalog's lead times
+    # The history ends in 2026Q4: 2027Q1 is one period ahead, 2027Q3 and later take the
+    # factor of the longest lead, 3.
+    expected = scale_by_lead(plain, factors, pd.Period("2026Q4", "Q"))
+    assert np.allclose(calibrated["demand"], expected["demand"].round(3), atol=1e-3)
+    first = plain["period"] == "2027Q1"
+    assert np.allclose(
+        calibrated.loc[first, "demand"],
+        (plain.loc[first, "demand"] * factors[1]).round(3),
+        atol=1e-3,
+    )
+    with pytest.raises(ParameterError, match="scenarios"):
+        forecast_requirement(history, template, calibrate=True, n_scenarios=2, **options)

@@ -386,6 +386,14 @@ def demo(
             min=1,
         ),
     ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Backtest the requirement at the catalog's lead times first and scale each "
+            "period's P90 by the factor that would have covered 90% of what came.",
+        ),
+    ] = False,
 ) -> None:
     """Run the quarterly plan on the bundled sample data (history -> plan)."""
     from capforecast.cli.render import print_plan
@@ -406,7 +414,8 @@ def demo(
         n_paths=paths,
         seed=seed,
         n_scenarios=scenarios,
-        progress=lambda message: console.print(f"[dim]- {message}[/dim]"),
+        calibrate=calibrate,
+        progress=lambda message: console.print(f"[dim]- {escape(message)}[/dim]"),
     )
     print_plan(console, result.plan, result.inputs)
     console.print(

@@ -68,6 +68,52 @@ class RequirementBacktest:
         totals = self.summary.groupby("model", sort=False)[metric].agg(how)
         return str(totals.idxmin())
 
+    def factors(self, model: str | None = None) -> dict[int, float]:
+        """Per lead, the factor by which ``model``'s forecast requirement (default: the
+        :meth:`best` model's) had to be multiplied to cover the service level of what
+        came: the split-conformal quantile, the ``ceil((n + 1) * service_level)``-th
+        smallest ratio realised / forecast over the ``n`` workload-periods of that lead.
+        Above 1 the P-level was too low at that lead, below 1 too high. A lead with too
+        few windows for the level (fewer than 9 for P90) is left out.
+
+        Examples
+        --------
+        >>> windows = pd.DataFrame({"model": "ets", "lead": 2, "forecast": 100.0,
+        ...                         "realised": np.arange(80.0, 180.0, 10.0)})
+        >>> RequirementBacktest(windows, pd.DataFrame(), 0.9).factors("ets")
+        {2: 1.7}
+        """
+        chosen = self.best() if model is None else model
+        rows = self.windows[(self.windows["model"] == chosen) & (self.windows["forecast"] > 0)]
+        found = {}
+        for lead, group in rows.groupby("lead", sort=True):
+            ratios = np.sort((group["realised"] / group["forecast"]).to_numpy())
+            rank = int(np.ceil((len(ratios) + 1) * self.service_level))
+            if rank <= len(ratios):
+                found[int(lead)] = float(ratios[rank - 1])
+        return found
+
+
+def scale_by_lead(
+    demand: pd.DataFrame, factors: Mapping[int, float], last: pd.Period
+) -> pd.DataFrame:
+    """``demand`` (a ``period`` and a ``demand`` column) with each period's demand
+    multiplied by the factor of its lead after ``last``, the period of the history's last
+    observation; a lead shorter or longer than any in ``factors`` takes the nearest.
+
+    Examples
+    --------
+    >>> demand = pd.DataFrame({"period": ["2027Q1", "2027Q2", "2028Q4"], "demand": 100.0})
+    >>> scale_by_lead(demand, {2: 1.5, 3: 2.0}, pd.Period("2026Q4", "Q"))["demand"].tolist()
+    [150.0, 150.0, 200.0]
+    """
+    if not factors:
+        return demand
+    leads = np.array(sorted(factors))
+    ahead = np.array([(pd.Period(p, last.freq) - last).n for p in demand["period"]])
+    nearest = leads[np.abs(ahead[:, None] - leads[None, :]).argmin(axis=1)]
+    return demand.assign(demand=demand["demand"] * np.array([factors[k] for k in nearest]))
+
 
 def unit_period_prices(catalog: pd.DataFrame, perf: pd.DataFrame) -> dict[str, float]:
     """USD per reference unit-period of each workload: the cheapest ownership of one
