@@ -14,7 +14,7 @@ from capforecast.cli.main import run
 from capforecast.core.errors import ParameterError
 from capforecast.examples import sample_planning_dir
 from capforecast.requirement.backtest import (
-    complete_periods,
+    actual_history,
     requirement_backtest,
     unit_period_prices,
 )
@@ -125,16 +125,32 @@ def test_nothing_after_the_origin_reaches_its_forecast(seed: int, jump: float) -
     assert (first["covered"] == (under <= tolerance)).all()
 
 
-def test_complete_periods_and_prices() -> None:
-    history = _history(np.ones(len(DAYS)), np.ones(len(DAYS)))
-    assert complete_periods(history, "Q").astype(str).tolist() == [
-        f"2025Q{q}" for q in (1, 2, 3, 4)
-    ]
-    assert complete_periods(history.iloc[1:], "Q").astype(str).tolist() == [
-        "2025Q2",
-        "2025Q3",
-        "2025Q4",
-    ]
+def test_a_workload_that_starts_after_the_origin_was_not_foreseen() -> None:
+    # b runs inference on B200 (factor 3) from July only; a trains all year.
+    history = _history(np.full(len(DAYS), 10.0), np.full(len(DAYS), 5.0))
+    history.loc[history["unique_id"] == "b", "workload"] = "inference"
+    history = history[(history["unique_id"] == "a") | (history["ds"] >= "2025-07-01")]
+    history.attrs["freq"] = "D"
+    actual, periods = actual_history(history, "Q")
+    assert periods.astype(str).tolist() == [f"2025Q{q}" for q in (1, 2, 3, 4)]
+    assert actual.loc[actual["unique_id"] == "b", "value"].gt(0).sum() == 184  # Jul..Dec
+    perf = pd.concat(
+        [PERF, pd.DataFrame({"sku": ["B200"], "workload": ["inference"], "factor": [3.0]})]
+    )
+    found = requirement_backtest(
+        history,
+        perf,
+        models=["naive"],
+        leads=[1, 2],
+        forecast_freq=None,
+        utilization_target=1.0,
+        period_stat="mean",
+        n_paths=20,
+    ).windows
+    inference = found[found["workload"] == "inference"].set_index(["origin", "period"])
+    assert inference.loc[("2025Q1", "2025Q3"), "forecast"] == 0.0
+    assert inference.loc[("2025Q1", "2025Q3"), "under"] == pytest.approx(15.0)
+    assert inference.loc[("2025Q3", "2025Q4"), "covered"]
     assert unit_period_prices(CATALOG, PERF) == {"training": 1000.0}
 
 

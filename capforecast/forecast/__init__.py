@@ -3,8 +3,8 @@
 from capforecast.forecast.arima import ARIMA, AutoARIMA
 from capforecast.forecast.backtest import cross_validation, evaluate, select_models
 from capforecast.forecast.base import Forecaster, Prediction
-from capforecast.forecast.conformal import Conformal
 from capforecast.forecast.baselines import Drift, Naive, SeasonalNaive, WindowAverage
+from capforecast.forecast.conformal import Conformal
 from capforecast.forecast.engine import forecast, sample_paths
 from capforecast.forecast.ensemble import Ensemble
 from capforecast.forecast.ets import ETS, AutoETS

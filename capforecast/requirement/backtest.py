@@ -137,24 +137,33 @@ def unit_period_prices(catalog: pd.DataFrame, perf: pd.DataFrame) -> dict[str, f
     return {str(w): float(v) for w, v in per_unit.groupby(rows["workload"]).min().items()}
 
 
-def complete_periods(history: pd.DataFrame, period_freq: str) -> pd.PeriodIndex:
-    """The periods of ``period_freq`` that every series of ``history`` covers from start
-    to end (its steps of ``history.attrs["freq"]`` are labelled by their start).
+def actual_history(history: pd.DataFrame, period_freq: str) -> tuple[pd.DataFrame, pd.PeriodIndex]:
+    """What happened, as one path (``unique_id, ds, path, value``) on the history's whole
+    span, and the periods of ``period_freq`` that span covers from start to end.
+
+    A series counts 0 before its first observation and after its last: a workload that
+    had not started (or had ended) needed nothing. Steps are labelled by their start.
 
     Examples
     --------
-    >>> days = pd.date_range("2026-02-10", "2026-07-31", freq="D")
-    >>> history = pd.DataFrame({"unique_id": "a", "ds": days, "y": 1.0})
+    >>> history = pd.DataFrame({"unique_id": ["a", "a", "b"], "y": [1.0, 2.0, 5.0],
+    ...                         "ds": pd.to_datetime(["2026-03-31", "2026-04-01", "2026-04-01"])})
     >>> history.attrs["freq"] = "D"
-    >>> complete_periods(history, "Q").astype(str).tolist()
-    ['2026Q2']
+    >>> actual, periods = actual_history(history, "D")
+    >>> actual["value"].tolist(), periods.astype(str).tolist()
+    ([1.0, 2.0, 0.0, 5.0], ['2026-03-31', '2026-04-01'])
     """
-    step = pd.tseries.frequencies.to_offset(history.attrs["freq"])
-    spans = history.groupby("unique_id")["ds"].agg(["min", "max"])
-    first, last = spans["min"].max(), spans["max"].min() + step
+    freq = history.attrs["freq"]
+    steps = pd.date_range(history["ds"].min(), history["ds"].max(), freq=freq)
+    uids = sorted(history["unique_id"].unique())
+    grid = pd.MultiIndex.from_product([uids, steps], names=["unique_id", "ds"])
+    values = history.set_index(["unique_id", "ds"])["y"].reindex(grid, fill_value=0.0)
+    actual = values.rename("value").reset_index().assign(path=0)
+    actual.attrs["freq"] = freq
+    first, last = steps[0], steps[-1] + pd.tseries.frequencies.to_offset(freq)
     periods = pd.period_range(first, last, freq=period_freq)
     keep = (periods.start_time >= first) & (periods.end_time < last)
-    return periods[keep]
+    return actual[["unique_id", "ds", "path", "value"]], periods[keep]
 
 
 def requirement_backtest(
@@ -223,9 +232,9 @@ def requirement_backtest(
     if forecast_freq is not None and forecast_freq != history.attrs.get("freq"):
         history = resample_history(history, forecast_freq)
     freq = history.attrs["freq"]
-    periods = complete_periods(history, period_freq)
+    actual, periods = actual_history(history, period_freq)
     plans = [
-        (origin, [p for p in (origin + lead for lead in leads) if p <= periods[-1]])
+        (origin, [p for p in (origin + lead for lead in leads) if p in periods])
         for origin in periods
     ]
     plans = [(origin, targets) for origin, targets in plans if targets]
@@ -246,8 +255,8 @@ def requirement_backtest(
         utilization_target=utilization_target,
         by_region=by_region,
     )
-    actual = history[["unique_id", "ds"]].assign(path=0, value=history["y"].to_numpy())
-    actual.attrs["freq"] = freq
+    groups, realised = reduced(actual, periods=periods)  # [group, the one path, period]
+    keys = list(groups.itertuples(index=False, name=None))
     found = []
     for model in models:
         name = model if isinstance(model, str) else model.name
@@ -274,15 +283,19 @@ def requirement_backtest(
                         progress=False,
                     )
                 fallbacks += [(str(origin), f) for f in paths.attrs["fallbacks"]]
-                groups, predicted = reduced(paths, periods=target)
-                _, realised = reduced(actual, periods=target)
+                forecast_groups, predicted = reduced(paths, periods=target)
+                # A workload none of whose series had started by the origin: nothing
+                # forecast.
+                forecast = np.zeros((len(groups), len(target)))
+                rows = [keys.index(k) for k in forecast_groups.itertuples(index=False, name=None)]
+                forecast[rows] = np.quantile(predicted, service_level, axis=1)
                 found.append(
                     _scored(
                         groups,
                         target,
                         origin,
-                        np.quantile(predicted, service_level, axis=1),
-                        realised[:, 0, :],
+                        forecast,
+                        realised[:, 0, periods.get_indexer(target)],
                         service_level,
                         prices,
                     ).assign(model=name)
