@@ -562,3 +562,31 @@ def test_ets_refuses_too_few_points_and_the_engine_falls_back() -> None:
     with pytest.warns(ForecastWarning, match="fits failed"):
         table = forecast(panel, 3, models=["ets"], season_length=1)
     assert np.isfinite(table["mean"]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    freq=st.sampled_from(["D", "h", "W-SUN", "W-MON", "MS", "QS"]),
+    length=st.integers(2, 40),
+    shift=st.integers(0, 3),
+    dropped=st.sets(st.integers(1, 38), max_size=5),
+)
+def test_fill_gaps_puts_every_series_on_its_grid(
+    freq: str, length: int, shift: int, dropped: set[int]
+) -> None:
+    from capforecast.core.errors import InputError
+    from capforecast.core.history import fill_gaps
+
+    start = pd.Timestamp("2026-01-01") + pd.Timedelta(days=shift)
+    grid = pd.date_range(start, periods=length, freq=freq)
+    kept = [i for i in range(length) if i not in dropped or i == length - 1]
+    table = pd.DataFrame({"unique_id": "a", "ds": grid[kept], "y": 1.0})
+    if grid[0] != start:  # the grid rolled forward: the series starts off it
+        table.loc[0, "ds"] = start
+        with pytest.raises(InputError, match="off the"):
+            fill_gaps(table, freq, "zero")
+        return
+    filled, gapped = fill_gaps(table, freq, "zero")
+    assert filled["ds"].tolist() == list(grid)
+    assert gapped == (["a"] if len(kept) < length else [])
+    assert filled["y"].sum() == len(kept)

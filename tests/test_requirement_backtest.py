@@ -174,6 +174,8 @@ def test_command_line(tmp_path, capsys) -> None:
     assert run(args) == 2
     assert "--requirement needs --planning" in capsys.readouterr().err
     assert run(["backtest", str(sample_history_path()), "--out", str(out)]) == 2
+    assert run([*args, "--horizon", "13"]) == 2
+    assert "--horizon does not apply" in capsys.readouterr().err
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = run(

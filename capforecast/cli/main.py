@@ -188,6 +188,11 @@ def backtest(
 
     check_output(out, "table")
     if requirement:
+        if horizon is not None:
+            raise ParameterError(
+                "--horizon does not apply with --requirement: the leads (--lead, or the "
+                "catalog's lead times) set how far ahead the requirement is scored."
+            )
         table = read_history(history, freq=freq, gaps=gaps)  # type: ignore[arg-type]
         _requirement_backtest(table, out, planning, model, lead, service_level, paths, seed)
         return

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from capforecast.core.errors import InputError, ParameterError, Problem
@@ -134,6 +135,11 @@ def fill_gaps(
                 f"over the limit of {LIMITS.rows} rows on its {freq} grid"
             )
             raise LimitError(message)
+        # Evenly spaced from a first stamp on the grid: regular, the common case, found
+        # without building the grid (pandas builds weekly ones a date at a time).
+        spacing = np.diff(stamps.as_unit("ns").asi8)
+        if offset.is_on_offset(stamps[0]) and (spacing == step.value).all():
+            continue
         expected = pd.date_range(stamps[0], stamps[-1], freq=offset)
         if len(expected) == len(stamps) and expected.equals(stamps):
             continue
