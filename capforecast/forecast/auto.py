@@ -54,8 +54,8 @@ class Auto(Forecaster):
 
     The benchmark is the naive or the seasonal naive forecast, whichever has the smaller
     mean absolute ``horizon``-step error from every origin of the history (``benchmark_``):
-    they need no fitting, so they are judged on the whole history, not on two windows
-    that one outage can decide. ``auto`` only departs from the benchmark when the
+    they need no fitting, so they are judged on the whole history, not on the few backtest
+    windows that one outage can decide. ``auto`` only departs from the benchmark when the
     ensemble has backtested at least ``margin`` (2%) better on this very series: on
     step-like or bursty series a small edge in a short backtest is noise. When no window
     can be scored (a short history, or a constant one, whose MASE is undefined) it keeps
