@@ -159,7 +159,7 @@ def forecast_requirement(
             )
     by_region = demand_by_region(history, template.sites)
     periods = template.periods
-    original = history
+    last_period = pd.Period(pd.Timestamp(history["ds"].max()), periods.freq)
     if forecast_freq is not None and forecast_freq != history.attrs.get("freq"):
         history = resample_history(history, forecast_freq)
     freq = history.attrs["freq"]
@@ -200,7 +200,7 @@ def forecast_requirement(
             f"Backtesting the P{round(service_level * 100)} requirement at the catalog's lead times"
         )
         found = requirement_backtest(
-            original,
+            history,  # already at forecast_freq: not resampled again
             template.perf,
             models=[model],
             catalog=template.catalog,
@@ -217,7 +217,6 @@ def forecast_requirement(
         factors = found.factors(model)
         shown = ", ".join(f"{lead} ahead x{factor:.2f}" for lead, factor in factors.items())
         say(f"Scaling the requirement by lead: {shown or 'no lead had enough windows'}")
-        last_period = pd.Period(pd.Timestamp(original["ds"].max()), periods.freq)
         demand = scale_by_lead(demand, factors, last_period)
     demand = demand.assign(period=demand["period"].astype(str), demand=demand["demand"].round(3))
     return demand, scenarios
