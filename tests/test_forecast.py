@@ -434,6 +434,67 @@ def test_auto_keeps_the_naive_forecast_unless_clearly_beaten() -> None:
     assert single.chosen_.name == min(options, key=options.__getitem__)
 
 
+def test_ets_advance_refits_only_when_the_new_errors_reject_the_parameters() -> None:
+    rng = np.random.default_rng(3)
+    y = 100 + 0.5 * np.arange(300) + rng.normal(0, 2, 300)
+    fitted = ETS(trend="add", damped_trend=False).fit(y[:250])
+    # More of the same: re-filtered, the parameters kept.
+    steady = fitted.advance(y[:280])
+    np.testing.assert_array_equal(steady.fit_["par"], fitted.fit_["par"])
+    np.testing.assert_allclose(
+        steady.predict(5).mean, fitted.update(y[:280]).predict(5).mean, rtol=1e-12
+    )
+    # A level shift of 30 noise deviations: the new errors reject them; refitted.
+    shifted = y.copy()
+    shifted[260:] += 60.0
+    moved = fitted.advance(shifted[:280])
+    np.testing.assert_allclose(
+        moved.predict(5).mean, fitted.clone().fit(shifted[:280]).predict(5).mean, rtol=1e-12
+    )
+    assert not np.array_equal(moved.fit_["par"], fitted.fit_["par"])
+
+
+def test_backtests_keep_the_specification_chosen_on_the_whole_series() -> None:
+    from capforecast.forecast.ets import AutoETS
+    from capforecast.forecast.selection import origins, rolling_predictions
+
+    y = 50 + 3 * np.arange(200) + np.random.default_rng(4).normal(0, 5, 200)
+    auto_ets = AutoETS().fit(y)
+    starts = origins(len(y), 10, 3)
+    found = rolling_predictions(auto_ets, y, None, starts, 10)
+    assert found is not None
+    spec = auto_ets.chosen_.clone().fit(y[: starts[0]])
+    expected = [spec.predict(10).mean]
+    for origin in starts[1:]:
+        spec = spec.advance(y[:origin])
+        expected.append(spec.predict(10).mean)
+    for got, want in zip(found, expected, strict=True):
+        np.testing.assert_allclose(got.mean, want, rtol=1e-12)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    slope=st.floats(-1.0, 3.0),
+    curve=st.floats(0.0, 40.0),
+    noise=st.floats(0.5, 8.0),
+    seed=st.integers(0, 2**16),
+)
+def test_auto_drops_theta_exactly_when_autoets_finds_a_persistent_trend(
+    slope: float, curve: float, noise: float, seed: int
+) -> None:
+    from capforecast.forecast.ets import AutoETS
+
+    t = np.arange(120, dtype=float)
+    y = 200 + slope * t + curve * np.log1p(t) + np.random.default_rng(seed).normal(0, noise, 120)
+    model = Auto(horizon=8).fit(y)
+    chosen = AutoETS().fit(y).chosen_
+    persistent = chosen.trend is not None and not chosen.damped_trend
+    assert {"Theta", "AutoETS"} <= set(model.scores_)
+    assert ("Ensemble" in model.scores_) == (not persistent)
+    if model.chosen_.name not in ("Naive", "SeasonalNaive"):
+        assert model.chosen_.name == ("AutoETS" if persistent else "Ensemble")
+
+
 def test_auto_picks_its_naive_benchmark_on_the_whole_history() -> None:
     from capforecast.forecast.auto import Auto
 
@@ -458,7 +519,7 @@ def test_ensemble_weights_members_by_inverse_backtest_mase() -> None:
     starts = origins(len(y), 14, 3)
     expected = []
     for name in ("theta", "auto_ets"):
-        found = rolling_predictions(make_model(name, 7), y, None, starts, 14)
+        found = rolling_predictions(make_model(name, 7).fit(y), y, None, starts, 14)
         assert found is not None
         expected.append(1 / backtest_mase(y, starts, found))
     np.testing.assert_allclose(model.weights_, np.array(expected) / sum(expected), rtol=1e-12)

@@ -12,6 +12,7 @@ from capforecast.forecast.base import Forecaster, Prediction
 from capforecast.forecast.baselines import Naive, SeasonalNaive, _Repeating, past_errors
 from capforecast.forecast.conformal import Calibration
 from capforecast.forecast.ensemble import Ensemble, default_members
+from capforecast.forecast.ets import AutoETS
 from capforecast.forecast.selection import (
     backtest_mase,
     check_forecasters,
@@ -21,6 +22,7 @@ from capforecast.forecast.selection import (
     origins,
     rolling_predictions,
 )
+from capforecast.forecast.theta import Theta
 
 #: The name of the ensemble of the richer candidates in ``scores_``.
 ENSEMBLE = "Ensemble"
@@ -45,12 +47,17 @@ class Auto(Forecaster):
     """Choose, per series, between the naive forecasts and an ensemble of richer models,
     by rolling-origin MASE.
 
-    The series is cut at ``n_windows`` origins ``horizon`` steps apart (the last one
-    ``horizon`` steps before its end); every candidate is fitted before each origin and
-    scored on the following ``horizon`` steps. The richer candidates (Theta, AutoETS by
-    default) are combined with weights proportional to the inverse of their MASE, and the
-    combination is scored on the same windows (``ensemble=False`` scores them one by
-    one instead).
+    Every candidate is fitted on the whole series, then backtested: the series is cut at
+    ``n_windows`` origins ``horizon`` steps apart (the last one ``horizon`` steps before
+    its end), the candidate is refitted before each origin (AutoETS keeping the
+    specification it chose on the whole series, see
+    :func:`~capforecast.forecast.selection.rolling_predictions`) and scored on the
+    following ``horizon`` steps. The richer candidates (Theta, AutoETS by default) are
+    combined with weights proportional to the inverse of their MASE, and the combination
+    is scored on the same windows (``ensemble=False`` scores them one by one instead).
+    Theta's forecast grows at half the fitted slope; when AutoETS's likelihood prefers, on
+    the whole series, a trend that does not damp, Theta leaves the ensemble (it would
+    halve a trend the history says persists) and AutoETS stands alone.
 
     The benchmark is the naive or the seasonal naive forecast, whichever has the smaller
     mean absolute ``horizon``-step error from every origin of the history (``benchmark_``):
@@ -59,7 +66,7 @@ class Auto(Forecaster):
     ensemble has backtested at least ``margin`` (2%) better on this very series: on
     step-like or bursty series a small edge in a short backtest is noise. When no window
     can be scored (a short history, or a constant one, whose MASE is undefined) it keeps
-    the naive forecast. The winner is refitted on the whole series.
+    the naive forecast.
 
     ``candidates`` are forecaster instances with different names (default: ``Naive``,
     ``SeasonalNaive``, ``Theta`` and ``AutoETS`` of ``season_length``); the naive ones
@@ -74,13 +81,22 @@ class Auto(Forecaster):
 
     Examples
     --------
+    A steady trend: AutoETS finds it undamped, so Theta does not dilute it.
+
     >>> t = np.arange(120, dtype=float)
-    >>> model = Auto(horizon=8).fit(100 + 3 * t)
+    >>> noise = np.random.default_rng(1).normal(0, 4, 120)
+    >>> model = Auto(horizon=8).fit(100 + 3 * t + noise)
     >>> model.chosen_.name, sorted(model.scores_)
-    ('Ensemble', ['AutoETS', 'Ensemble', 'Naive', 'SeasonalNaive', 'Theta'])
+    ('AutoETS', ['AutoETS', 'Naive', 'SeasonalNaive', 'Theta'])
+
+    Growth that slows down: Theta and AutoETS combined.
+
+    >>> slowing = 100 + 30 * np.log1p(t) + noise
+    >>> Auto(horizon=8).fit(slowing).chosen_.name
+    'Ensemble'
     >>> from capforecast.forecast.theta import Theta
     >>> own = Auto(horizon=8, candidates=[Naive(), Theta(), Theta(alias="theta_2")])
-    >>> sorted(own.fit(100 + 3 * t).scores_)
+    >>> sorted(own.fit(slowing).scores_)
     ['Ensemble', 'Naive', 'Theta', 'theta_2']
     """
 
@@ -90,7 +106,7 @@ class Auto(Forecaster):
         self,
         season_length: int = 1,
         horizon: int | None = None,
-        n_windows: int = 3,
+        n_windows: int = 5,
         candidates: Sequence[Forecaster] | None = None,
         ensemble: bool = True,
         calibrate: bool = False,
@@ -124,33 +140,40 @@ class Auto(Forecaster):
             )
         horizon = default_horizon(self.horizon, self.season_length)
         starts = origins(len(y), horizon, self.n_windows)
-        backtests: dict[str, list[Prediction]] = {}
+        fitted: dict[str, Forecaster] = {}
         for model in candidates:
-            found = rolling_predictions(model, y, ds, starts, horizon)
+            try:
+                fitted[model.name] = model.clone().fit(y, ds)
+            except FitError:
+                continue
+        if not fitted:
+            raise FitError("no candidate of auto could be fitted")
+        backtests: dict[str, list[Prediction]] = {}
+        levels = (80,) if self.calibrate else ()  # calibration scales the 80% interval
+        for name, model in fitted.items():
+            found = rolling_predictions(model, y, ds, starts, horizon, levels)
             if found and np.isfinite(backtest_mase(y, starts, found)):
-                backtests[model.name] = found
+                backtests[name] = found
         scores = {name: backtest_mase(y, starts, found) for name, found in backtests.items()}
         by_name = {c.name: c for c in candidates}
         simple = [c for c in candidates if is_simple(c) and c.name in scores]
         benchmark = _benchmark(y, horizon, simple)
         richer = [name for name in backtests if not is_simple(by_name[name])]
-        weights = inverse_score_weights([scores[name] for name in richer]) if richer else None
-        if self.ensemble and weights is not None:
-            combined = [
+        if any(_persistent_trend(fitted[name]) for name in richer):
+            richer = [name for name in richer if not isinstance(fitted[name], Theta)]
+        combined = self.ensemble and len(richer) > 1
+        weights = (
+            inverse_score_weights([scores[name] for name in richer]) if combined else np.empty(0)
+        )
+        if combined:
+            backtests[ENSEMBLE] = [
                 combine(list(window), weights)
                 for window in zip(*(backtests[name] for name in richer), strict=True)
             ]
-            backtests[ENSEMBLE] = combined
-            scores[ENSEMBLE] = backtest_mase(y, starts, combined)
+            scores[ENSEMBLE] = backtest_mase(y, starts, backtests[ENSEMBLE])
         self.scores_, self.benchmark_ = scores, benchmark
-        # The benchmark, and the ensemble (or, without it, each richer candidate).
-        options = [
-            n
-            for n in scores
-            if n == benchmark
-            or (n in richer and not self.ensemble)
-            or (n == ENSEMBLE and self.ensemble)
-        ]
+        # The benchmark, and the ensemble (or each richer candidate).
+        options = [*([benchmark] if benchmark else []), *([ENSEMBLE] if combined else richer)]
         order = [*by_name, ENSEMBLE]
         ranking = sorted(options, key=lambda name: (scores[name], order.index(name)))
         # A richer model must beat the benchmark by a margin to be chosen.
@@ -161,21 +184,20 @@ class Auto(Forecaster):
         ):
             ranking.insert(0, ranking.pop(ranking.index(benchmark)))
         # No window could be scored (a short or constant history): without evidence, the
-        # first naive candidate (the naive forecast by default).
-        fallback = next((c.name for c in candidates if is_simple(c)), candidates[0].name)
-        members = [by_name[n] for n in richer]
-        for name in ranking or [fallback]:
-            try:
-                self.chosen_ = _refit(by_name.get(name), members, weights, y, ds)
-            except FitError:
-                continue
-            self.calibration_ = (
-                Calibration.of(y, starts, backtests[name])
-                if self.calibrate and name in backtests
-                else None
-            )
-            return
-        raise FitError("no candidate of auto could be fitted")
+        # first naive candidate that fits (the naive forecast by default).
+        name = (
+            ranking[0]
+            if ranking
+            else next((n for n in fitted if is_simple(by_name[n])), next(iter(fitted)))
+        )
+        self.chosen_ = (
+            Ensemble.of([fitted[n] for n in richer], weights) if name == ENSEMBLE else fitted[name]
+        )
+        self.calibration_ = (
+            Calibration.of(y, starts, backtests[name])
+            if self.calibrate and name in backtests
+            else None
+        )
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         if self.calibration_ is None:
@@ -188,28 +210,14 @@ class Auto(Forecaster):
         return self.calibration_.paths(self.chosen_, horizon, n_paths, rng)
 
 
-def _refit(
-    chosen: Forecaster | None,
-    richer: list[Forecaster],
-    weights: np.ndarray | None,
-    y: np.ndarray,
-    ds: pd.DatetimeIndex | None,
-) -> Forecaster:
-    """The chosen candidate (``None``: the ensemble of the richer ones, with ``weights``)
-    fitted on the whole series."""
-    if chosen is not None:
-        return chosen.clone().fit(y, ds)
-    assert weights is not None  # the ensemble is an option only when it was scored
-    fitted, kept = [], []
-    for member, weight in zip(richer, weights, strict=True):
-        try:
-            fitted.append(member.clone().fit(y, ds))
-        except FitError:
-            continue
-        kept.append(weight)
-    if not fitted:
-        raise FitError("no member of the ensemble could be fitted")
-    return Ensemble.of(fitted, np.asarray(kept))
+def _persistent_trend(model: Forecaster) -> bool:
+    """Whether ``model`` is an AutoETS that chose, on the whole series, a trend that does
+    not damp."""
+    return (
+        isinstance(model, AutoETS)
+        and model.chosen_.trend is not None
+        and not model.chosen_.damped_trend
+    )
 
 
 def _benchmark(y: np.ndarray, horizon: int, simple: list[Forecaster]) -> str | None:

@@ -185,6 +185,16 @@ class Forecaster:
         self._check_fitted()
         return self.clone().fit(y, ds)
 
+    def advance(self, y: np.ndarray, ds: pd.DatetimeIndex | None = None) -> Self:
+        """The forecaster for the longer series ``y`` at a later backtest origin.
+
+        The default refits a clone; models whose ``update`` re-filters override this to
+        re-estimate only when the re-filtered model no longer explains the new
+        observations (a refit would change the answer).
+        """
+        self._check_fitted()
+        return self.clone().fit(y, ds)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_obs_"):
             raise NotFittedError(

@@ -91,7 +91,7 @@ class _Repeating(Forecaster):
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:
         mean = self._mean(horizon)
         normal = normal_prediction(mean, self._normal_spread(horizon), levels)
-        errors = self._errors(horizon)
+        errors = self._errors(horizon) if levels else None
         if errors is None:
             return normal
         counts = np.sum(~np.isnan(errors), axis=0)

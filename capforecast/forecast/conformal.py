@@ -142,8 +142,8 @@ class Conformal(Forecaster):
         season = self.model.get_params().get("season_length", 1)
         horizon = default_horizon(self.horizon, season)
         starts = origins(len(y), horizon, self.n_windows)
-        found = rolling_predictions(self.model, y, ds, starts, horizon)
         self.fitted_ = self.model.clone().fit(y, ds)
+        found = rolling_predictions(self.fitted_, y, ds, starts, horizon, (80,))
         self.calibration_ = Calibration.of(y, starts, found) if found else None
 
     def _predict(self, horizon: int, levels: tuple[int, ...]) -> Prediction:

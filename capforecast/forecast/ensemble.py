@@ -61,7 +61,7 @@ class Ensemble(Forecaster):
         self,
         season_length: int = 1,
         horizon: int | None = None,
-        n_windows: int = 3,
+        n_windows: int = 5,
         members: Sequence[Forecaster] | None = None,
         weights: str = "inverse_mase",
         alias: str | None = None,
@@ -101,24 +101,21 @@ class Ensemble(Forecaster):
             members = check_forecasters(self.members, "members of an Ensemble")
         horizon = default_horizon(self.horizon, self.season_length)
         starts = origins(len(y), horizon, self.n_windows)
-        models = [member.clone() for member in members]
-        scores = []
-        for model in models:
-            found = rolling_predictions(model, y, ds, starts, horizon) if starts else None
-            scores.append(backtest_mase(y, starts, found) if found else float("nan"))
-        fitted, kept = [], []
-        for model, score in zip(models, scores, strict=True):
+        fitted, scores = [], []
+        for member in members:
             try:
-                fitted.append(model.fit(y, ds))
+                model = member.clone().fit(y, ds)
             except FitError:
                 continue
-            kept.append(score)
+            found = rolling_predictions(model, y, ds, starts, horizon) if starts else None
+            fitted.append(model)
+            scores.append(backtest_mase(y, starts, found) if found else float("nan"))
         if not fitted:
             raise FitError("no member of the ensemble could be fitted")
-        self.scores_ = {model.name: score for model, score in zip(models, scores, strict=True)}
+        self.scores_ = {model.name: score for model, score in zip(fitted, scores, strict=True)}
         self.members_ = fitted
         self.weights_ = (
-            inverse_score_weights(kept)
+            inverse_score_weights(scores)
             if self.weights == "inverse_mase"
             else np.full(len(fitted), 1.0 / len(fitted))
         )
