@@ -41,7 +41,7 @@ PLACES = [
         AutoETS._fit,
     ),
     ("ETS fits: in the search, and the chosen one refitted at each backtest origin", ETS._fit),
-    ("  statsforecast's compiled ETS kernel", ets_f),
+    ("  statsforecast's compiled ETS kernel (fits and re-filters)", ets_f),
     ("ETS predictions (analytic intervals)", ETS._predict),
     ("Theta", Theta._fit),
     ("naive and seasonal naive", _Repeating._fit),

@@ -22,7 +22,6 @@ from capforecast.forecast.selection import (
     origins,
     rolling_predictions,
 )
-from capforecast.forecast.theta import Theta
 
 #: The name of the ensemble of the richer candidates in ``scores_``.
 ENSEMBLE = "Ensemble"
@@ -55,18 +54,19 @@ class Auto(Forecaster):
     following ``horizon`` steps. The richer candidates (Theta, AutoETS by default) are
     combined with weights proportional to the inverse of their MASE, and the combination
     is scored on the same windows (``ensemble=False`` scores them one by one instead).
-    Theta's forecast grows at half the fitted slope; when AutoETS's likelihood prefers, on
-    the whole series, a trend that does not damp, Theta leaves the ensemble (it would
-    halve a trend the history says persists) and AutoETS stands alone.
+    When AutoETS's likelihood prefers, on the whole series, a trend that does not damp,
+    ``auto`` takes AutoETS: the flat naive forecasts and Theta's half trend (its forecast
+    grows at half the fitted slope) are the wrong shape for a trend the whole history
+    says persists, and a few backtest windows do not overrule that evidence.
 
     The benchmark is the naive or the seasonal naive forecast, whichever has the smaller
     mean absolute ``horizon``-step error from every origin of the history (``benchmark_``):
     they need no fitting, so they are judged on the whole history, not on the few backtest
-    windows that one outage can decide. ``auto`` only departs from the benchmark when the
-    ensemble has backtested at least ``margin`` (2%) better on this very series: on
-    step-like or bursty series a small edge in a short backtest is noise. When no window
-    can be scored (a short history, or a constant one, whose MASE is undefined) it keeps
-    the naive forecast.
+    windows that one outage can decide. Unless the trend persists, ``auto`` only departs
+    from the benchmark when the ensemble has backtested at least ``margin`` (2%) better
+    on this very series: on step-like or bursty series a small edge in a short backtest
+    is noise. When no window can be scored (a short history, or a constant one, whose
+    MASE is undefined) it keeps the naive forecast.
 
     ``candidates`` are forecaster instances with different names (default: ``Naive``,
     ``SeasonalNaive``, ``Theta`` and ``AutoETS`` of ``season_length``); the naive ones
@@ -81,7 +81,7 @@ class Auto(Forecaster):
 
     Examples
     --------
-    A steady trend: AutoETS finds it undamped, so Theta does not dilute it.
+    A steady trend: AutoETS finds it undamped, and forecasts alone.
 
     >>> t = np.arange(120, dtype=float)
     >>> noise = np.random.default_rng(1).normal(0, 4, 120)
@@ -159,9 +159,8 @@ class Auto(Forecaster):
         simple = [c for c in candidates if is_simple(c) and c.name in scores]
         benchmark = _benchmark(y, horizon, simple)
         richer = [name for name in backtests if not is_simple(by_name[name])]
-        if any(_persistent_trend(fitted[name]) for name in richer):
-            richer = [name for name in richer if not isinstance(fitted[name], Theta)]
-        combined = self.ensemble and len(richer) > 1
+        trend = next((name for name in richer if _persistent_trend(fitted[name])), None)
+        combined = self.ensemble and len(richer) > 1 and trend is None
         weights = (
             inverse_score_weights([scores[name] for name in richer]) if combined else np.empty(0)
         )
@@ -172,13 +171,19 @@ class Auto(Forecaster):
             ]
             scores[ENSEMBLE] = backtest_mase(y, starts, backtests[ENSEMBLE])
         self.scores_, self.benchmark_ = scores, benchmark
-        # The benchmark, and the ensemble (or each richer candidate).
+        # The benchmark, and the ensemble (or each richer candidate); a persistent trend
+        # alone, since a few backtest windows do not overrule the whole history.
         options = [*([benchmark] if benchmark else []), *([ENSEMBLE] if combined else richer)]
         order = [*by_name, ENSEMBLE]
-        ranking = sorted(options, key=lambda name: (scores[name], order.index(name)))
+        ranking = (
+            [trend]
+            if trend is not None
+            else sorted(options, key=lambda name: (scores[name], order.index(name)))
+        )
         # A richer model must beat the benchmark by a margin to be chosen.
         if (
-            benchmark is not None
+            trend is None
+            and benchmark is not None
             and ranking[0] != benchmark
             and scores[ranking[0]] > (1 - self.margin) * scores[benchmark]
         ):

@@ -74,6 +74,17 @@ def normal_prediction(mean: np.ndarray, spread: np.ndarray, levels: tuple[int, .
     )
 
 
+#: The constructor parameters of each forecaster class (``inspect`` is slow, and
+#: backtests clone thousands of models).
+_PARAMETERS: dict[type, tuple[str, ...]] = {}
+
+
+def _parameter_names(cls: type) -> tuple[str, ...]:
+    if cls not in _PARAMETERS:
+        _PARAMETERS[cls] = tuple(inspect.signature(cls).parameters)
+    return _PARAMETERS[cls]
+
+
 class Forecaster:
     """Base class of every forecaster.
 
@@ -89,10 +100,7 @@ class Forecaster:
 
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters, as scikit-learn's ``get_params``."""
-        names = [
-            name for name in inspect.signature(type(self).__init__).parameters if name != "self"
-        ]
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in _parameter_names(type(self))}
 
     def set_params(self, **params: Any) -> Self:
         """Set constructor parameters; unknown names raise ``ValueError``."""
