@@ -18,9 +18,9 @@ from capforecast.forecast.selection import (
     check_forecasters,
     combine,
     default_horizon,
+    fit_and_backtest,
     inverse_score_weights,
     origins,
-    rolling_predictions,
 )
 
 #: The name of the ensemble of the richer candidates in ``scores_``.
@@ -140,64 +140,51 @@ class Auto(Forecaster):
             )
         horizon = default_horizon(self.horizon, self.season_length)
         starts = origins(len(y), horizon, self.n_windows)
-        fitted: dict[str, Forecaster] = {}
-        for model in candidates:
-            try:
-                fitted[model.name] = model.clone().fit(y, ds)
-            except FitError:
-                continue
-        if not fitted:
-            raise FitError("no candidate of auto could be fitted")
-        backtests: dict[str, list[Prediction]] = {}
         levels = (80,) if self.calibrate else ()  # calibration scales the 80% interval
-        for name, model in fitted.items():
-            found = rolling_predictions(model, y, ds, starts, horizon, levels)
-            if found and np.isfinite(backtest_mase(y, starts, found)):
-                backtests[name] = found
-        scores = {name: backtest_mase(y, starts, found) for name, found in backtests.items()}
+        backtested = fit_and_backtest(candidates, y, ds, starts, horizon, levels)
+        if not backtested:
+            raise FitError("no candidate of auto could be fitted")
+        fitted = {model.name: model for model, _ in backtested}
+        scored = {
+            model.name: (found, backtest_mase(y, starts, found))
+            for model, found in backtested
+            if found
+        }
+        backtests = {name: found for name, (found, score) in scored.items() if np.isfinite(score)}
+        scores = {name: score for name, (_, score) in scored.items() if np.isfinite(score)}
         by_name = {c.name: c for c in candidates}
         simple = [c for c in candidates if is_simple(c) and c.name in scores]
         benchmark = _benchmark(y, horizon, simple)
         richer = [name for name in backtests if not is_simple(by_name[name])]
         trend = next((name for name in richer if _persistent_trend(fitted[name])), None)
         combined = self.ensemble and len(richer) > 1 and trend is None
-        weights = (
-            inverse_score_weights([scores[name] for name in richer]) if combined else np.empty(0)
-        )
         if combined:
+            weights = inverse_score_weights([scores[name] for name in richer])
+            fitted[ENSEMBLE] = Ensemble.of([fitted[name] for name in richer], weights)
             backtests[ENSEMBLE] = [
                 combine(list(window), weights)
                 for window in zip(*(backtests[name] for name in richer), strict=True)
             ]
             scores[ENSEMBLE] = backtest_mase(y, starts, backtests[ENSEMBLE])
         self.scores_, self.benchmark_ = scores, benchmark
-        # The benchmark, and the ensemble (or each richer candidate); a persistent trend
-        # alone, since a few backtest windows do not overrule the whole history.
+        # The benchmark, and the ensemble (or each richer candidate).
         options = [*([benchmark] if benchmark else []), *([ENSEMBLE] if combined else richer)]
         order = [*by_name, ENSEMBLE]
-        ranking = (
-            [trend]
-            if trend is not None
-            else sorted(options, key=lambda name: (scores[name], order.index(name)))
-        )
+        best = min(options, key=lambda name: (scores[name], order.index(name)), default=None)
         # A richer model must beat the benchmark by a margin to be chosen.
         if (
-            trend is None
+            best is not None
             and benchmark is not None
-            and ranking[0] != benchmark
-            and scores[ranking[0]] > (1 - self.margin) * scores[benchmark]
+            and scores[best] > (1 - self.margin) * scores[benchmark]
         ):
-            ranking.insert(0, ranking.pop(ranking.index(benchmark)))
+            best = benchmark
         # No window could be scored (a short or constant history): without evidence, the
         # first naive candidate that fits (the naive forecast by default).
-        name = (
-            ranking[0]
-            if ranking
-            else next((n for n in fitted if is_simple(by_name[n])), next(iter(fitted)))
-        )
-        self.chosen_ = (
-            Ensemble.of([fitted[n] for n in richer], weights) if name == ENSEMBLE else fitted[name]
-        )
+        fallback = next((n for n in fitted if is_simple(by_name[n])), next(iter(fitted)))
+        # A persistent trend wins alone: a few backtest windows do not overrule the whole
+        # history.
+        name = trend if trend is not None else best if best is not None else fallback
+        self.chosen_ = fitted[name]
         self.calibration_ = (
             Calibration.of(y, starts, backtests[name])
             if self.calibrate and name in backtests

@@ -23,9 +23,9 @@ from capforecast.forecast.selection import (
     check_forecasters,
     combine,
     default_horizon,
+    fit_and_backtest,
     inverse_score_weights,
     origins,
-    rolling_predictions,
 )
 from capforecast.forecast.theta import Theta
 
@@ -101,15 +101,11 @@ class Ensemble(Forecaster):
             members = check_forecasters(self.members, "members of an Ensemble")
         horizon = default_horizon(self.horizon, self.season_length)
         starts = origins(len(y), horizon, self.n_windows)
-        fitted, scores = [], []
-        for member in members:
-            try:
-                model = member.clone().fit(y, ds)
-            except FitError:
-                continue
-            found = rolling_predictions(model, y, ds, starts, horizon) if starts else None
-            fitted.append(model)
-            scores.append(backtest_mase(y, starts, found) if found else float("nan"))
+        backtested = fit_and_backtest(members, y, ds, starts, horizon)
+        fitted = [model for model, _ in backtested]
+        scores = [
+            backtest_mase(y, starts, found) if found else float("nan") for _, found in backtested
+        ]
         if not fitted:
             raise FitError("no member of the ensemble could be fitted")
         self.scores_ = {model.name: score for model, score in zip(fitted, scores, strict=True)}

@@ -118,6 +118,27 @@ def rolling_predictions(
     return found
 
 
+def fit_and_backtest(
+    models: Sequence[Forecaster],
+    y: np.ndarray,
+    ds: pd.DatetimeIndex | None,
+    starts: Sequence[int],
+    horizon: int,
+    levels: tuple[int, ...] = (),
+) -> list[tuple[Forecaster, list[Prediction] | None]]:
+    """Each of ``models`` that fits the whole series, fitted there, with its
+    :func:`rolling_predictions` (``None`` when a window cannot be fitted); models that
+    cannot fit the whole series are left out."""
+    found: list[tuple[Forecaster, list[Prediction] | None]] = []
+    for model in models:
+        try:
+            fitted = model.clone().fit(y, ds)
+        except FitError:
+            continue
+        found.append((fitted, rolling_predictions(fitted, y, ds, starts, horizon, levels)))
+    return found
+
+
 def backtest_mase(y: np.ndarray, starts: Sequence[int], predictions: Sequence[Prediction]) -> float:
     """Mean MASE (lag-1 scaling) of non-negative forecasts over the backtest windows;
     NaN when no window is scorable (e.g. a constant history)."""
